@@ -1,0 +1,61 @@
+// The public embedding API of tsk: the only header a host program includes. A
+// tsk::Runtime is one independent instance of the language (its own modules, heap and,
+// later, scheduler); any number may coexist in one process. The `tsk` command is an
+// ordinary host written against this header alone.
+#pragma once
+
+#include <cstdint>
+#include <functional>
+#include <memory>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace tsk {
+
+namespace rt { class Runtime; }
+
+const char* version();
+
+struct Options {
+  int threads = 0;                 // scheduler threads; 0 = the number of CPUs
+  std::vector<std::string> args;   // os.args: the script path and its arguments
+  // Where print() and error reports go; unset = the process's stdout and stderr.
+  std::function<void(std::string_view)> out;
+  std::function<void(std::string_view)> err;
+  // Stops a run after this many instructions with an Error (0 = no limit). For fuzzing
+  // and for hosts that run untrusted code.
+  uint64_t instruction_budget = 0;
+};
+
+// Exit statuses, as the `tsk` command returns them (SPEC §12).
+enum Status : int { kOk = 0, kRuntimeError = 1, kCompileError = 2 };
+
+class Runtime {
+ public:
+  explicit Runtime(Options options = {});
+  ~Runtime();
+  Runtime(const Runtime&) = delete;
+  Runtime& operator=(const Runtime&) = delete;
+
+  // Compiles and runs `source` as the main script named `filename` (used in messages and
+  // to resolve relative imports). Diagnostics and uncaught errors go to `err`. Returns
+  // the exit status: kOk, kRuntimeError, kCompileError, or the code given to os.exit.
+  int run(std::string_view source, const std::string& filename);
+  // Reads and runs a file; a file that cannot be read is reported and gives kCompileError.
+  int run_file(const std::string& path);
+  // Parses and compiles without running; reports diagnostics to `err`. kOk or kCompileError.
+  int check(std::string_view source, const std::string& filename);
+  // The disassembly of the compiled script, or "" with diagnostics reported on error.
+  std::string disassemble(std::string_view source, const std::string& filename);
+  // The reference of every builtin and module (name empty), or of one module or
+  // builtin; "" if there is no such name.
+  std::string reference(std::string_view name = {});
+
+  rt::Runtime& internal() { return *impl_; }
+
+ private:
+  std::unique_ptr<rt::Runtime> impl_;
+};
+
+}  // namespace tsk

@@ -1,0 +1,924 @@
+// Code generation: a resolved AST (lang/resolver.hpp) to register bytecode
+// (vm/opcodes.hpp), one Proto per function.
+//
+// Register discipline (per function): R[0..nparams) are the parameters; every local gets
+// the next free register when its declaration runs and keeps it until its block ends;
+// temporaries live above the locals and are released when the expression that needed
+// them is done. So at the start of every statement `free_reg` equals the number of live
+// locals' registers, and any register below it that holds a local is never used as a
+// scratch destination.
+//
+// A captured local holds a Cell from its declaration on (MKCELL), so loop variables and
+// loop-body locals are fresh cells on every iteration and closures made in different
+// iterations see different variables.
+//
+// try/finally: `finally` code is inlined on every path that leaves the protected region
+// (normal end, error, and each break/continue/return that jumps out), after popping the
+// handlers left with ENDTRY. Inlining was preferred to a finally "subroutine" because the
+// instruction set has no return-address mechanism and finally bodies are short.
+//
+// Fused compare-and-jump (JLT/JLE) has a 16-bit offset. When one does not fit, the whole
+// function is compiled again without fused jumps (rare: a loop or branch body of more than
+// 32K instructions), which keeps the common path a single pass.
+#include <cmath>
+#include <cstring>
+#include <optional>
+#include <unordered_map>
+
+#include "lang/compiler.hpp"
+#include "lang/resolver.hpp"
+
+namespace tsk::lang {
+namespace {
+
+using vm::Instr;
+using vm::Op;
+using vm::Value;
+
+// 65,000: registers and constant indices are 16-bit operands; the margin below 65,535
+// leaves room for the few registers an instruction sequence reserves past the check.
+constexpr uint32_t kMaxRegisters = 65000;
+constexpr uint32_t kMaxConstants = 65000;
+
+struct TooLarge {};          // unwinds the whole compilation
+struct NeedUnfusedJumps {};  // unwinds one function, which is compiled again
+
+struct Loop {
+  std::vector<int> breaks;     // JMPs to patch to the loop's exit
+  std::vector<int> continues;  // JMPs to patch to the loop's continue point
+  size_t try_depth;            // try contexts open when the loop began
+};
+
+// A protected region that a break/continue/return may leave.
+struct TryContext {
+  bool handler_active;          // a TRY handler of this statement is on the stack
+  const Block* finally_body;    // inlined on the way out, or null
+  size_t loop_depth;            // loops open when the try began
+};
+
+struct FuncState {
+  FuncState* parent = nullptr;
+  const Function* fn = nullptr;  // nullptr for <main>
+  vm::Proto* proto = nullptr;
+  uint32_t free_reg = 0;
+  uint32_t max_reg = 0;
+  bool fuse_jumps = true;
+  std::unordered_map<const Binding*, uint16_t> capture_index;
+  std::unordered_map<std::string, uint32_t> const_index;  // key: tag byte + payload
+  std::vector<Loop*> loops;
+  std::vector<TryContext*> trys;
+};
+
+class Codegen {
+ public:
+  Codegen(const CompileInput& in, Resolution& res) : in_(in), res_(res) {}
+
+  vm::Proto* compile_main() {
+    const Module& m = *in_.module;
+    return compile_function(nullptr, nullptr, "<main>", Loc{1, 1}, [&] {
+      // Hoisting: every top-level fn exists before any other top-level code runs.
+      for (const auto& s : m.body.stmts) {
+        if (s->kind != StmtKind::FnDecl || !s->fn) continue;
+        Binding* b = res_.decl(s.get(), 0);
+        if (!b) continue;
+        uint16_t r = alloc();
+        emit_closure(*s->fn, s->fn->name, r, s->loc);
+        emit(Instr::abx(Op::SETG, r, b->slot), s->loc);
+        fs_->free_reg = r;
+      }
+      const auto& stmts = m.body.stmts;
+      for (size_t i = 0; i < stmts.size(); ++i) {
+        const Stmt& s = *stmts[i];
+        if (in_.return_last_expression && i + 1 == stmts.size() &&
+            s.kind == StmtKind::Expr && s.expr) {
+          uint16_t r = expr_reg(*s.expr);
+          emit(Instr::abc(Op::RET, r), s.loc);
+          return;
+        }
+        stmt(s);
+      }
+      // The module has no closing brace: its end is its last statement.
+      Loc end = end_loc(m.body);
+      if (end.line == 0) end = stmts.empty() ? Loc{1, 1} : stmts.back()->loc;
+      emit(Instr::abc(Op::RETNIL, 0), end);
+    });
+  }
+
+ private:
+  // ---- functions ---------------------------------------------------------------------
+
+  template <class Body>
+  vm::Proto* compile_function(FuncState* parent, const Function* fn, const std::string& name,
+                              Loc loc, Body&& body) {
+    const size_t protos_mark = in_.protos->size();
+    auto proto = std::make_unique<vm::Proto>();
+    bool fuse = true;
+    for (;;) {
+      *proto = vm::Proto{};
+      proto->name = name;
+      proto->file = in_.module->file;
+      proto->loc = loc;
+      FuncState fs;
+      fs.parent = parent;
+      fs.fn = fn;
+      fs.proto = proto.get();
+      fs.fuse_jumps = fuse;
+      FuncState* saved = fs_;
+      const uint32_t saved_base = stmt_base_;
+      fs_ = &fs;
+      stmt_base_ = 0;
+      try {
+        if (fn) {
+          proto->nparams = uint16_t(fn->params.size());
+          fs.free_reg = fs.max_reg = uint32_t(fn->params.size());
+          if (fs.free_reg > kMaxRegisters) too_large(fn->loc);
+          for (size_t i = 0; i < fn->params.size(); ++i) {
+            if (Binding* b = res_.decl(fn, int(i))) {
+              b->reg = uint16_t(i);
+              if (b->captured) emit(Instr::abc(Op::MKCELL, b->reg), param_loc(*fn, i));
+            }
+          }
+        }
+        body();
+        proto->nregs = uint16_t(fs.max_reg);
+        fs_ = saved;
+        stmt_base_ = saved_base;
+        break;
+      } catch (const NeedUnfusedJumps&) {
+        fs_ = saved;
+        stmt_base_ = saved_base;
+        in_.protos->resize(protos_mark);
+        fuse = false;
+      } catch (...) {
+        fs_ = saved;
+        stmt_base_ = saved_base;
+        throw;
+      }
+    }
+    vm::Proto* p = proto.get();
+    in_.protos->push_back(std::move(proto));
+    return p;
+  }
+
+  void emit_closure(const Function& f, const std::string& name, uint16_t dst, Loc loc) {
+    FuncState* outer = fs_;
+    vm::Proto* p = compile_function(outer, &f, name, f.loc, [&] {
+      block_body(f.body);
+      emit(Instr::abc(Op::RETNIL, 0), end_loc(f.body));
+    });
+    uint32_t index = uint32_t(outer->proto->protos.size());
+    outer->proto->protos.push_back(p);
+    emit(Instr::abx(Op::CLOSURE, dst, index), loc);
+  }
+
+  // The index of captured binding [b] among the running function's upvalues, adding it
+  // (and the chain through every intermediate function) on first use.
+  uint16_t capture(FuncState& fs, const Binding* b) {
+    if (auto it = fs.capture_index.find(b); it != fs.capture_index.end()) return it->second;
+    vm::Capture c;
+    c.name = b->name;
+    if (fs.parent->fn == b->owner) {
+      c.from_local = true;
+      c.index = b->reg;
+    } else {
+      c.from_local = false;
+      c.index = capture(*fs.parent, b);
+    }
+    uint16_t index = uint16_t(fs.proto->captures.size());
+    fs.proto->captures.push_back(std::move(c));
+    fs.capture_index[b] = index;
+    return index;
+  }
+
+  // ---- emission ------------------------------------------------------------------------
+
+  int emit(Instr i, Loc loc) {
+    fs_->proto->code.push_back(i);
+    fs_->proto->locs.push_back(loc);
+    return int(fs_->proto->code.size()) - 1;
+  }
+  int here() const { return int(fs_->proto->code.size()); }
+
+  [[noreturn]] void too_large(Loc loc) {
+    res_.errors.push_back({in_.module->file, loc, "function too large"});
+    throw TooLarge{};
+  }
+
+  uint16_t alloc(uint32_t n = 1) {
+    uint32_t r = fs_->free_reg;
+    fs_->free_reg += n;
+    if (fs_->free_reg > kMaxRegisters)
+      too_large(fs_->fn ? fs_->fn->loc : Loc{1, 1});
+    if (fs_->free_reg > fs_->max_reg) fs_->max_reg = fs_->free_reg;
+    return uint16_t(r);
+  }
+
+  uint32_t add_const(Value v, std::string_view str = {}) {
+    std::string key(1, char(v.tag));
+    if (v.is(vm::Tag::String))
+      key.append(str);
+    else
+      key.append(reinterpret_cast<const char*>(&v.i), sizeof v.i);
+    if (auto it = fs_->const_index.find(key); it != fs_->const_index.end()) return it->second;
+    if (v.is(vm::Tag::String)) v = Value::object(in_.shared->string(str));
+    uint32_t index = uint32_t(fs_->proto->consts.size());
+    if (index >= kMaxConstants) too_large(fs_->fn ? fs_->fn->loc : Loc{1, 1});
+    fs_->proto->consts.push_back(v);
+    fs_->const_index.emplace(std::move(key), index);
+    return index;
+  }
+  uint32_t string_const(std::string_view s) {
+    Value v;
+    v.tag = vm::Tag::String;
+    return add_const(v, s);
+  }
+
+  // Jumps: sBx (or sC for JLT/JLE) is relative to the next instruction.
+  int emit_jump(Op op, uint16_t a, Loc loc) { return emit(Instr::asbx(op, a, 0), loc); }
+  void patch(int at, int target) {
+    Instr& i = fs_->proto->code[size_t(at)];
+    int32_t offset = target - (at + 1);
+    if (i.op == Op::JLT || i.op == Op::JLE) {
+      if (offset < INT16_MIN || offset > INT16_MAX) throw NeedUnfusedJumps{};
+      i.c = uint16_t(int16_t(offset));
+    } else {
+      i = Instr::asbx(i.op, i.a, offset, i.x);
+    }
+  }
+  void patch_all(const std::vector<int>& jumps, int target) {
+    for (int j : jumps) patch(j, target);
+  }
+
+  static Loc end_loc(const Block& b) { return b.end.line ? b.end : b.loc; }
+  static Loc param_loc(const Function& f, size_t i) {
+    return i < f.param_locs.size() ? f.param_locs[i] : f.loc;
+  }
+
+  // ---- names ---------------------------------------------------------------------------
+
+  bool owned(const Binding* b) const { return b->owner == fs_->fn; }
+
+  // A register already holding [b]'s value, if it is a plain local of this function.
+  std::optional<uint16_t> plain_local(const Expr& e) const {
+    if (e.kind != ExprKind::Name) return std::nullopt;
+    const Binding* b = res_.use(e);
+    if (b && b->kind == Binding::Kind::Local && owned(b) && !b->captured) return b->reg;
+    return std::nullopt;
+  }
+
+  void read(const Binding* b, uint16_t dst, Loc loc) {
+    switch (b->kind) {
+      case Binding::Kind::Global: emit(Instr::abx(Op::GETG, dst, b->slot), loc); return;
+      case Binding::Kind::Builtin: emit(Instr::abx(Op::BUILTIN, dst, b->slot), loc); return;
+      case Binding::Kind::Local: break;
+    }
+    if (!owned(b)) {
+      emit(Instr::abc(Op::GETUP, dst, capture(*fs_, b)), loc);
+    } else if (b->captured) {
+      emit(Instr::abc(Op::GETCELL, dst, b->reg), loc);
+    } else if (b->reg != dst) {
+      emit(Instr::abc(Op::MOVE, dst, b->reg), loc);
+    }
+  }
+
+  void write(const Binding* b, uint16_t src, Loc loc) {
+    if (b->kind == Binding::Kind::Global) {
+      emit(Instr::abx(Op::SETG, src, b->slot), loc);
+    } else if (!owned(b)) {
+      emit(Instr::abc(Op::SETUP, src, capture(*fs_, b)), loc);
+    } else if (b->captured) {
+      emit(Instr::abc(Op::SETCELL, b->reg, src), loc);
+    } else if (b->reg != src) {
+      emit(Instr::abc(Op::MOVE, b->reg, src), loc);
+    }
+  }
+
+  // Binds a new local [b] to register [r], which already holds its initial value.
+  void bind_local(Binding* b, uint16_t r, Loc loc) {
+    if (!b) return;
+    b->reg = r;
+    if (b->captured) emit(Instr::abc(Op::MKCELL, r), loc);
+  }
+
+  // ---- expressions ---------------------------------------------------------------------
+
+  static std::optional<Value> numeric_literal(const Expr& e) {
+    if (e.kind == ExprKind::Int) return Value::integer(e.int_value);
+    if (e.kind == ExprKind::Float) return Value::number(e.float_value);
+    if (e.kind == ExprKind::Unary && e.unary_op == UnaryOp::Neg && e.a) {
+      if (e.a->kind == ExprKind::Int)  // wraps for -(-2^63): the lexer's business
+        return Value::integer(int64_t(0 - uint64_t(e.a->int_value)));
+      if (e.a->kind == ExprKind::Float) return Value::number(-e.a->float_value);
+    }
+    return std::nullopt;
+  }
+
+  void load_number(Value v, uint16_t dst, Loc loc) {
+    if (v.is(vm::Tag::Int) && v.i >= INT16_MIN && v.i <= INT16_MAX)
+      emit(Instr::asbx(Op::LOADI, dst, int32_t(v.i)), loc);
+    else
+      emit(Instr::abx(Op::LOADK, dst, add_const(v)), loc);
+  }
+
+  // A register holding [e]'s value: a plain local's own register, or a new temporary.
+  uint16_t expr_reg(const Expr& e) {
+    if (auto r = plain_local(e)) return *r;
+    uint16_t r = alloc();
+    expr_into(e, r);
+    return r;
+  }
+
+  // Evaluates [e] into register [dst] (already reserved). Temporaries are released.
+  void expr_into(const Expr& e, uint16_t dst) {
+    const uint32_t saved = fs_->free_reg;
+    expr_into_inner(e, dst);
+    fs_->free_reg = saved;
+  }
+
+  // Evaluates [e] into [count] consecutive new registers; returns the first.
+  uint16_t exprs_consecutive(const std::vector<ExprPtr>& items) {
+    uint16_t base = uint16_t(fs_->free_reg);
+    for (const auto& item : items) {
+      uint16_t r = alloc();
+      if (item)
+        expr_into(*item, r);
+      else
+        emit(Instr::abc(Op::LOADNIL, r), Loc{});
+    }
+    return base;
+  }
+
+  void expr_into_inner(const Expr& e, uint16_t dst) {
+    switch (e.kind) {
+      case ExprKind::Nil: emit(Instr::abc(Op::LOADNIL, dst), e.loc); return;
+      case ExprKind::True: emit(Instr::abc(Op::LOADTRUE, dst), e.loc); return;
+      case ExprKind::False: emit(Instr::abc(Op::LOADFALSE, dst), e.loc); return;
+      case ExprKind::Int: load_number(Value::integer(e.int_value), dst, e.loc); return;
+      case ExprKind::Float: load_number(Value::number(e.float_value), dst, e.loc); return;
+      case ExprKind::String:
+        emit(Instr::abx(Op::LOADK, dst, string_const(e.str)), e.loc);
+        return;
+      case ExprKind::Interp: {
+        if (e.items.empty()) {
+          emit(Instr::abx(Op::LOADK, dst, string_const("")), e.loc);
+          return;
+        }
+        uint16_t base = exprs_consecutive(e.items);
+        emit(Instr::abc(Op::CONCAT, dst, base, uint16_t(e.items.size())), e.loc);
+        return;
+      }
+      case ExprKind::Name:
+        if (const Binding* b = res_.use(e)) read(b, dst, e.loc);
+        return;
+      case ExprKind::List: {
+        uint16_t base = exprs_consecutive(e.items);
+        emit(Instr::abc(Op::NEWLIST, dst, base, uint16_t(e.items.size())), e.loc);
+        return;
+      }
+      case ExprKind::Map: {
+        uint16_t base = exprs_consecutive(e.items);
+        emit(Instr::abc(Op::NEWMAP, dst, base, uint16_t(e.items.size() / 2)), e.loc);
+        return;
+      }
+      case ExprKind::Unary: unary(e, dst); return;
+      case ExprKind::Binary: binary(e, dst); return;
+      case ExprKind::Call: call(e, dst); return;
+      case ExprKind::Index: {
+        uint16_t obj = expr_reg(*e.a);
+        uint16_t index = expr_reg(*e.b);
+        emit(Instr::abc(Op::GETINDEX, dst, obj, index), e.loc);
+        return;
+      }
+      case ExprKind::Slice: {
+        uint16_t obj = expr_reg(*e.a);
+        uint16_t lo = alloc(), hi = alloc();
+        if (e.b) expr_into(*e.b, lo); else emit(Instr::abc(Op::LOADNIL, lo), e.loc);
+        if (e.c) expr_into(*e.c, hi); else emit(Instr::abc(Op::LOADNIL, hi), e.loc);
+        emit(Instr::abc(Op::SLICE, dst, obj, lo), e.loc);
+        return;
+      }
+      case ExprKind::Field: {
+        uint16_t obj = expr_reg(*e.a);
+        emit(Instr::abc(Op::GETFIELD, dst, obj, uint16_t(string_const(e.str))), e.loc);
+        return;
+      }
+      case ExprKind::Fn:
+        emit_closure(*e.fn, "<fn>", dst, e.loc);
+        return;
+      case ExprKind::Spawn:
+      case ExprKind::Await:
+        // Rejected by the resolver; never reached when compiling.
+        emit(Instr::abc(Op::LOADNIL, dst), e.loc);
+        return;
+    }
+  }
+
+  void unary(const Expr& e, uint16_t dst) {
+    if (auto k = numeric_literal(e)) {
+      load_number(*k, dst, e.loc);
+      return;
+    }
+    uint16_t r = expr_reg(*e.a);
+    Op op = e.unary_op == UnaryOp::Neg ? Op::NEG : e.unary_op == UnaryOp::BitNot ? Op::BNOT
+                                                                                 : Op::NOT;
+    emit(Instr::abc(op, dst, r), e.loc);
+  }
+
+  static std::optional<Op> arith_op(BinaryOp op) {
+    switch (op) {
+      case BinaryOp::Add: return Op::ADD;
+      case BinaryOp::Sub: return Op::SUB;
+      case BinaryOp::Mul: return Op::MUL;
+      case BinaryOp::Div: return Op::DIV;
+      case BinaryOp::IDiv: return Op::IDIV;
+      case BinaryOp::Mod: return Op::MOD;
+      case BinaryOp::Pow: return Op::POW;
+      case BinaryOp::BitAnd: return Op::BAND;
+      case BinaryOp::BitOr: return Op::BOR;
+      case BinaryOp::BitXor: return Op::BXOR;
+      case BinaryOp::Shl: return Op::SHL;
+      case BinaryOp::Shr: return Op::SHR;
+      case BinaryOp::Eq: return Op::EQ;
+      case BinaryOp::Ne: return Op::NE;
+      case BinaryOp::In: return Op::IN;
+      case BinaryOp::NotIn: return Op::NOTIN;
+      default: return std::nullopt;
+    }
+  }
+  static std::optional<Op> constant_form(Op op) {
+    switch (op) {
+      case Op::ADD: return Op::ADDK;
+      case Op::SUB: return Op::SUBK;
+      case Op::MUL: return Op::MULK;
+      case Op::MOD: return Op::MODK;
+      default: return std::nullopt;
+    }
+  }
+
+  // R[dst] = R[lhs] op rhs, with the K form when rhs is a numeric literal.
+  void arith(Op op, uint16_t dst, uint16_t lhs, const Expr& rhs, Loc loc) {
+    if (auto kop = constant_form(op)) {
+      if (auto k = numeric_literal(rhs)) {
+        emit(Instr::abc(*kop, dst, lhs, uint16_t(add_const(*k))), loc);
+        return;
+      }
+    }
+    uint16_t r = expr_reg(rhs);
+    emit(Instr::abc(op, dst, lhs, r), loc);
+  }
+
+  void binary(const Expr& e, uint16_t dst) {
+    switch (e.binary_op) {
+      case BinaryOp::And:
+      case BinaryOp::Or: {
+        // The result register is written before the right operand is read: never let it
+        // be a live local (`x = y or x`).
+        const bool is_local = dst < stmt_base_;
+        uint16_t r = is_local ? alloc() : dst;
+        expr_into(*e.a, r);
+        int skip = emit_jump(e.binary_op == BinaryOp::And ? Op::JMPIFNOT : Op::JMPIF, r, e.loc);
+        expr_into(*e.b, r);
+        patch(skip, here());
+        if (is_local) emit(Instr::abc(Op::MOVE, dst, r), e.loc);
+        return;
+      }
+      case BinaryOp::Lt:
+      case BinaryOp::Le:
+      case BinaryOp::Gt:
+      case BinaryOp::Ge: {
+        uint16_t a = expr_reg(*e.a);
+        uint16_t b = expr_reg(*e.b);
+        bool swap = e.binary_op == BinaryOp::Gt || e.binary_op == BinaryOp::Ge;
+        Op op = (e.binary_op == BinaryOp::Lt || e.binary_op == BinaryOp::Gt) ? Op::LT : Op::LE;
+        emit(Instr::abc(op, dst, swap ? b : a, swap ? a : b), e.loc);
+        return;
+      }
+      case BinaryOp::Range:
+      case BinaryOp::RangeIncl: {
+        uint16_t a = expr_reg(*e.a);
+        uint16_t b = expr_reg(*e.b);
+        emit(Instr::abc(Op::RANGE, dst, a, b, e.binary_op == BinaryOp::RangeIncl), e.loc);
+        return;
+      }
+      default: {
+        Op op = *arith_op(e.binary_op);
+        uint16_t a = expr_reg(*e.a);
+        arith(op, dst, a, *e.b, e.loc);
+        return;
+      }
+    }
+  }
+
+  void call(const Expr& e, uint16_t dst) {
+    // The callee goes in [dst] itself when [dst] is the topmost register.
+    // [dst] must not be a live local: the arguments may still read it.
+    const bool reuse = uint32_t(dst) + 1 == fs_->free_reg && dst >= stmt_base_;
+    uint16_t base = reuse ? dst : alloc();
+    expr_into(*e.a, base);
+    for (const auto& arg : e.items) {
+      uint16_t r = alloc();
+      expr_into(*arg, r);
+    }
+    emit(Instr::abc(Op::CALL, base, uint16_t(e.items.size())), e.loc);
+    if (base != dst) emit(Instr::abc(Op::MOVE, dst, base), e.loc);
+  }
+
+  // Emits the jumps taken when [cond] is falsy; returns them for patching.
+  std::vector<int> false_jumps(const Expr* cond_ptr) {
+    const uint32_t saved = fs_->free_reg;
+    std::vector<int> jumps;
+    if (!cond_ptr) return jumps;
+    const Expr& cond = *cond_ptr;
+    if (cond.kind == ExprKind::True) {
+      // `while true`: no test at all.
+    } else if (cond.kind == ExprKind::Binary && cond.binary_op == BinaryOp::And) {
+      jumps = false_jumps(cond.a.get());
+      auto more = false_jumps(cond.b.get());
+      jumps.insert(jumps.end(), more.begin(), more.end());
+    } else if (fs_->fuse_jumps && cond.kind == ExprKind::Binary &&
+               (cond.binary_op == BinaryOp::Lt || cond.binary_op == BinaryOp::Le ||
+                cond.binary_op == BinaryOp::Gt || cond.binary_op == BinaryOp::Ge)) {
+      uint16_t a = expr_reg(*cond.a);
+      uint16_t b = expr_reg(*cond.b);
+      bool swap = cond.binary_op == BinaryOp::Gt || cond.binary_op == BinaryOp::Ge;
+      Op op = (cond.binary_op == BinaryOp::Lt || cond.binary_op == BinaryOp::Gt) ? Op::JLT
+                                                                                   : Op::JLE;
+      jumps.push_back(emit(Instr::abc(op, swap ? b : a, swap ? a : b, 0), cond.loc));
+    } else {
+      uint16_t r = expr_reg(cond);
+      jumps.push_back(emit_jump(Op::JMPIFNOT, r, cond.loc));
+    }
+    fs_->free_reg = saved;
+    return jumps;
+  }
+
+  // ---- statements ----------------------------------------------------------------------
+
+  // A block with its own scope: its locals' registers are free again after it.
+  void block_body(const Block& b) {
+    const uint32_t saved = fs_->free_reg;
+    for (const auto& s : b.stmts) stmt(*s);
+    fs_->free_reg = saved;
+  }
+
+  void stmt(const Stmt& s) {
+    const uint32_t saved_base = stmt_base_;
+    stmt_base_ = fs_->free_reg;
+    stmt_inner(s);
+    stmt_base_ = saved_base;
+  }
+
+  // Declares `names[0] = expr` (let, var, import): a global's SETG at top level, a new
+  // local register elsewhere.
+  void declaration(const Stmt& s, const std::function<void(uint16_t)>& init) {
+    Binding* b = res_.decl(&s, 0);
+    if (b && b->kind == Binding::Kind::Global) {
+      uint16_t r = alloc();
+      init(r);
+      emit(Instr::abx(Op::SETG, r, b->slot), s.loc);
+      fs_->free_reg = r;
+      return;
+    }
+    uint16_t r = alloc();
+    init(r);
+    if (b) {
+      bind_local(b, r, s.loc);
+    } else {
+      fs_->free_reg = r;  // `_`: evaluated for its effects only
+    }
+  }
+
+  void stmt_inner(const Stmt& s) {
+    const uint32_t saved = fs_->free_reg;
+    switch (s.kind) {
+      case StmtKind::Expr:
+        if (s.expr) expr_reg(*s.expr);
+        fs_->free_reg = saved;
+        return;
+      case StmtKind::Let:
+      case StmtKind::Var:
+        declaration(s, [&](uint16_t r) {
+          if (s.expr)
+            expr_into(*s.expr, r);
+          else
+            emit(Instr::abc(Op::LOADNIL, r), s.loc);
+        });
+        return;
+      case StmtKind::Import:
+        declaration(s, [&](uint16_t r) {
+          emit(Instr::abx(Op::IMPORT, r, string_const(s.str), s.is_path ? 1 : 0), s.loc);
+        });
+        return;
+      case StmtKind::FnDecl: fn_decl(s); return;
+      case StmtKind::Assign: assign(s); fs_->free_reg = saved; return;
+      case StmtKind::If: if_stmt(s); return;
+      case StmtKind::While: while_stmt(s); return;
+      case StmtKind::For: for_stmt(s); fs_->free_reg = saved; return;
+      case StmtKind::Break:
+      case StmtKind::Continue: {
+        if (fs_->loops.empty()) return;  // rejected by the resolver
+        Loop* loop = fs_->loops.back();
+        leave_trys(loop->try_depth, s.loc);
+        int j = emit_jump(Op::JMP, 0, s.loc);
+        (s.kind == StmtKind::Break ? loop->breaks : loop->continues).push_back(j);
+        return;
+      }
+      case StmtKind::Return: return_stmt(s); fs_->free_reg = saved; return;
+      case StmtKind::Block: block_body(s.body); return;
+      case StmtKind::Throw: {
+        uint16_t r = s.expr ? expr_reg(*s.expr) : alloc();
+        if (!s.expr) emit(Instr::abc(Op::LOADNIL, r), s.loc);
+        emit(Instr::abc(Op::THROW, r), s.loc);
+        fs_->free_reg = saved;
+        return;
+      }
+      case StmtKind::Try: try_stmt(s); fs_->free_reg = saved; return;
+      case StmtKind::Send:
+      case StmtKind::Scope:
+      case StmtKind::Select:
+        return;  // rejected by the resolver
+    }
+  }
+
+  void fn_decl(const Stmt& s) {
+    Binding* b = res_.decl(&s, 0);
+    if (!s.fn || !b || b->kind == Binding::Kind::Global) return;  // top level: hoisted
+    uint16_t r = alloc();
+    b->reg = r;
+    if (!b->captured) {
+      emit_closure(*s.fn, s.fn->name, r, s.loc);
+      return;
+    }
+    // The closure may capture itself: its cell must exist before CLOSURE runs.
+    emit(Instr::abc(Op::LOADNIL, r), s.loc);
+    emit(Instr::abc(Op::MKCELL, r), s.loc);
+    uint16_t t = alloc();
+    emit_closure(*s.fn, s.fn->name, t, s.loc);
+    emit(Instr::abc(Op::SETCELL, r, t), s.loc);
+    fs_->free_reg = uint32_t(r) + 1;
+  }
+
+  static Op compound_op(AssignOp op) {
+    switch (op) {
+      case AssignOp::Add: return Op::ADD;
+      case AssignOp::Sub: return Op::SUB;
+      case AssignOp::Mul: return Op::MUL;
+      case AssignOp::Div: return Op::DIV;
+      case AssignOp::IDiv: return Op::IDIV;
+      case AssignOp::Mod: return Op::MOD;
+      case AssignOp::None: break;
+    }
+    return Op::MOVE;
+  }
+
+  void assign(const Stmt& s) {
+    if (!s.target || !s.expr) return;
+    const Expr& target = *s.target;
+    const Expr& value = *s.expr;
+    const bool compound = s.assign_op != AssignOp::None;
+    if (target.kind == ExprKind::Name) {
+      const Binding* b = res_.use(target);
+      if (!b) return;
+      if (auto local = plain_local(target)) {
+        if (compound)
+          arith(compound_op(s.assign_op), *local, *local, value, s.loc);
+        else
+          expr_into(value, *local);
+        return;
+      }
+      uint16_t r = alloc();
+      if (compound) {
+        read(b, r, target.loc);
+        arith(compound_op(s.assign_op), r, r, value, s.loc);
+      } else {
+        expr_into(value, r);
+      }
+      write(b, r, s.loc);
+      return;
+    }
+    if (target.kind == ExprKind::Index) {
+      uint16_t obj = expr_reg(*target.a);
+      uint16_t index = expr_reg(*target.b);
+      uint16_t v;
+      if (compound) {
+        v = alloc();
+        emit(Instr::abc(Op::GETINDEX, v, obj, index), target.loc);
+        arith(compound_op(s.assign_op), v, v, value, s.loc);
+      } else {
+        v = expr_reg(value);
+      }
+      emit(Instr::abc(Op::SETINDEX, obj, index, v), s.loc);
+      return;
+    }
+    if (target.kind == ExprKind::Field) {
+      uint16_t obj = expr_reg(*target.a);
+      uint16_t key = uint16_t(string_const(target.str));
+      uint16_t v;
+      if (compound) {
+        v = alloc();
+        emit(Instr::abc(Op::GETFIELD, v, obj, key), target.loc);
+        arith(compound_op(s.assign_op), v, v, value, s.loc);
+      } else {
+        v = expr_reg(value);
+      }
+      emit(Instr::abc(Op::SETFIELD, obj, key, v), s.loc);
+    }
+  }
+
+  void if_stmt(const Stmt& s) {
+    std::vector<int> to_else = false_jumps(s.expr.get());
+    block_body(s.body);
+    if (!s.else_stmt) {
+      patch_all(to_else, here());
+      return;
+    }
+    int to_end = emit_jump(Op::JMP, 0, s.else_stmt->loc);
+    patch_all(to_else, here());
+    stmt(*s.else_stmt);
+    patch(to_end, here());
+  }
+
+  // Runs [body] as a loop body with [loop] open for break/continue.
+  template <class Body>
+  void in_loop(Loop& loop, Body&& body) {
+    loop.try_depth = fs_->trys.size();
+    fs_->loops.push_back(&loop);
+    body();
+    fs_->loops.pop_back();
+  }
+
+  void while_stmt(const Stmt& s) {
+    Loop loop;
+    int top = here();
+    std::vector<int> exits = false_jumps(s.expr.get());
+    in_loop(loop, [&] { block_body(s.body); });
+    patch(emit_jump(Op::JMP, 0, s.loc), top);
+    patch_all(exits, here());
+    patch_all(loop.breaks, here());
+    patch_all(loop.continues, top);
+  }
+
+  void for_stmt(const Stmt& s) {
+    if (!s.expr) return;
+    const Expr& it = *s.expr;
+    Loop loop;
+    if (s.names.size() == 1 && it.kind == ExprKind::Binary &&
+        (it.binary_op == BinaryOp::Range || it.binary_op == BinaryOp::RangeIncl)) {
+      // Integer loop: R[base] counter, R[base+1] stop, R[base+2] the variable.
+      uint8_t inclusive = it.binary_op == BinaryOp::RangeIncl;
+      uint16_t base = alloc(3);
+      expr_into(*it.a, base);
+      expr_into(*it.b, uint16_t(base + 1));
+      int prep = emit(Instr::asbx(Op::FORPREP, base, 0, inclusive), s.loc);
+      int body = here();
+      in_loop(loop, [&] {
+        bind_local(res_.decl(&s, 0), uint16_t(base + 2), s.loc);
+        block_body(s.body);
+      });
+      int next = emit(Instr::asbx(Op::FORLOOP, base, 0, inclusive), s.loc);
+      patch(next, body);
+      patch(prep, here());
+      patch_all(loop.breaks, here());
+      patch_all(loop.continues, next);
+      return;
+    }
+    // Generic loop: R[base] the iterable, R[base+1] the cursor, then the variables.
+    uint8_t nvars = s.names.size() >= 2 ? 2 : 1;
+    uint16_t base = alloc(2);
+    expr_into(it, base);
+    emit(Instr::abc(Op::ITERPREP, base), s.loc);
+    uint16_t vars = alloc(nvars);
+    int top = emit(Instr::abc(Op::ITERNEXT, base, vars, 0, nvars), s.loc);
+    int exit = emit_jump(Op::JMP, 0, s.loc);
+    in_loop(loop, [&] {
+      for (uint8_t i = 0; i < nvars && i < s.names.size(); ++i)
+        bind_local(res_.decl(&s, i), uint16_t(vars + i), s.loc);
+      block_body(s.body);
+    });
+    patch(emit_jump(Op::JMP, 0, s.loc), top);
+    patch(exit, here());
+    patch_all(loop.breaks, here());
+    patch_all(loop.continues, top);
+  }
+
+  // Pops the handlers and runs the finally code of every try context above [depth], from
+  // the innermost out, as a jump out of them requires. Each finally is compiled as it
+  // appears lexically: only the trys and loops around its try statement are visible.
+  void leave_trys(size_t depth, Loc loc) {
+    for (size_t i = fs_->trys.size(); i-- > depth;) {
+      TryContext* t = fs_->trys[i];
+      if (t->handler_active) emit(Instr::abc(Op::ENDTRY, 0), loc);
+      if (!t->finally_body) continue;
+      auto saved_trys = fs_->trys;
+      auto saved_loops = fs_->loops;
+      fs_->trys.resize(i);
+      fs_->loops.resize(t->loop_depth);
+      const uint32_t saved_base = stmt_base_;
+      block_body(*t->finally_body);
+      stmt_base_ = saved_base;
+      fs_->trys = std::move(saved_trys);
+      fs_->loops = std::move(saved_loops);
+    }
+  }
+
+  void return_stmt(const Stmt& s) {
+    if (!s.expr) {
+      leave_trys(0, s.loc);
+      emit(Instr::abc(Op::RETNIL, 0), s.loc);
+      return;
+    }
+    uint16_t r;
+    if (fs_->trys.empty()) {
+      r = expr_reg(*s.expr);
+    } else {
+      // A copy: the finally code may assign the variable being returned.
+      r = alloc();
+      expr_into(*s.expr, r);
+      leave_trys(0, s.loc);
+    }
+    emit(Instr::abc(Op::RET, r), s.loc);
+  }
+
+  void try_stmt(const Stmt& s) {
+    if (!s.has_catch && !s.has_finally) {
+      block_body(s.body);
+      return;
+    }
+    const Block* finally_body = s.has_finally ? &s.finally_body : nullptr;
+    TryContext ctx{true, finally_body, fs_->loops.size()};
+    uint16_t err = alloc();
+    int handler = emit_jump(Op::TRY, err, s.loc);
+    fs_->trys.push_back(&ctx);
+    block_body(s.body);
+    fs_->trys.pop_back();
+    emit(Instr::abc(Op::ENDTRY, 0), end_loc(s.body));
+
+    if (!s.has_catch) {
+      // try/finally: run it on the way out, or on the error path and rethrow.
+      block_body(*finally_body);
+      int to_end = emit_jump(Op::JMP, 0, end_loc(s.finally_body));
+      patch(handler, here());
+      block_body(*finally_body);
+      emit(Instr::abc(Op::THROW, err), end_loc(s.finally_body));
+      patch(to_end, here());
+      return;
+    }
+
+    int skip_catch = emit_jump(Op::JMP, 0, end_loc(s.body));
+    patch(handler, here());
+    uint16_t err2 = 0;
+    int handler2 = -1;
+    if (finally_body) {
+      // An error inside the catch still runs finally, then propagates.
+      err2 = alloc();
+      handler2 = emit_jump(Op::TRY, err2, s.catch_body.loc);
+      fs_->trys.push_back(&ctx);
+    }
+    const uint32_t before_catch = fs_->free_reg;
+    if (!s.names.empty()) bind_local(res_.decl(&s, 0), err, s.catch_body.loc);
+    block_body(s.catch_body);
+    fs_->free_reg = before_catch;
+    if (!finally_body) {
+      patch(skip_catch, here());
+      return;
+    }
+    fs_->trys.pop_back();
+    emit(Instr::abc(Op::ENDTRY, 0), end_loc(s.catch_body));
+    patch(skip_catch, here());
+    block_body(*finally_body);
+    int to_end = emit_jump(Op::JMP, 0, end_loc(s.finally_body));
+    patch(handler2, here());
+    block_body(*finally_body);
+    emit(Instr::abc(Op::THROW, err2), end_loc(s.finally_body));
+    patch(to_end, here());
+  }
+
+  const CompileInput& in_;
+  Resolution& res_;
+  FuncState* fs_ = nullptr;
+  // free_reg at the start of the current statement: registers below it hold locals.
+  uint32_t stmt_base_ = 0;
+};
+
+}  // namespace
+
+CompileResult compile(const CompileInput& input) {
+  CompileResult result;
+  Resolution res = resolve(input);
+  result.globals = res.globals;
+  if (!res.errors.empty()) {
+    result.errors = std::move(res.errors);
+    return result;
+  }
+  const size_t protos_mark = input.protos->size();
+  try {
+    result.main = Codegen(input, res).compile_main();
+  } catch (const TooLarge&) {
+    input.protos->resize(protos_mark);
+    result.main = nullptr;
+  }
+  result.errors = std::move(res.errors);
+  return result;
+}
+
+}  // namespace tsk::lang

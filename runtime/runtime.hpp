@@ -1,0 +1,85 @@
+// The Runtime: everything one instance of tsk owns (DESIGN decision 1). No global mutable
+// state exists anywhere else, so several runtimes can live in one process and be
+// destroyed independently. The public API (include/tsk/tsk.hpp) wraps one of these.
+#pragma once
+
+#include <cstdio>
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <vector>
+
+#include "lang/diagnostic.hpp"
+#include "vm/heap.hpp"
+#include "vm/proto.hpp"
+#include "vm/task.hpp"
+
+namespace tsk::rt {
+
+// Every runtime knob with its default and why.
+struct Config {
+  // 1,000,000 registers (16 MB): Lua's LUAI_MAXSTACK. Deep enough for any reasonable
+  // recursion; past it a script gets StackOverflowError, never a crash.
+  uint32_t max_stack_slots = 1'000'000;
+  // 200,000 frames: about 10 MB of frames, well inside the register limit for small functions.
+  uint32_t max_frames = 200'000;
+  int threads = 0;  // 0: the number of CPUs
+  // Raise an Error after this many instructions; 0 = no limit (the fuzzer sets one).
+  uint64_t instruction_budget = 0;
+  std::vector<std::string> args;  // os.args
+  // Where print() and the error report go; the defaults are stdout and stderr.
+  std::function<void(std::string_view)> write_out;
+  std::function<void(std::string_view)> write_err;
+};
+
+class Runtime {
+ public:
+  explicit Runtime(Config config);
+  ~Runtime();
+
+  Config config;
+  vm::Heap shared{true};  // immortal immutable objects: constants, natives, module names
+  std::vector<std::unique_ptr<vm::Proto>> protos;
+  std::vector<vm::Value> builtins;                  // BUILTIN Bx -> Native
+  std::map<std::string, vm::Module*> modules;       // loaded, by canonical path or std name
+  std::vector<vm::Module*> loading;                 // the import chain, for cycle errors
+
+  // Buffered stdout: print appends here; flushed when it grows, at exit and os.exit.
+  std::string out_buffer;
+  void write_out(std::string_view s);
+  void flush_out();
+  void write_err(std::string_view s);
+
+  // IMPORT: finds the module `name` (a standard module, or with `is_path` a file relative
+  // to `importer`'s file). Returns it; when its top-level code still has to run, sets
+  // `body` to the closure of that code, which the interpreter runs in an import frame and
+  // then reports with finish_import (or abort_import when an error unwinds it).
+  vm::Module* import(vm::Task& task, vm::Module* importer, std::string_view name, bool is_path,
+                     vm::Closure*& body);
+  void finish_import(vm::Module* m);
+  void abort_import(vm::Module* m);
+
+  // Parses and compiles `source`; on errors `main` is null and `errors` says why.
+  struct Compiled {
+    vm::Proto* main = nullptr;
+    std::vector<vm::Module::Global> globals;
+    std::vector<lang::Diagnostic> errors;
+  };
+  Compiled compile(std::string_view source, const std::string& file,
+                   std::vector<vm::Module::Global> prior = {}, bool repl = false);
+  // Gives `m` the global slots of `globals` (new ones Undef) and its exports index.
+  void define_globals(vm::Task& task, vm::Module* m, const std::vector<vm::Module::Global>& globals);
+
+  // The task that runs the main script, the REPL's lines and module bodies. It lives as
+  // long as the runtime, so loaded modules (in its heap) stay valid between runs.
+  vm::Task& main_task();
+  std::unique_ptr<vm::Task> main_task_;
+
+  // Loads a standard module by name (nullptr if there is none).
+  vm::Module* standard_module(const std::string& name);
+  // Index of a builtin by name, or -1. The compiler resolves free names with it.
+  int builtin_index(std::string_view name) const;
+};
+
+}  // namespace tsk::rt

@@ -1,0 +1,70 @@
+// What the native functions of stdlib/ share (internal to stdlib/): argument checks that
+// raise with uniform messages, size limits, and the table each stdlib file contributes
+// to the registry (stdlib/registry.cpp assembles them).
+//
+// Message convention: "<function>(): <parameter> must be <what>, not <type>", e.g.
+// "string.split(): sep must be a string or nil, not int". Every check raises a script
+// error (TypeError, ValueError, FrozenError, ...); no native may crash on any input.
+#pragma once
+
+#include <cstddef>
+#include <cstdint>
+#include <span>
+#include <string>
+#include <string_view>
+
+#include "stdlib/registry.hpp"
+#include "vm/ops.hpp"
+#include "vm/task.hpp"
+#include "vm/value.hpp"
+
+namespace tsk::stdlib {
+
+using vm::Tag;
+using vm::Task;
+using vm::Value;
+
+// Largest string a native builds: String::len is 32 bits; 2 GiB leaves headroom.
+inline constexpr size_t kMaxStringBytes = size_t(1) << 31;
+// Largest list a native builds: 2^28 values are 4 GiB; past that is a runaway script.
+inline constexpr size_t kMaxListItems = size_t(1) << 28;
+
+[[noreturn]] void type_error(Task& t, std::string_view fn, std::string_view param,
+                             std::string_view expected, Value got);
+
+int64_t arg_int(Task& t, const Value* args, int i, std::string_view fn, std::string_view param);
+double arg_number(Task& t, const Value* args, int i, std::string_view fn, std::string_view param);
+vm::String* arg_string(Task& t, const Value* args, int i, std::string_view fn,
+                       std::string_view param);
+vm::List* arg_list(Task& t, const Value* args, int i, std::string_view fn, std::string_view param);
+vm::Map* arg_map(Task& t, const Value* args, int i, std::string_view fn, std::string_view param);
+// A script function or a native; TypeError otherwise.
+Value arg_callable(Task& t, const Value* args, int i, std::string_view fn, std::string_view param);
+
+// FrozenError "push(): cannot modify a frozen list" when `o` is frozen.
+void check_mutable(Task& t, const vm::Obj* o, std::string_view fn);
+// TypeError "unhashable key: list" unless `key` may be a map key.
+void check_key(Task& t, Value key);
+// OverflowError when a result would pass the size limits above.
+void check_string_size(Task& t, size_t bytes, std::string_view fn);
+void check_list_size(Task& t, size_t items, std::string_view fn);
+
+inline Value string_value(Task& t, std::string_view s) { return Value::object(t.heap.string(s)); }
+
+// The tables of each stdlib file.
+std::span<const vm::NativeEntry> builtin_entries();  // builtins.cpp
+vm::ModuleDef math_module();                         // math.cpp
+vm::ModuleDef string_module();                       // string.cpp
+vm::ModuleDef list_module();                         // list.cpp
+vm::ModuleDef map_module();                          // map.cpp
+vm::ModuleDef os_module();                           // os.cpp
+
+// string.format's engine (format.cpp): printf-style `fmt` applied to args[0..nargs).
+std::string format(Task& t, std::string_view fmt, const Value* args, int nargs);
+
+// The qualified name of an entry: "len" or "string.split".
+std::string qualified_name(const vm::NativeEntry& e);
+// help()'s text for one entry: "signature  [effect]\n  doc\n".
+std::string help_text(const vm::NativeEntry& e);
+
+}  // namespace tsk::stdlib

@@ -1,0 +1,73 @@
+// The `os` module (SPEC §11): the script's arguments, environment variables, exiting
+// with a status, and the platform name. Every function is instant.
+//
+// os.args is made once per runtime by add_constants in the shared heap and frozen:
+// modules are read-only and shared by every task.
+#include <climits>
+#include <cstdlib>
+
+#include "runtime/runtime.hpp"
+#include "stdlib/natives.hpp"
+#include "vm/heap.hpp"
+
+namespace tsk::stdlib {
+
+namespace {
+
+using vm::Effect;
+using vm::NativeEntry;
+
+Value o_env(Task& t, Value* a, int) {
+  std::string_view name = arg_string(t, a, 0, "os.env", "name")->view();
+  // getenv takes a C string: a name with NUL or '=' cannot name a variable.
+  if (name.empty() || name.find('\0') != std::string_view::npos || name.find('=') != std::string_view::npos)
+    return Value::nil();
+  const char* value = std::getenv(std::string(name).c_str());
+  return value ? string_value(t, value) : Value::nil();
+}
+
+Value o_exit(Task& t, Value* a, int nargs) {
+  int64_t code = nargs > 0 ? arg_int(t, a, 0, "os.exit", "code") : 0;
+  if (code < INT_MIN || code > INT_MAX)
+    t.raise("ValueError", "os.exit(): code " + std::to_string(code) + " is out of range");
+  t.runtime.flush_out();
+  throw vm::ExitRequest{int(code)};
+}
+
+Value o_platform(Task& t, Value*, int) {
+#if defined(__linux__)
+  return string_value(t, "linux");
+#elif defined(__APPLE__)
+  return string_value(t, "macos");
+#elif defined(_WIN32)
+  return string_value(t, "windows");
+#else
+  return string_value(t, "unknown");
+#endif
+}
+
+void add_constants(vm::Heap& shared, const std::vector<std::string>& args,
+                   void (*add)(void* ctx, const char* name, Value v), void* ctx) {
+  vm::List* list = shared.list();
+  list->items.reserve(args.size());
+  for (const std::string& arg : args) list->items.push_back(Value::object(shared.string(arg)));
+  list->flags |= vm::kFrozen;
+  add(ctx, "args", Value::object(list));
+}
+
+constexpr Effect kInstant = Effect::Instant;
+
+const NativeEntry kOs[] = {
+    {"os", "env", "env(name)", kInstant, "The value of the environment variable name, or nil", o_env, 1, 1},
+    {"os", "exit", "exit(code = 0)", kInstant, "Flushes output and ends the program with the exit status code", o_exit, 0, 1},
+    {"os", "platform", "platform()", kInstant, "The operating system's name: \"linux\", \"macos\" or \"windows\"", o_platform, 0, 0},
+};
+
+}  // namespace
+
+vm::ModuleDef os_module() {
+  return {"os", "The process: arguments (os.args), environment, exit status, platform", kOs,
+          add_constants};
+}
+
+}  // namespace tsk::stdlib

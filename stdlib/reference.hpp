@@ -1,0 +1,18 @@
+// The reference of every native, rendered from the effect registry for `tsk doc [NAME]`,
+// the REPL's :doc and docs/stdlib.md, so the documentation cannot drift from the code.
+#pragma once
+
+#include <string>
+#include <string_view>
+
+// In tsk::vm beside the registry it renders (as registry.hpp), where runtime/api.cpp
+// calls it.
+namespace tsk::vm {
+
+// The reference of `name`: "" for everything, a module ("string"), a builtin ("len") or a
+// module function ("string.split"). Plain text for a terminal, or (markdown = true) a
+// document with a title, one section per module and a table per section
+// (name | signature | effect | description). Returns "" for an unknown name.
+std::string render_reference(std::string_view name, bool markdown);
+
+}  // namespace tsk::vm

@@ -1,0 +1,248 @@
+// Unit tests of the compiler: golden disassembly of small programs (tests/unit/golden/,
+// one `<name>.tsk` source and its `<name>.dis` expectation each) and every compile-time
+// error with its line:col.
+//
+// To accept a deliberate change of the generated code, run tsk_unit with
+// TSK_UPDATE_GOLDEN=1 and review the diff of tests/unit/golden/ like any code change.
+#include <doctest/doctest.h>
+
+#include <cstdlib>
+#include <fstream>
+#include <iterator>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "lang/compiler.hpp"
+#include "lang/diagnostic.hpp"
+#include "vm/heap.hpp"
+
+namespace {
+
+using namespace tsk;
+
+// A fixed builtin table, so the goldens do not move when the registry grows.
+int test_builtin(std::string_view name) {
+  static const char* const kNames[] = {"print", "len", "str", "push", "error", "keys"};
+  for (int i = 0; i < int(std::size(kNames)); ++i)
+    if (name == kNames[i]) return i;
+  return -1;
+}
+
+struct Compiled {
+  std::string dis;                  // disassembly, empty on error
+  std::vector<std::string> errors;  // "line:col: message"
+  std::vector<vm::Module::Global> globals;
+};
+
+Compiled compile_source(const std::string& source, bool repl = false,
+                        std::vector<vm::Module::Global> prior = {}) {
+  Compiled out;
+  lang::ParseResult parsed = lang::parse(source, "t.tsk");
+  for (const auto& e : parsed.errors)
+    out.errors.push_back("syntax " + std::to_string(e.loc.line) + ":" +
+                         std::to_string(e.loc.col) + ": " + e.message);
+  if (!parsed.module) return out;
+  vm::Heap shared(true);
+  std::vector<std::unique_ptr<vm::Proto>> protos;
+  lang::CompileInput in{parsed.module.get(), &shared, &protos, test_builtin, std::move(prior),
+                        repl};
+  lang::CompileResult r = lang::compile(in);
+  for (const auto& e : r.errors)
+    out.errors.push_back(std::to_string(e.loc.line) + ":" + std::to_string(e.loc.col) +
+                         ": " + e.message);
+  CHECK((r.main == nullptr) == !r.errors.empty());
+  if (r.main) out.dis = lang::disassemble(*r.main);
+  out.globals = r.globals;
+  return out;
+}
+
+std::string first_error(const std::string& source) {
+  Compiled c = compile_source(source);
+  return c.errors.empty() ? std::string("(no error)") : c.errors[0];
+}
+
+std::string read_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  std::stringstream ss;
+  ss << f.rdbuf();
+  return ss.str();
+}
+
+void check_golden(const std::string& name) {
+  const std::string dir = std::string(TSK_SOURCE_DIR) + "/tests/unit/golden/";
+  const std::string source = read_file(dir + name + ".tsk");
+  REQUIRE_MESSAGE(!source.empty(), "missing golden source " << name << ".tsk");
+  Compiled c = compile_source(source);
+  INFO("errors: " << (c.errors.empty() ? "" : c.errors[0]));
+  REQUIRE(c.errors.empty());
+  if (std::getenv("TSK_UPDATE_GOLDEN")) {
+    std::ofstream(dir + name + ".dis", std::ios::binary) << c.dis;
+    return;
+  }
+  const std::string expected = read_file(dir + name + ".dis");
+  CHECK_MESSAGE(c.dis == expected, "disassembly of " << name << ".tsk changed:\n" << c.dis);
+}
+
+bool has_op(const std::string& dis, const std::string& op) {
+  return dis.find("  " + op + "  ") != std::string::npos ||
+         dis.find("  " + op + "\n") != std::string::npos;
+}
+
+}  // namespace
+
+TEST_SUITE("compiler") {
+
+TEST_CASE("golden disassembly") {
+  SUBCASE("arithmetic") { check_golden("arithmetic"); }
+  SUBCASE("loops") { check_golden("loops"); }
+  SUBCASE("closures") { check_golden("closures"); }
+  SUBCASE("try/finally") { check_golden("try_finally"); }
+  SUBCASE("globals and hoisting") { check_golden("globals"); }
+  SUBCASE("expressions") { check_golden("expressions"); }
+  SUBCASE("jumps out of nested finally") { check_golden("finally_jumps"); }
+}
+
+TEST_CASE("undefined names") {
+  CHECK(first_error("print(x)\n") == "1:7: undefined name 'x'");
+  CHECK(first_error("fn f() {\n  return y + 1\n}\n") == "2:10: undefined name 'y'");
+  CHECK(first_error("let _ = 1\nprint(_)\n") == "2:7: undefined name '_'");
+  // A local is visible only after its declaration, and only in its block.
+  CHECK(first_error("fn f() {\n  print(z)\n  let z = 1\n}\n") == "2:9: undefined name 'z'");
+  CHECK(first_error("if true { let w = 1 }\nprint(w)\n") == "2:7: undefined name 'w'");
+  // A top-level binding is visible everywhere in the module, even before it.
+  CHECK(first_error("fn f() { return later }\nlet later = 1\n") == "(no error)");
+  CHECK(first_error("print(later)\nlet later = 1\n") == "(no error)");
+}
+
+TEST_CASE("assignment to immutable bindings") {
+  CHECK(first_error("let x = 1\nx = 2\n") == "2:1: cannot assign to 'x': it is declared with let");
+  CHECK(first_error("fn f() {\n  let y = 1\n  y += 1\n}\n") ==
+        "3:3: cannot assign to 'y': it is declared with let");
+  CHECK(first_error("fn f() {}\nf = 1\n") ==
+        "2:1: cannot assign to 'f': it is a function declared with fn");
+  CHECK(first_error("import math\nmath = 1\n") ==
+        "2:1: cannot assign to 'math': it is an imported module");
+  CHECK(first_error("print = 1\n") == "1:1: cannot assign to 'print': it is a builtin");
+  // Captured, assigned from an inner function.
+  CHECK(first_error("fn f() {\n  let c = 0\n  return fn() { c = 1 }\n}\n") ==
+        "3:17: cannot assign to 'c': it is declared with let");
+  CHECK(first_error("var v = 1\nv = 2\nfn g(p) { p = 3 }\n") == "(no error)");
+}
+
+TEST_CASE("redeclaration in one block") {
+  CHECK(first_error("let a = 1\nvar a = 2\n") == "2:5: 'a' is already declared in this block");
+  CHECK(first_error("fn f() {}\nfn f() {}\n") == "2:1: 'f' is already declared in this block");
+  CHECK(first_error("fn f() {\n  var b = 1\n  let b = 2\n}\n") ==
+        "3:7: 'b' is already declared in this block");
+  CHECK(first_error("fn f(p, p) {}\n") == "1:9: 'p' is already declared in this block");
+  // Shadowing in an inner block, and `_` repeated, are fine.
+  CHECK(first_error("let a = 1\nif true { let a = 2 }\nlet _ = 1\nlet _ = 2\n") == "(no error)");
+}
+
+TEST_CASE("break, continue and return out of place") {
+  CHECK(first_error("break\n") == "1:1: 'break' outside a loop");
+  CHECK(first_error("if true {\n  continue\n}\n") == "2:3: 'continue' outside a loop");
+  CHECK(first_error("while true {\n  let f = fn() { break }\n}\n") ==
+        "2:18: 'break' outside a loop");
+  CHECK(first_error("return 1\n") == "1:1: return outside a function");
+  CHECK(first_error("if true { return }\n") == "1:11: return outside a function");
+}
+
+TEST_CASE("concurrency constructs are not supported yet") {
+  const std::string tail = " is not supported yet: tasks and channels come with the concurrency runtime";
+  CHECK(first_error("fn f() {}\nlet t = spawn f()\n") == "2:9: 'spawn'" + tail);
+  CHECK(first_error("fn f(t) {\n  return await t\n}\n") == "2:10: 'await'" + tail);
+  CHECK(first_error("fn f(c) {\n  return <-c\n}\n") == "2:10: '<-'" + tail);
+  CHECK(first_error("fn f(c) {\n  c <- 1\n}\n") == "2:3: '<-'" + tail);
+  CHECK(first_error("scope {\n}\n") == "1:1: 'scope'" + tail);
+  CHECK(first_error("select {\n}\n") == "1:1: 'select'" + tail);
+  CHECK(first_error("let c = chan(1)\n") == "1:9: 'chan'" + tail);
+  CHECK(first_error("sleep(1)\n") == "1:1: 'sleep'" + tail);
+}
+
+TEST_CASE("errors come in source order") {
+  Compiled c = compile_source("print(a)\nlet x = 1\nx = 2\nprint(b)\n");
+  REQUIRE(c.errors.size() == 3);
+  CHECK(c.errors[0] == "1:7: undefined name 'a'");
+  CHECK(c.errors[1] == "3:1: cannot assign to 'x': it is declared with let");
+  CHECK(c.errors[2] == "4:7: undefined name 'b'");
+}
+
+TEST_CASE("module globals") {
+  Compiled c = compile_source("let a = 1\nvar b = 2\nfn f() {}\nimport math\nif true { let local = 3 }\n");
+  REQUIRE(c.errors.empty());
+  REQUIRE(c.globals.size() == 4);
+  CHECK(c.globals[0].name == "a");
+  CHECK(c.globals[0].exported);
+  CHECK(!c.globals[0].mutable_);
+  CHECK(c.globals[1].name == "b");
+  CHECK(!c.globals[1].exported);
+  CHECK(c.globals[1].mutable_);
+  CHECK(c.globals[2].name == "f");
+  CHECK(c.globals[2].exported);
+  CHECK(c.globals[3].name == "math");
+  CHECK(!c.globals[3].exported);
+}
+
+TEST_CASE("REPL: prior globals keep their slots; the last expression is returned") {
+  std::vector<vm::Module::Global> prior = {{"x", true, false}, {"y", false, true}};
+  Compiled c = compile_source("y = x + 1\nvar x = 5\nlet z = 2\nx * z\n", true, prior);
+  REQUIRE(c.errors.empty());
+  REQUIRE(c.globals.size() == 3);
+  CHECK(c.globals[0].name == "x");
+  CHECK(c.globals[0].mutable_);  // redeclared with var
+  CHECK(c.globals[2].name == "z");
+  CHECK(c.dis.find("SETG  A=0 Bx=1") != std::string::npos);  // y is slot 1
+  CHECK(c.dis.find("SETG  A=0 Bx=2") != std::string::npos);  // z is new: slot 2
+  CHECK(c.dis.find("RET  A=") != std::string::npos);
+  // Assigning a prior `let` is still an error.
+  Compiled bad = compile_source("x = 1\n", true, {{"x", true, false}});
+  REQUIRE(bad.errors.size() == 1);
+  CHECK(bad.errors[0] == "1:1: cannot assign to 'x': it is declared with let");
+}
+
+TEST_CASE("function too large") {
+  std::string src = "let xs = [";
+  for (int i = 0; i < 66000; ++i) src += "0, ";
+  src += "]\n";
+  CHECK(first_error(src) == "1:1: function too large");
+}
+
+TEST_CASE("a condition whose jump does not fit falls back to LT + JMPIFNOT") {
+  auto program = [](int statements) {
+    std::string src = "fn f(a, b) {\n  var x = 0\n  while a < b {\n";
+    for (int i = 0; i < statements; ++i) src += "    x = 1\n";
+    src += "  }\n}\n";
+    return src;
+  };
+  Compiled small = compile_source(program(10));
+  REQUIRE(small.errors.empty());
+  CHECK(has_op(small.dis, "JLT"));
+  Compiled big = compile_source(program(40000));
+  REQUIRE(big.errors.empty());
+  CHECK(!has_op(big.dis, "JLT"));
+  CHECK(has_op(big.dis, "LT"));
+  CHECK(has_op(big.dis, "JMPIFNOT"));
+}
+
+TEST_CASE("every proto ends in RET or RETNIL and has a loc per instruction") {
+  Compiled c = compile_source("fn f(n) { if n > 0 { return n } }\nlet g = fn(x) => x\n");
+  REQUIRE(c.errors.empty());
+  std::istringstream lines(c.dis);
+  std::string line, last;
+  int protos = 0;
+  while (std::getline(lines, line)) {
+    if (line.empty() || line[0] != ' ') {
+      if (!last.empty()) CHECK((last.find("RET") != std::string::npos));
+      if (!line.empty()) ++protos;
+      last.clear();
+    } else if (line.find("  [") != std::string::npos) {
+      last = line;
+    }
+  }
+  CHECK(last.find("RET") != std::string::npos);
+  CHECK(protos == 3);
+}
+
+}  // TEST_SUITE

@@ -1,0 +1,670 @@
+// The interpreter loop: runs a task's frames over the register bytecode of
+// vm/opcodes.hpp. It is stackless (DESIGN decision 2): a script call pushes a Frame on the
+// task and continues in the same loop, so script recursion never grows the C++ stack;
+// only natives that call back into script (Task::call) nest a loop.
+//
+// Invariants:
+//  - R points at stack[frames.back().base]; it is reloaded after anything that may grow
+//    the stack (calls, imports, natives), since growth moves the stack.
+//  - A frame's registers are all initialised (args, then nil) when it is pushed, so the
+//    collector may scan stack[0, top of the last frame) without seeing garbage.
+//  - The collector runs only at safepoints: after an instruction that allocated, with the
+//    result already stored in a register.
+//  - Script errors are C++ exceptions (ScriptError) thrown where they arise and caught in
+//    this loop, which unwinds to the innermost handler inside this loop's frames or
+//    rethrows to the native below (one way to unwind; no longjmp).
+#include <cmath>
+#include <string>
+
+#include "runtime/runtime.hpp"
+#include "stdlib/registry.hpp"
+#include "vm/arith.hpp"
+#include "vm/ops.hpp"
+#include "vm/task.hpp"
+
+namespace tsk::vm {
+
+namespace {
+
+// Back-edges and calls between budget checks. 1024: cheap enough to be invisible, small
+// enough that a budget or (later) preemption reacts within microseconds.
+constexpr int32_t kTickQuantum = 1024;
+
+uint32_t frame_top(const Frame& f) { return f.base + f.closure->proto->nregs; }
+
+const char* arity_plural(int n) { return n == 1 ? "" : "s"; }
+
+[[noreturn]] void arity_error(Task& t, const std::string& name, int expected_min, int expected_max,
+                              int given) {
+  std::string want;
+  if (expected_min == expected_max) want = std::to_string(expected_min);
+  else if (expected_max < 0) want = "at least " + std::to_string(expected_min);
+  else want = std::to_string(expected_min) + " to " + std::to_string(expected_max);
+  t.raise("ArityError", name + "() takes " + want + " argument" +
+                            arity_plural(expected_max < 0 ? expected_min : expected_max) + " (" +
+                            std::to_string(given) + " given)");
+}
+
+Value call_native(Task& t, Native* n, Value* args, int nargs) {
+  const NativeEntry* e = n->entry;
+  if (nargs < e->min_args || (e->max_args >= 0 && nargs > e->max_args)) {
+    std::string name = e->module[0] ? std::string(e->module) + "." + e->name : e->name;
+    arity_error(t, name, e->min_args, e->max_args, nargs);
+  }
+  // Copy the arguments: a native that calls back into script may grow (move) the stack.
+  Value buf[8];
+  if (nargs <= 8) {
+    for (int i = 0; i < nargs; i++) buf[i] = args[i];
+    return e->fn(t, buf, nargs);
+  }
+  std::vector<Value> big(args, args + nargs);
+  return e->fn(t, big.data(), nargs);
+}
+
+}  // namespace
+
+void Task::ensure_stack(size_t needed) {
+  if (needed <= stack.size()) return;
+  if (needed > runtime.config.max_stack_slots)
+    raise("StackOverflowError", "stack overflow (recursion too deep)");
+  size_t size = std::max(needed, std::min<size_t>(stack.size() * 2, runtime.config.max_stack_slots));
+  stack.resize(size);
+}
+
+Value Task::call(Value fn, const Value* args, int nargs) {
+  if (fn.tag == Tag::Native) return call_native(*this, fn.as_native(), const_cast<Value*>(args), nargs);
+  if (fn.tag != Tag::Closure) raise("TypeError", std::string("cannot call ") + type_name(fn));
+  Closure* c = fn.as_closure();
+  Proto* p = c->proto;
+  if (nargs != p->nparams) arity_error(*this, p->name, p->nparams, p->nparams, nargs);
+  if (frames.size() >= runtime.config.max_frames)
+    raise("StackOverflowError", "stack overflow (recursion too deep)");
+  uint32_t base = frames.empty() ? 0 : frame_top(frames.back());
+  // `args` may point into the stack; copy them out before the stack can move.
+  std::vector<Value> copied(args, args + nargs);
+  ensure_stack(size_t(base) + p->nregs);
+  for (int i = 0; i < nargs; i++) stack[base + i] = copied[i];
+  for (uint32_t i = nargs; i < p->nregs; i++) stack[base + i] = Value::nil();
+  // Each nested call costs C++ stack (a native and a loop); 200 bounds it far below
+  // the smallest thread stack while leaving room for any sane callback nesting.
+  if (call_depth >= 200) raise("StackOverflowError", "stack overflow (callbacks nested too deeply)");
+  frames.push_back(Frame{c, p->code.data(), base, 0, kFrameEntry});
+  struct DepthGuard {
+    uint32_t& depth;
+    ~DepthGuard() { depth--; }
+  } guard{++call_depth};
+  return execute(frames.size() - 1);
+}
+
+Value Task::execute(size_t entry) {
+  Frame* f;
+  const Instr* pc;
+  Value* R;
+  const Value* K;
+  Closure* cl;
+  Value retval;
+  int32_t ticks = kTickQuantum;
+
+#define LOAD_FRAME()                       \
+  do {                                     \
+    f = &frames.back();                    \
+    pc = f->pc;                            \
+    cl = f->closure;                       \
+    R = stack.data() + f->base;            \
+    K = cl->proto->consts.data();          \
+  } while (0)
+#define SAVE_PC() (f->pc = pc)
+#define RELOAD_R() (R = stack.data() + f->base)
+
+#ifdef TSK_TORTURE
+#define SAFEPOINT() do { SAVE_PC(); collect(); } while (0)
+#else
+#define SAFEPOINT() do { if (heap.should_collect()) { SAVE_PC(); collect(); } } while (0)
+#endif
+
+  // Budget checks happen at calls and backward jumps, so every loop and every
+  // recursion passes one within kTickQuantum iterations.
+#define TICK()                                                          \
+  do {                                                                  \
+    if (--ticks <= 0) {                                                 \
+      ticks = kTickQuantum;                                             \
+      if (runtime.config.instruction_budget) {                          \
+        if (budget_left <= uint64_t(kTickQuantum)) {                    \
+          SAVE_PC();                                                    \
+          raise("Error", "instruction budget exhausted");               \
+        }                                                               \
+        budget_left -= kTickQuantum;                                    \
+      }                                                                 \
+    }                                                                   \
+  } while (0)
+
+#ifdef TSK_SWITCH_DISPATCH
+#define CASE(name) case Op::name:
+#define DISPATCH() goto next_instruction
+#else
+  static const void* const kLabels[] = {
+#define TSK_OP_LABEL(name, format, doc) &&op_##name,
+      TSK_OPCODES(TSK_OP_LABEL)
+#undef TSK_OP_LABEL
+  };
+#define CASE(name) op_##name:
+#define DISPATCH()                    \
+  do {                                \
+    ip = pc++;                        \
+    goto *kLabels[int(ip->op)];       \
+  } while (0)
+#endif
+
+  for (;;) {
+    try {
+      LOAD_FRAME();
+      const Instr* ip;
+#ifdef TSK_SWITCH_DISPATCH
+    next_instruction:
+      ip = pc++;
+      switch (ip->op) {
+#else
+      DISPATCH();
+#endif
+
+      CASE(MOVE) { R[ip->a] = R[ip->b]; DISPATCH(); }
+      CASE(LOADK) { R[ip->a] = K[ip->bx()]; DISPATCH(); }
+      CASE(LOADI) { R[ip->a] = Value::integer(ip->sbx()); DISPATCH(); }
+      CASE(LOADNIL) { R[ip->a] = Value::nil(); DISPATCH(); }
+      CASE(LOADTRUE) { R[ip->a] = Value::boolean(true); DISPATCH(); }
+      CASE(LOADFALSE) { R[ip->a] = Value::boolean(false); DISPATCH(); }
+      CASE(GETG) {
+        Value v = cl->module->globals[ip->bx()];
+        if (v.tag == Tag::Undef) {
+          SAVE_PC();
+          raise("Error", "'" + cl->module->names[ip->bx()].name + "' used before its declaration");
+        }
+        R[ip->a] = v;
+        DISPATCH();
+      }
+      CASE(SETG) { cl->module->globals[ip->bx()] = R[ip->a]; DISPATCH(); }
+      CASE(BUILTIN) { R[ip->a] = runtime.builtins[ip->bx()]; DISPATCH(); }
+      CASE(MKCELL) {
+        R[ip->a] = Value::object(heap.cell(R[ip->a]));
+        SAFEPOINT();
+        DISPATCH();
+      }
+      CASE(GETCELL) { R[ip->a] = R[ip->b].as_cell()->value; DISPATCH(); }
+      CASE(SETCELL) { R[ip->a].as_cell()->value = R[ip->b]; DISPATCH(); }
+      CASE(GETUP) { R[ip->a] = cl->cells()[ip->b]->value; DISPATCH(); }
+      CASE(SETUP) { cl->cells()[ip->b]->value = R[ip->a]; DISPATCH(); }
+      CASE(CLOSURE) {
+        Proto* p = cl->proto->protos[ip->bx()];
+        Closure* c = heap.closure(p, cl->module, uint32_t(p->captures.size()));
+        for (size_t i = 0; i < p->captures.size(); i++) {
+          const Capture& cap = p->captures[i];
+          c->cells()[i] = cap.from_local ? R[cap.index].as_cell() : cl->cells()[cap.index];
+        }
+        R[ip->a] = Value::object(c);
+        SAFEPOINT();
+        DISPATCH();
+      }
+
+#define ARITH_INT_FAST(name, expr_int, expr_float, rhs)                         \
+  CASE(name) {                                                                  \
+    Value a = R[ip->b], b = rhs;                                                \
+    if (a.tag == Tag::Int && b.tag == Tag::Int) {                               \
+      int64_t r;                                                                \
+      if (!expr_int) { R[ip->a] = Value::integer(r); DISPATCH(); }              \
+    } else if (a.tag == Tag::Float && b.tag == Tag::Float) {                    \
+      R[ip->a] = Value::number(expr_float);                                     \
+      DISPATCH();                                                               \
+    }                                                                           \
+    SAVE_PC();                                                                  \
+    R[ip->a] = binary_op(*this, Op::name, a, b);                                \
+    SAFEPOINT();                                                                \
+    DISPATCH();                                                                 \
+  }
+      ARITH_INT_FAST(ADD, __builtin_add_overflow(a.i, b.i, &r), a.f + b.f, R[ip->c])
+      ARITH_INT_FAST(SUB, __builtin_sub_overflow(a.i, b.i, &r), a.f - b.f, R[ip->c])
+      ARITH_INT_FAST(MUL, __builtin_mul_overflow(a.i, b.i, &r), a.f * b.f, R[ip->c])
+      ARITH_INT_FAST(ADDK, __builtin_add_overflow(a.i, b.i, &r), a.f + b.f, K[ip->c])
+      ARITH_INT_FAST(SUBK, __builtin_sub_overflow(a.i, b.i, &r), a.f - b.f, K[ip->c])
+      ARITH_INT_FAST(MULK, __builtin_mul_overflow(a.i, b.i, &r), a.f * b.f, K[ip->c])
+#undef ARITH_INT_FAST
+
+      CASE(MODK) {
+        Value a = R[ip->b], b = K[ip->c];
+        if (a.tag == Tag::Int && b.tag == Tag::Int && b.i > 0) {
+          int64_t r = a.i % b.i;
+          R[ip->a] = Value::integer(r < 0 ? r + b.i : r);
+          DISPATCH();
+        }
+        SAVE_PC();
+        R[ip->a] = binary_op(*this, Op::MOD, a, b);
+        DISPATCH();
+      }
+      CASE(DIV) {
+        Value a = R[ip->b], b = R[ip->c];
+        if (a.is_number() && b.is_number()) {
+          R[ip->a] = Value::number(a.to_double() / b.to_double());
+          DISPATCH();
+        }
+        SAVE_PC();
+        R[ip->a] = binary_op(*this, Op::DIV, a, b);
+        DISPATCH();
+      }
+#define ARITH_SLOW(name)                                          \
+  CASE(name) {                                                    \
+    SAVE_PC();                                                    \
+    R[ip->a] = binary_op(*this, Op::name, R[ip->b], R[ip->c]);    \
+    DISPATCH();                                                   \
+  }
+      ARITH_SLOW(IDIV)
+      ARITH_SLOW(MOD)
+      ARITH_SLOW(POW)
+      ARITH_SLOW(BAND)
+      ARITH_SLOW(BOR)
+      ARITH_SLOW(BXOR)
+      ARITH_SLOW(SHL)
+      ARITH_SLOW(SHR)
+#undef ARITH_SLOW
+
+      CASE(NEG) {
+        Value a = R[ip->b];
+        if (a.tag == Tag::Float) { R[ip->a] = Value::number(-a.f); DISPATCH(); }
+        SAVE_PC();
+        R[ip->a] = negate(*this, a);
+        DISPATCH();
+      }
+      CASE(BNOT) { SAVE_PC(); R[ip->a] = bit_not(*this, R[ip->b]); DISPATCH(); }
+      CASE(NOT) { R[ip->a] = Value::boolean(!R[ip->b].truthy()); DISPATCH(); }
+      CASE(EQ) {
+        Value a = R[ip->b], b = R[ip->c];
+        R[ip->a] = Value::boolean(a.tag == Tag::Int && b.tag == Tag::Int ? a.i == b.i : equal(a, b));
+        DISPATCH();
+      }
+      CASE(NE) {
+        Value a = R[ip->b], b = R[ip->c];
+        R[ip->a] = Value::boolean(a.tag == Tag::Int && b.tag == Tag::Int ? a.i != b.i : !equal(a, b));
+        DISPATCH();
+      }
+      CASE(LT) {
+        Value a = R[ip->b], b = R[ip->c];
+        if (a.tag == Tag::Int && b.tag == Tag::Int) { R[ip->a] = Value::boolean(a.i < b.i); DISPATCH(); }
+        SAVE_PC();
+        R[ip->a] = Value::boolean(compare_less(*this, a, b, false));
+        DISPATCH();
+      }
+      CASE(LE) {
+        Value a = R[ip->b], b = R[ip->c];
+        if (a.tag == Tag::Int && b.tag == Tag::Int) { R[ip->a] = Value::boolean(a.i <= b.i); DISPATCH(); }
+        SAVE_PC();
+        R[ip->a] = Value::boolean(compare_less(*this, a, b, true));
+        DISPATCH();
+      }
+      CASE(IN) { SAVE_PC(); R[ip->a] = Value::boolean(contains(*this, R[ip->c], R[ip->b])); DISPATCH(); }
+      CASE(NOTIN) { SAVE_PC(); R[ip->a] = Value::boolean(!contains(*this, R[ip->c], R[ip->b])); DISPATCH(); }
+      CASE(JLT) {
+        Value a = R[ip->a], b = R[ip->b];
+        bool lt;
+        if (a.tag == Tag::Int && b.tag == Tag::Int) lt = a.i < b.i;
+        else { SAVE_PC(); lt = compare_less(*this, a, b, false); }
+        if (!lt) {
+          if (ip->sc() < 0) TICK();
+          pc += ip->sc();
+        }
+        DISPATCH();
+      }
+      CASE(JLE) {
+        Value a = R[ip->a], b = R[ip->b];
+        bool le;
+        if (a.tag == Tag::Int && b.tag == Tag::Int) le = a.i <= b.i;
+        else { SAVE_PC(); le = compare_less(*this, a, b, true); }
+        if (!le) {
+          if (ip->sc() < 0) TICK();
+          pc += ip->sc();
+        }
+        DISPATCH();
+      }
+      CASE(RANGE) {
+        Value a = R[ip->b], b = R[ip->c];
+        if (a.tag != Tag::Int || b.tag != Tag::Int) {
+          SAVE_PC();
+          raise("TypeError", std::string("range bounds must be ints, not ") + type_name(a) + " and " +
+                                 type_name(b));
+        }
+        R[ip->a] = Value::object(heap.range(a.i, b.i, ip->x == 1));
+        SAFEPOINT();
+        DISPATCH();
+      }
+      CASE(JMP) {
+        if (ip->sbx() < 0) TICK();
+        pc += ip->sbx();
+        DISPATCH();
+      }
+      CASE(JMPIF) {
+        if (R[ip->a].truthy()) {
+          if (ip->sbx() < 0) TICK();
+          pc += ip->sbx();
+        }
+        DISPATCH();
+      }
+      CASE(JMPIFNOT) {
+        if (!R[ip->a].truthy()) {
+          if (ip->sbx() < 0) TICK();
+          pc += ip->sbx();
+        }
+        DISPATCH();
+      }
+      CASE(NEWLIST) {
+        List* l = heap.list();
+        l->items.assign(R + ip->b, R + ip->b + ip->c);
+        R[ip->a] = Value::object(l);
+        SAFEPOINT();
+        DISPATCH();
+      }
+      CASE(NEWMAP) {
+        SAVE_PC();
+        Map* m = heap.map();
+        Value mv = Value::object(m);
+        for (int i = 0; i < ip->c; i++) {
+          Value k = R[ip->b + 2 * i];
+          check_key(*this, k);
+          map_set(m, k, R[ip->b + 2 * i + 1]);
+        }
+        R[ip->a] = mv;
+        SAFEPOINT();
+        DISPATCH();
+      }
+      CASE(GETINDEX) {
+        Value obj = R[ip->b], key = R[ip->c];
+        if (obj.tag == Tag::List && key.tag == Tag::Int) {
+          auto& items = obj.as_list()->items;
+          uint64_t i = uint64_t(key.i < 0 ? key.i + int64_t(items.size()) : key.i);
+          if (i < items.size()) { R[ip->a] = items[i]; DISPATCH(); }
+        }
+        SAVE_PC();
+        R[ip->a] = get_index(*this, obj, key);
+        SAFEPOINT();
+        DISPATCH();
+      }
+      CASE(SETINDEX) {
+        Value obj = R[ip->a], key = R[ip->b];
+        if (obj.tag == Tag::List && key.tag == Tag::Int && !obj.o->frozen()) {
+          auto& items = obj.as_list()->items;
+          uint64_t i = uint64_t(key.i < 0 ? key.i + int64_t(items.size()) : key.i);
+          if (i < items.size()) { items[i] = R[ip->c]; DISPATCH(); }
+        }
+        SAVE_PC();
+        set_index(*this, obj, key, R[ip->c]);
+        DISPATCH();
+      }
+      CASE(GETFIELD) {
+        SAVE_PC();
+        R[ip->a] = get_field(*this, R[ip->b], K[ip->c].as_string());
+        SAFEPOINT();
+        DISPATCH();
+      }
+      CASE(SETFIELD) {
+        SAVE_PC();
+        set_field(*this, R[ip->a], K[ip->b].as_string(), R[ip->c]);
+        DISPATCH();
+      }
+      CASE(SLICE) {
+        SAVE_PC();
+        R[ip->a] = slice(*this, R[ip->b], R[ip->c], R[ip->c + 1]);
+        SAFEPOINT();
+        DISPATCH();
+      }
+      CASE(CONCAT) {
+        {
+          // Scoped: a computed goto out of a block does not run destructors.
+          std::string s;
+          for (int i = 0; i < ip->c; i++) append_str(s, R[ip->b + i]);
+          R[ip->a] = Value::object(heap.string(s));
+        }
+        SAFEPOINT();
+        DISPATCH();
+      }
+      CASE(CALL) {
+        Value callee = R[ip->a];
+        int nargs = ip->b;
+        TICK();
+        SAVE_PC();
+        if (callee.tag == Tag::Closure) {
+          Closure* c = callee.as_closure();
+          Proto* p = c->proto;
+          if (nargs != p->nparams) arity_error(*this, p->name, p->nparams, p->nparams, nargs);
+          if (frames.size() >= runtime.config.max_frames)
+            raise("StackOverflowError", "stack overflow (recursion too deep)");
+          uint32_t base = frame_top(*f);
+          uint32_t caller_base = f->base;
+          ensure_stack(size_t(base) + p->nregs);
+          Value* nr = stack.data() + base;
+          Value* args = stack.data() + caller_base + ip->a + 1;
+          for (int i = 0; i < nargs; i++) nr[i] = args[i];
+          for (uint32_t i = nargs; i < p->nregs; i++) nr[i] = Value::nil();
+          frames.push_back(Frame{c, p->code.data(), base, ip->a, kFrameScript});
+          LOAD_FRAME();
+          DISPATCH();
+        }
+        if (callee.tag == Tag::Native) {
+          Value r = call_native(*this, callee.as_native(), R + ip->a + 1, nargs);
+          f = &frames.back();
+          RELOAD_R();
+          R[ip->a] = r;
+          SAFEPOINT();
+          DISPATCH();
+        }
+        raise("TypeError", std::string("cannot call ") + type_name(callee));
+      }
+      CASE(RET) {
+        retval = R[ip->a];
+        goto do_return;
+      }
+      CASE(RETNIL) {
+        retval = Value::nil();
+        goto do_return;
+      }
+    do_return: {
+        size_t index = frames.size() - 1;
+        while (!handlers.empty() && handlers.back().frame >= index) handlers.pop_back();
+        Frame done = frames.back();
+        frames.pop_back();
+        if (done.kind == kFrameEntry) return retval;
+        if (done.kind == kFrameImport) {
+          Module* m = done.closure->module;
+          runtime.finish_import(m);
+          retval = Value::object(m);
+        }
+        LOAD_FRAME();
+        R[done.result] = retval;
+        DISPATCH();
+      }
+      CASE(FORPREP) {
+        Value a = R[ip->a], b = R[ip->a + 1];
+        if (a.tag != Tag::Int || b.tag != Tag::Int) {
+          SAVE_PC();
+          raise("TypeError", std::string("range bounds must be ints, not ") + type_name(a) + " and " +
+                                 type_name(b));
+        }
+        bool empty = ip->x == 1 ? a.i > b.i : a.i >= b.i;
+        if (empty) pc += ip->sbx();
+        else R[ip->a + 2] = a;
+        DISPATCH();
+      }
+      CASE(FORLOOP) {
+        int64_t i = R[ip->a].i, stop = R[ip->a + 1].i;
+        bool more = ip->x == 1 ? i < stop : i + 1 < stop;  // inclusive: i < stop avoids overflow at INT64_MAX
+        if (more) {
+          R[ip->a].i = i + 1;
+          R[ip->a + 2] = Value::integer(i + 1);
+          TICK();
+          pc += ip->sbx();
+        }
+        DISPATCH();
+      }
+      CASE(ITERPREP) {
+        Value it = R[ip->a];
+        switch (it.tag) {
+          case Tag::List: case Tag::String: case Tag::Range: case Tag::Map: break;
+          default:
+            SAVE_PC();
+            raise("TypeError", std::string("cannot iterate over ") + type_name(it));
+        }
+        R[ip->a + 1] = Value::integer(0);
+        DISPATCH();
+      }
+      CASE(ITERNEXT) {
+        Value it = R[ip->a];
+        int64_t cursor = R[ip->a + 1].i;
+        bool two = ip->x == 2;
+        switch (it.tag) {
+          case Tag::List: {
+            auto& items = it.as_list()->items;
+            if (size_t(cursor) >= items.size()) DISPATCH();
+            if (two) { R[ip->b] = Value::integer(cursor); R[ip->b + 1] = items[cursor]; }
+            else R[ip->b] = items[cursor];
+            R[ip->a + 1].i = cursor + 1;
+            break;
+          }
+          case Tag::Range: {
+            Range* r = it.as_range();
+            // cursor counts steps from start; compare in unsigned space to avoid overflow.
+            uint64_t span = uint64_t(r->stop) - uint64_t(r->start);
+            bool more = r->inclusive ? (r->stop >= r->start && uint64_t(cursor) <= span)
+                                     : (r->stop > r->start && uint64_t(cursor) < span);
+            if (!more) DISPATCH();
+            Value v = Value::integer(int64_t(uint64_t(r->start) + uint64_t(cursor)));
+            if (two) { R[ip->b] = Value::integer(cursor); R[ip->b + 1] = v; }
+            else R[ip->b] = v;
+            R[ip->a + 1].i = cursor + 1;
+            break;
+          }
+          case Tag::String: {
+            String* s = it.as_string();
+            if (size_t(cursor) >= s->len) DISPATCH();
+            Value ch = Value::object(heap.string(std::string_view(s->data() + cursor, 1)));
+            if (two) { R[ip->b] = Value::integer(cursor); R[ip->b + 1] = ch; }
+            else R[ip->b] = ch;
+            R[ip->a + 1].i = cursor + 1;
+            break;
+          }
+          case Tag::Map: {
+            auto& entries = it.as_map()->entries;
+            while (size_t(cursor) < entries.size() && entries[cursor].key.tag == Tag::Undef) cursor++;
+            if (size_t(cursor) >= entries.size()) { R[ip->a + 1].i = cursor; DISPATCH(); }
+            R[ip->b] = entries[cursor].key;
+            if (two) R[ip->b + 1] = entries[cursor].value;
+            R[ip->a + 1].i = cursor + 1;
+            break;
+          }
+          default: break;
+        }
+        pc++;  // skip the exit jump
+        SAFEPOINT();
+        DISPATCH();
+      }
+      CASE(THROW) {
+        Value v = R[ip->a];
+        SAVE_PC();
+        if (v.tag == Tag::Error) throw ScriptError{v.as_error()};
+        if (v.tag == Tag::String) throw ScriptError{heap.error(heap.string("Error"), v.as_string())};
+        raise("TypeError", std::string("can only throw an error or a string, not ") + type_name(v));
+      }
+      CASE(TRY) {
+        handlers.push_back(Handler{uint32_t(frames.size() - 1), pc + ip->sbx(), ip->a});
+        DISPATCH();
+      }
+      CASE(ENDTRY) {
+        if (!handlers.empty() && handlers.back().frame == frames.size() - 1) handlers.pop_back();
+        DISPATCH();
+      }
+      CASE(IMPORT) {
+        SAVE_PC();
+        Closure* body = nullptr;
+        Module* m = runtime.import(*this, cl->module, K[ip->bx()].as_string()->view(), ip->x == 1, body);
+        if (!body) {
+          R[ip->a] = Value::object(m);
+          DISPATCH();
+        }
+        if (frames.size() >= runtime.config.max_frames)
+          raise("StackOverflowError", "stack overflow (imports nested too deeply)");
+        uint32_t base = frame_top(*f);
+        Proto* p = body->proto;
+        ensure_stack(size_t(base) + p->nregs);
+        for (uint32_t i = 0; i < p->nregs; i++) stack[base + i] = Value::nil();
+        frames.push_back(Frame{body, p->code.data(), base, ip->a, kFrameImport});
+        LOAD_FRAME();
+        DISPATCH();
+      }
+#ifdef TSK_SWITCH_DISPATCH
+      }
+#endif
+    } catch (ScriptError& err) {
+      pending_error = err.error;
+      frames.back().pc = pc;
+      record_trace(err.error);
+      // Unwind to the innermost handler whose frame belongs to this run of the loop.
+      if (handlers.empty() || handlers.back().frame < entry) {
+        while (frames.size() > entry) {
+          if (frames.back().kind == kFrameImport) runtime.abort_import(frames.back().closure->module);
+          frames.pop_back();
+        }
+        pending_error = nullptr;
+        throw;
+      }
+      Handler h = handlers.back();
+      handlers.pop_back();
+      while (frames.size() > h.frame + 1) {
+        if (frames.back().kind == kFrameImport) runtime.abort_import(frames.back().closure->module);
+        frames.pop_back();
+      }
+      frames.back().pc = h.target;
+      stack[frames.back().base + h.reg] = Value::object(err.error);
+      pending_error = nullptr;
+    }
+  }
+#undef CASE
+#undef DISPATCH
+}
+
+void Task::record_trace(Error* e) {
+  if (e->traced) return;
+  e->traced = true;
+  // Keep tracebacks readable and cheap after a deep recursion: the innermost 40 frames,
+  // a count of the rest, the outermost 10.
+  constexpr size_t kHead = 40, kTail = 10;
+  size_t n = frames.size();
+  auto line_of = [&](const Frame& fr) {
+    const Proto* p = fr.closure->proto;
+    size_t at = size_t(fr.pc - p->code.data());
+    lang::Loc loc = at > 0 && at <= p->locs.size() ? p->locs[at - 1] : p->loc;
+    return TraceLine{p->name, p->file, loc, ""};
+  };
+  for (size_t k = 0; k < n; k++) {
+    if (n > kHead + kTail && k == kHead) {
+      e->trace.push_back(TraceLine{"", "", {}, "... " + std::to_string(n - kHead - kTail) + " more frames"});
+      k = n - kTail;
+    }
+    e->trace.push_back(line_of(frames[n - 1 - k]));
+  }
+}
+
+std::string Task::format_trace_line(const TraceLine& line) {
+  if (!line.note.empty()) return line.note;
+  return "at " + line.function + " (" + line.file + ":" + std::to_string(line.loc.line) + ":" +
+         std::to_string(line.loc.col) + ")";
+}
+
+std::string Task::format_error(const Error* e) {
+  std::string out = "error: ";
+  out += e->kind->view();
+  out += ": ";
+  out += e->message->view();
+  out += "\n";
+  for (auto& line : e->trace) {
+    out += "  ";
+    out += format_trace_line(line);
+    out += "\n";
+  }
+  return out;
+}
+
+}  // namespace tsk::vm

@@ -1,0 +1,133 @@
+// The instruction set: one X-macro table expanded into the opcode enum, the names, the
+// interpreter's dispatch table and the disassembler, so nothing can drift apart.
+//
+// The machine is register-based (as Lua 5.4): each call frame owns `Proto::nregs`
+// registers R[0..nregs); parameters arrive in R[0..nparams). Locals live in fixed
+// registers, temporaries above them. Constants K[i] are the Proto's `consts`; G[i] are
+// the current module's global slots; U[i] are the cells the running closure captured.
+//
+// An instruction is 8 bytes: op, x (a small flag/count), A, B, C (16 bits each). Jumps use
+// sBx = int32 formed from B (low half) and C (high half), relative to the *next*
+// instruction: `pc = pc + 1 + sBx`. Bx is the same 32 bits unsigned. 16-bit registers
+// leave room for big functions; the compiler reports "function too large" past 65,000.
+#pragma once
+
+#include <cstdint>
+
+namespace tsk::vm {
+
+// TSK_OP(name, format, "semantics")
+//   formats: ABC (registers/indices), ABx (A and a 32-bit unsigned), AsBx (A and a
+//   signed jump), sBx (jump only), A (one register), none
+#define TSK_OPCODES(TSK_OP)                                                              \
+  TSK_OP(MOVE,      ABC,  "R[A] = R[B]")                                                 \
+  TSK_OP(LOADK,     ABx,  "R[A] = K[Bx]")                                                \
+  TSK_OP(LOADI,     AsBx, "R[A] = int sBx")                                              \
+  TSK_OP(LOADNIL,   A,    "R[A] = nil")                                                  \
+  TSK_OP(LOADTRUE,  A,    "R[A] = true")                                                 \
+  TSK_OP(LOADFALSE, A,    "R[A] = false")                                                \
+  TSK_OP(GETG,      ABx,  "R[A] = G[Bx]; Error 'used before its declaration' if unset")  \
+  TSK_OP(SETG,      ABx,  "G[Bx] = R[A] (also the declaration that sets it first)")      \
+  TSK_OP(BUILTIN,   ABx,  "R[A] = the builtin native number Bx (Runtime::builtins)")     \
+  TSK_OP(MKCELL,    A,    "R[A] = new cell holding R[A] (a captured local is declared)") \
+  TSK_OP(GETCELL,   ABC,  "R[A] = cell R[B].value")                                      \
+  TSK_OP(SETCELL,   ABC,  "cell R[A].value = R[B]")                                      \
+  TSK_OP(GETUP,     ABC,  "R[A] = U[B].value")                                           \
+  TSK_OP(SETUP,     ABC,  "U[B].value = R[A]")                                           \
+  TSK_OP(CLOSURE,   ABx,  "R[A] = new closure of protos[Bx], capturing per its captures")\
+  TSK_OP(ADD,       ABC,  "R[A] = R[B] + R[C]")                                          \
+  TSK_OP(SUB,       ABC,  "R[A] = R[B] - R[C]")                                          \
+  TSK_OP(MUL,       ABC,  "R[A] = R[B] * R[C]")                                          \
+  TSK_OP(DIV,       ABC,  "R[A] = R[B] / R[C]")                                          \
+  TSK_OP(IDIV,      ABC,  "R[A] = R[B] // R[C]")                                         \
+  TSK_OP(MOD,       ABC,  "R[A] = R[B] % R[C]")                                          \
+  TSK_OP(POW,       ABC,  "R[A] = R[B] ** R[C]")                                         \
+  TSK_OP(ADDK,      ABC,  "R[A] = R[B] + K[C] (K[C] a number)")                          \
+  TSK_OP(SUBK,      ABC,  "R[A] = R[B] - K[C] (K[C] a number)")                          \
+  TSK_OP(MULK,      ABC,  "R[A] = R[B] * K[C] (K[C] a number)")                          \
+  TSK_OP(MODK,      ABC,  "R[A] = R[B] % K[C] (K[C] a number)")                          \
+  TSK_OP(BAND,      ABC,  "R[A] = R[B] & R[C]")                                          \
+  TSK_OP(BOR,       ABC,  "R[A] = R[B] | R[C]")                                          \
+  TSK_OP(BXOR,      ABC,  "R[A] = R[B] ^ R[C]")                                          \
+  TSK_OP(SHL,       ABC,  "R[A] = R[B] << R[C]")                                         \
+  TSK_OP(SHR,       ABC,  "R[A] = R[B] >> R[C]")                                         \
+  TSK_OP(NEG,       ABC,  "R[A] = -R[B]")                                                \
+  TSK_OP(BNOT,      ABC,  "R[A] = ~R[B]")                                                \
+  TSK_OP(NOT,       ABC,  "R[A] = not R[B] (a bool)")                                    \
+  TSK_OP(EQ,        ABC,  "R[A] = R[B] == R[C]")                                         \
+  TSK_OP(NE,        ABC,  "R[A] = R[B] != R[C]")                                         \
+  TSK_OP(LT,        ABC,  "R[A] = R[B] < R[C]  (a > b compiles as LT with B, C swapped)") \
+  TSK_OP(LE,        ABC,  "R[A] = R[B] <= R[C] (a >= b compiles as LE swapped)")         \
+  TSK_OP(IN,        ABC,  "R[A] = R[B] in R[C]")                                         \
+  TSK_OP(NOTIN,     ABC,  "R[A] = R[B] not in R[C]")                                     \
+  TSK_OP(JLT,       ABC,  "if not (R[A] < R[B]) then pc += sC (C as int16)")             \
+  TSK_OP(JLE,       ABC,  "if not (R[A] <= R[B]) then pc += sC (C as int16)")            \
+  TSK_OP(RANGE,     ABC,  "R[A] = R[B]..R[C], or R[B]..=R[C] when x = 1 (ints only)")    \
+  TSK_OP(JMP,       sBx,  "pc += sBx")                                                   \
+  TSK_OP(JMPIF,     AsBx, "if R[A] is truthy then pc += sBx")                            \
+  TSK_OP(JMPIFNOT,  AsBx, "if R[A] is falsy then pc += sBx")                             \
+  TSK_OP(NEWLIST,   ABC,  "R[A] = [R[B], ..., R[B+C-1]]")                                \
+  TSK_OP(NEWMAP,    ABC,  "R[A] = {R[B]: R[B+1], ...} with C key/value pairs")           \
+  TSK_OP(GETINDEX,  ABC,  "R[A] = R[B][R[C]]")                                           \
+  TSK_OP(SETINDEX,  ABC,  "R[A][R[B]] = R[C]")                                           \
+  TSK_OP(GETFIELD,  ABC,  "R[A] = R[B].K[C] (K[C] a string: map key or module export)")  \
+  TSK_OP(SETFIELD,  ABC,  "R[A].K[B] = R[C]")                                            \
+  TSK_OP(SLICE,     ABC,  "R[A] = R[B][R[C] : R[C+1]] (nil bounds are omitted bounds)")  \
+  TSK_OP(CONCAT,    ABC,  "R[A] = str(R[B]) + ... + str(R[B+C-1]) (interpolation)")      \
+  TSK_OP(CALL,      ABC,  "R[A] = R[A](R[A+1], ..., R[A+B])")                            \
+  TSK_OP(RET,       A,    "return R[A]")                                                 \
+  TSK_OP(RETNIL,    none, "return nil")                                                  \
+  TSK_OP(FORPREP,   AsBx, "int loop over R[A]..R[A+1] (..= when x = 1): if empty pc += sBx, else R[A+2] = R[A]") \
+  TSK_OP(FORLOOP,   AsBx, "R[A] += 1; if still in range: R[A+2] = R[A]; pc += sBx")      \
+  TSK_OP(ITERPREP,  A,    "check R[A] is iterable (TypeError if not); R[A+1] = int 0")   \
+  TSK_OP(ITERNEXT,  ABC,  "next item of R[A] at cursor R[A+1] into R[B] (x = 2: R[B], R[B+1]); if there is one, pc += 1 (skips the JMP that follows, which exits the loop)") \
+  TSK_OP(THROW,     A,    "raise R[A] (an error, or a string made into error(R[A]))")    \
+  TSK_OP(TRY,       AsBx, "push a handler: on an error, R[A] = the error, pc = here + 1 + sBx") \
+  TSK_OP(ENDTRY,    none, "pop the innermost handler of this frame")                     \
+  TSK_OP(IMPORT,    ABx,  "R[A] = module K[Bx]: x = 0 a standard module name, x = 1 a file path relative to this module's file")
+
+enum class Op : uint8_t {
+#define TSK_OP_ENUM(name, format, doc) name,
+  TSK_OPCODES(TSK_OP_ENUM)
+#undef TSK_OP_ENUM
+};
+
+enum class OpFormat : uint8_t { ABC, ABx, AsBx, sBx, A, none };
+
+struct OpInfo {
+  const char* name;
+  OpFormat format;
+  const char* doc;
+};
+
+inline constexpr OpInfo kOpInfo[] = {
+#define TSK_OP_INFO(name, format, doc) {#name, OpFormat::format, doc},
+  TSK_OPCODES(TSK_OP_INFO)
+#undef TSK_OP_INFO
+};
+inline constexpr int kOpCount = sizeof(kOpInfo) / sizeof(kOpInfo[0]);
+
+struct Instr {
+  Op op;
+  uint8_t x;
+  uint16_t a;
+  uint16_t b;
+  uint16_t c;
+
+  int32_t sbx() const { return int32_t(uint32_t(b) | (uint32_t(c) << 16)); }
+  uint32_t bx() const { return uint32_t(b) | (uint32_t(c) << 16); }
+  int16_t sc() const { return int16_t(c); }
+
+  static Instr abc(Op op, uint16_t a, uint16_t b = 0, uint16_t c = 0, uint8_t x = 0) {
+    return Instr{op, x, a, b, c};
+  }
+  static Instr abx(Op op, uint16_t a, uint32_t bx, uint8_t x = 0) {
+    return Instr{op, x, a, uint16_t(bx & 0xffff), uint16_t(bx >> 16)};
+  }
+  static Instr asbx(Op op, uint16_t a, int32_t sbx, uint8_t x = 0) {
+    return abx(op, a, uint32_t(sbx), x);
+  }
+};
+static_assert(sizeof(Instr) == 8);
+
+}  // namespace tsk::vm

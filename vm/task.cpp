@@ -1,0 +1,40 @@
+// Task bookkeeping outside the interpreter loop: making errors, recording tracebacks,
+// collecting the task's heap from its roots. The loop itself is vm/interp.cpp.
+#include "vm/task.hpp"
+
+#include "runtime/runtime.hpp"
+
+namespace tsk::vm {
+
+Task::Task(rt::Runtime& rt, uint64_t task_id) : runtime(rt), id(task_id) {
+  // 256 registers and 16 frames: enough for a shallow script without regrowing; the
+  // stack grows by doubling (interp.cpp) up to Config::max_stack_slots.
+  stack.resize(256);
+  frames.reserve(16);
+}
+
+Task::~Task() = default;
+
+Error* Task::make_error(std::string_view kind, std::string message) {
+  String* k = heap.string(kind);
+  String* m = heap.string(message);
+  return heap.error(k, m);
+}
+
+void Task::raise(std::string_view kind, std::string message) {
+  throw ScriptError{make_error(kind, std::move(message))};
+}
+
+void Task::collect() {
+  uint32_t top = frames.empty() ? 0 : frames.back().base + frames.back().closure->proto->nregs;
+  if (top > stack.size()) top = uint32_t(stack.size());
+  for (uint32_t i = 0; i < top; i++) heap.mark(stack[i]);
+  for (const Frame& f : frames) heap.mark(f.closure);
+  for (Value v : roots) heap.mark(v);
+  for (auto& [path, module] : runtime.modules) heap.mark(module);
+  if (pending_error) heap.mark(pending_error);
+  heap.trace();
+  heap.sweep();
+}
+
+}  // namespace tsk::vm

@@ -1,0 +1,106 @@
+// A task's execution state for the interpreter: its register stack, call frames, error
+// handlers and heap. The interpreter (vm/interp.cpp) is stackless: a script call pushes
+// a Frame here and never recurses on the C++ stack, so a task can later be parked by
+// saving its frames and returning to the scheduler.
+//
+// Natives receive the Task that called them: they allocate in `heap`, raise errors with
+// `raise`, and call back into script with `call`.
+#pragma once
+
+#include <cstdint>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "vm/heap.hpp"
+#include "vm/opcodes.hpp"
+#include "vm/proto.hpp"
+#include "vm/value.hpp"
+
+namespace tsk::rt { class Runtime; }
+
+namespace tsk::vm {
+
+// A script error travelling up the C++ stack from a native or an instruction to the
+// interpreter loop, which turns it into a script-level raise. `error` is rooted by the
+// Task while it travels (Task::pending_error).
+struct ScriptError {
+  Error* error;
+};
+
+// os.exit(code): unwinds everything, uncatchable by script code.
+struct ExitRequest {
+  int code;
+};
+
+struct Frame {
+  Closure* closure;
+  const Instr* pc;     // the next instruction to run
+  uint32_t base;       // R[0] is stack[base]
+  uint16_t result;     // caller's register (relative to the caller's base) that receives the return value
+  uint8_t kind;        // FrameKind
+};
+
+enum FrameKind : uint8_t {
+  kFrameScript = 0,    // an ordinary call from script code
+  kFrameEntry = 1,     // the bottom frame of a run(): returning from it ends run()
+  kFrameImport = 2,    // a module body: on return, the module is marked loaded and frozen
+};
+
+struct Handler {
+  uint32_t frame;      // index into frames of the frame that owns the handler
+  const Instr* target; // where the catch code starts
+  uint16_t reg;        // register receiving the error
+};
+
+class Task {
+ public:
+  Task(rt::Runtime& runtime, uint64_t id);
+  ~Task();
+
+  rt::Runtime& runtime;
+  uint64_t id;
+  Heap heap{false};
+
+  std::vector<Value> stack;
+  std::vector<Frame> frames;
+  std::vector<Handler> handlers;
+  std::vector<Value> roots;  // values natives keep alive across Task::call
+  Error* pending_error = nullptr;  // an error being unwound, kept alive meanwhile
+  uint64_t budget_left = 0;        // instructions left when Config::instruction_budget is set
+  uint32_t call_depth = 0;         // nesting of Task::call (natives calling back into script)
+
+  // Records the traceback of `e` from the current frames (innermost first), unless it
+  // already has one. The interpreter calls it where an error is raised.
+  void record_trace(Error* e);
+  // The text of an uncaught error: "error: Kind: message" and the trace lines.
+  static std::string format_error(const Error* e);
+  // One trace line without indentation: "at fn (file:line:col)" or the note.
+  static std::string format_trace_line(const TraceLine& line);
+
+  // Runs `fn` with `args` to completion and returns its result; a script error that is
+  // not caught inside escapes as ScriptError. Re-entrant: natives use it to call back.
+  Value call(Value fn, const Value* args, int nargs);
+
+  // Throws ScriptError with a new error of `kind` ("TypeError", ...) and `message`.
+  [[noreturn]] void raise(std::string_view kind, std::string message);
+  Error* make_error(std::string_view kind, std::string message);
+
+  // Collects this task's heap now (the interpreter calls it at safepoints).
+  void collect();
+
+  // Runs frames from frames[entry] (a kFrameEntry frame already pushed) until that
+  // frame returns; the interpreter loop (vm/interp.cpp).
+  Value execute(size_t entry);
+  // Makes room for registers up to `needed` (StackOverflowError past the limit).
+  void ensure_stack(size_t needed);
+
+  // Keeps `v` alive (and reachable) until the Root is destroyed.
+  struct Root {
+    Root(Task& t, Value v) : task(t) { t.roots.push_back(v); }
+    ~Root() { task.roots.pop_back(); }
+    Task& task;
+  };
+};
+
+}  // namespace tsk::vm

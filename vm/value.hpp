@@ -1,0 +1,185 @@
+// Values and heap objects: the representation every part of the VM shares.
+//
+// A Value is 16 bytes: a tag and a payload (as Lua's TValue). The tag names the value's
+// type directly, heap types included, so a type check is one compare (`v.is(Tag::List)`)
+// and never a pointer chase. NaN-boxing was rejected: ints are full 64-bit (SPEC §2), so
+// they would not fit in a NaN payload without a second representation.
+//
+// Heap objects start with `Obj`. Each is owned by exactly one heap:
+//  - a task's `Heap` (vm/heap.hpp), traced and swept by that task alone; or
+//  - the runtime's shared area (flag kShared): immortal, immutable objects that every
+//    task may read (constant strings, natives, frozen data). A task's collector never
+//    marks through or frees a shared object.
+// Invariant: a shared object never points to a task-owned object.
+#pragma once
+
+#include <cstdint>
+#include <cstring>
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "lang/ast.hpp"
+
+namespace tsk::vm {
+
+struct Proto;
+struct NativeEntry;
+
+// Order matters: every tag from String on is a heap object.
+enum class Tag : uint8_t {
+  Undef,  // internal only: a module global not yet declared; never visible to scripts
+  Nil, Bool, Int, Float,
+  String, List, Map, Range, Closure, Native, Cell, Error, Module, Chan, Task,
+};
+inline constexpr int kTagCount = int(Tag::Task) + 1;
+
+enum ObjFlags : uint8_t {
+  kMarked = 1,   // reached in the current collection
+  kFrozen = 2,   // immutable: freeze() was applied (strings, natives, modules always are)
+  kShared = 4,   // lives in the runtime's shared area; never collected by a task heap
+};
+
+struct Obj {
+  Obj* next;     // the owning heap's list of all its objects
+  Tag tag;
+  uint8_t flags;
+  bool frozen() const { return flags & kFrozen; }
+};
+
+struct String;
+struct List;
+struct Map;
+struct Range;
+struct Closure;
+struct Native;
+struct Cell;
+struct Error;
+struct Module;
+
+struct Value {
+  // The tag shares its 8 bytes with `tag_word_` so that every constructor writes the
+  // whole first word at once: a 1-byte tag store followed by a 16-byte copy of the Value
+  // would defeat store-to-load forwarding and stall the interpreter on every operation.
+  union {
+    Tag tag;
+    uint64_t tag_word_;
+  };
+  union {
+    bool b;
+    int64_t i;
+    double f;
+    Obj* o;
+  };
+
+  Value() : tag_word_(uint64_t(Tag::Nil)), i(0) {}
+  Value(Tag t, int64_t payload) : tag_word_(uint64_t(t)), i(payload) {}
+  static Value nil() { return Value(); }
+  static Value undef() { return Value(Tag::Undef, 0); }
+  static Value boolean(bool x) { return Value(Tag::Bool, x ? 1 : 0); }
+  static Value integer(int64_t x) { return Value(Tag::Int, x); }
+  static Value number(double x) { Value v(Tag::Float, 0); v.f = x; return v; }
+  static Value object(Obj* obj) { Value v(obj->tag, 0); v.o = obj; return v; }
+
+  bool is(Tag t) const { return tag == t; }
+  bool is_nil() const { return tag == Tag::Nil; }
+  bool is_obj() const { return tag >= Tag::String; }
+  bool is_number() const { return tag == Tag::Int || tag == Tag::Float; }
+  bool truthy() const { return !(tag == Tag::Nil || (tag == Tag::Bool && !b)); }
+  // Immutable values cross tasks without copying (SPEC §6).
+  bool immutable() const { return !is_obj() || o->frozen(); }
+
+  String* as_string() const { return reinterpret_cast<String*>(o); }
+  List* as_list() const { return reinterpret_cast<List*>(o); }
+  Map* as_map() const { return reinterpret_cast<Map*>(o); }
+  Range* as_range() const { return reinterpret_cast<Range*>(o); }
+  Closure* as_closure() const { return reinterpret_cast<Closure*>(o); }
+  Native* as_native() const { return reinterpret_cast<Native*>(o); }
+  Cell* as_cell() const { return reinterpret_cast<Cell*>(o); }
+  Error* as_error() const { return reinterpret_cast<Error*>(o); }
+  Module* as_module() const { return reinterpret_cast<Module*>(o); }
+  double to_double() const { return tag == Tag::Int ? double(i) : f; }
+};
+
+// Immutable bytes (not necessarily valid UTF-8) with a cached hash; the bytes follow the
+// header in the same allocation and are NUL-terminated for convenience.
+struct String : Obj {
+  uint32_t len;
+  uint32_t hash;
+  char* data() { return reinterpret_cast<char*>(this + 1); }
+  const char* data() const { return reinterpret_cast<const char*>(this + 1); }
+  std::string_view view() const { return {data(), len}; }
+};
+
+struct List : Obj {
+  std::vector<Value> items;
+};
+
+// An insertion-ordered hash map (as CPython's compact dict): `entries` in insertion
+// order, `slots` an open-addressed index into it. A deleted entry keeps its place with
+// key Undef until the next rebuild. Keys compare with `==` (1 and 1.0 are one key).
+struct Map : Obj {
+  struct Entry {
+    Value key;
+    Value value;
+    uint64_t hash;
+  };
+  std::vector<Entry> entries;
+  std::vector<int32_t> slots;  // -1 empty, -2 deleted, else an index into entries
+  uint32_t count = 0;          // live entries
+};
+
+struct Range : Obj {
+  int64_t start, stop;
+  bool inclusive;
+};
+
+// A script function: its code and the cells it captured (one per Proto::captures entry).
+struct Closure : Obj {
+  Proto* proto;
+  Module* module;  // whose globals GETG/SETG address
+  uint32_t ncells;
+  Cell** cells() { return reinterpret_cast<Cell**>(this + 1); }
+};
+
+struct Native : Obj {
+  const NativeEntry* entry;
+};
+
+// A boxed variable shared by a frame and the closures that captured it.
+struct Cell : Obj {
+  Value value;
+};
+
+// One line of a traceback.
+struct TraceLine {
+  std::string function;  // "<main>", a function name, or "<fn>"; empty for a note line
+  std::string file;
+  lang::Loc loc;
+  std::string note;      // when non-empty the whole line, e.g. "in task 4 spawned at f.tsk:15:5"
+};
+
+struct Error : Obj {
+  String* kind;
+  String* message;
+  std::vector<TraceLine> trace;
+  bool traced = false;  // set when the trace was recorded; a rethrow keeps it
+};
+
+// A loaded module: a file module's globals (slots addressed by GETG/SETG, named by
+// `names`) or a standard module's members. Exports are the names with `exported` set.
+struct Module : Obj {
+  String* name;
+  std::string path;            // the file for a file module, "" for a standard one
+  struct Global {
+    std::string name;
+    bool exported;             // top-level let and fn
+    bool mutable_;             // var
+  };
+  std::vector<Global> names;
+  std::vector<Value> globals;  // parallel to names; Undef until the declaration runs
+  Map* exports = nullptr;      // exported name -> int slot index, for `module.name`
+  bool loaded = false;         // its top-level code has finished
+};
+
+}  // namespace tsk::vm
