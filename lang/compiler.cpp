@@ -220,7 +220,7 @@ class Codegen {
     else
       key.append(reinterpret_cast<const char*>(&v.i), sizeof v.i);
     if (auto it = fs_->const_index.find(key); it != fs_->const_index.end()) return it->second;
-    if (v.is(vm::Tag::String)) v = Value::object(in_.shared->string(str));
+    if (v.is(vm::Tag::String)) v = Value::object(in_.shared->intern(str));
     uint32_t index = uint32_t(fs_->proto->consts.size());
     if (index >= kMaxConstants) too_large(fs_->fn ? fs_->fn->loc : Loc{1, 1});
     fs_->proto->consts.push_back(v);

@@ -92,7 +92,7 @@ vm::Module* Runtime::standard_module(const std::string& name) {
     auto add = [](void* ctx, const char* member, vm::Value v) {
       auto* self = static_cast<std::pair<Runtime*, vm::Module*>*>(ctx);
       vm::Module* mod = self->second;
-      vm::map_set(mod->exports, vm::Value::object(self->first->shared.string(member)),
+      vm::map_set(mod->exports, vm::Value::object(self->first->shared.intern(member)),
                   vm::Value::integer(int64_t(mod->globals.size())));
       mod->names.push_back({member, true, false});
       mod->globals.push_back(v);

@@ -70,6 +70,14 @@ String* Heap::string(std::string_view bytes) {
   return s;
 }
 
+String* Heap::intern(std::string_view bytes) {
+  auto it = interned_.find(bytes);
+  if (it != interned_.end()) return it->second;
+  String* s = string(bytes);
+  interned_.emplace(s->view(), s);
+  return s;
+}
+
 List* Heap::list() { return alloc<List>(Tag::List); }
 Map* Heap::map() { return alloc<Map>(Tag::Map); }
 

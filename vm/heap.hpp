@@ -7,6 +7,8 @@
 
 #include <cstddef>
 #include <string_view>
+#include <unordered_map>
+#include <vector>
 
 #include "vm/value.hpp"
 
@@ -20,6 +22,10 @@ class Heap {
   Heap& operator=(const Heap&) = delete;
 
   String* string(std::string_view bytes);
+  // The one String with these bytes in this heap (for constants in the shared area):
+  // equal constants of different functions become one object, so map lookups with
+  // constant keys (`b.x`, `{x: 1}`) usually match by pointer.
+  String* intern(std::string_view bytes);
   List* list();
   Map* map();
   Range* range(int64_t start, int64_t stop, bool inclusive);
@@ -51,6 +57,7 @@ class Heap {
   size_t threshold_ = 256 * 1024;
   bool shared_;
   std::vector<Obj*> gray_;
+  std::unordered_map<std::string_view, String*> interned_;
 };
 
 }  // namespace tsk::vm

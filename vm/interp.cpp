@@ -10,6 +10,7 @@
 //    collector may scan stack[0, top of the last frame) without seeing garbage.
 //  - The collector runs only at safepoints: after an instruction that allocated, with the
 //    result already stored in a register.
+//  - An instruction that may raise stores its pc in the frame first (SAVE_PC).
 //  - Script errors are C++ exceptions (ScriptError) thrown where they arise and caught in
 //    this loop, which unwinds to the innermost handler inside this loop's frames or
 //    rethrows to the native below (one way to unwind; no longjmp).
@@ -97,23 +98,17 @@ Value Task::call(Value fn, const Value* args, int nargs) {
 }
 
 Value Task::execute(size_t entry) {
-  Frame* f;
-  const Instr* pc;
-  Value* R;
-  const Value* K;
-  Closure* cl;
-  Value retval;
   int32_t ticks = kTickQuantum;
 
 #define LOAD_FRAME()                       \
   do {                                     \
     f = &frames.back();                    \
-    pc = f->pc;                            \
+    ip = f->pc - 1;                        \
     cl = f->closure;                       \
     R = stack.data() + f->base;            \
     K = cl->proto->consts.data();          \
   } while (0)
-#define SAVE_PC() (f->pc = pc)
+#define SAVE_PC() (f->pc = ip + 1)
 #define RELOAD_R() (R = stack.data() + f->base)
 
 #ifdef TSK_TORTURE
@@ -150,18 +145,24 @@ Value Task::execute(size_t entry) {
 #define CASE(name) op_##name:
 #define DISPATCH()                    \
   do {                                \
-    ip = pc++;                        \
+    ++ip;                             \
     goto *kLabels[int(ip->op)];       \
   } while (0)
 #endif
 
   for (;;) {
     try {
+      // Declared inside the try block: nothing the handler needs, so they stay in registers.
+      Frame* f;
+      Value* R;
+      const Value* K;
+      Closure* cl;
+      const Instr* ip;  // the instruction running now; the frame's pc is ip + 1
+      Value retval;
       LOAD_FRAME();
-      const Instr* ip;
 #ifdef TSK_SWITCH_DISPATCH
     next_instruction:
-      ip = pc++;
+      ++ip;
       switch (ip->op) {
 #else
       DISPATCH();
@@ -307,7 +308,7 @@ Value Task::execute(size_t entry) {
         else { SAVE_PC(); lt = compare_less(*this, a, b, false); }
         if (!lt) {
           if (ip->sc() < 0) TICK();
-          pc += ip->sc();
+          ip += ip->sc();
         }
         DISPATCH();
       }
@@ -318,7 +319,7 @@ Value Task::execute(size_t entry) {
         else { SAVE_PC(); le = compare_less(*this, a, b, true); }
         if (!le) {
           if (ip->sc() < 0) TICK();
-          pc += ip->sc();
+          ip += ip->sc();
         }
         DISPATCH();
       }
@@ -335,20 +336,20 @@ Value Task::execute(size_t entry) {
       }
       CASE(JMP) {
         if (ip->sbx() < 0) TICK();
-        pc += ip->sbx();
+        ip += ip->sbx();
         DISPATCH();
       }
       CASE(JMPIF) {
         if (R[ip->a].truthy()) {
           if (ip->sbx() < 0) TICK();
-          pc += ip->sbx();
+          ip += ip->sbx();
         }
         DISPATCH();
       }
       CASE(JMPIFNOT) {
         if (!R[ip->a].truthy()) {
           if (ip->sbx() < 0) TICK();
-          pc += ip->sbx();
+          ip += ip->sbx();
         }
         DISPATCH();
       }
@@ -396,12 +397,37 @@ Value Task::execute(size_t entry) {
         DISPATCH();
       }
       CASE(GETFIELD) {
+        // Fast path: a small map (no index) holding the interned constant key itself.
+        if (R[ip->b].tag == Tag::Map) {
+          Map* m = R[ip->b].as_map();
+          if (m->slots.empty()) {
+            Obj* key = K[ip->c].o;
+            for (const Map::Entry& e : m->entries) {
+              if (e.key.o == key) {
+                R[ip->a] = e.value;
+                DISPATCH();
+              }
+            }
+          }
+        }
         SAVE_PC();
         R[ip->a] = get_field(*this, R[ip->b], K[ip->c].as_string());
         SAFEPOINT();
         DISPATCH();
       }
       CASE(SETFIELD) {
+        if (R[ip->a].tag == Tag::Map && !R[ip->a].o->frozen()) {
+          Map* m = R[ip->a].as_map();
+          if (m->slots.empty()) {
+            Obj* key = K[ip->b].o;
+            for (Map::Entry& e : m->entries) {
+              if (e.key.o == key) {
+                e.value = R[ip->c];
+                DISPATCH();
+              }
+            }
+          }
+        }
         SAVE_PC();
         set_field(*this, R[ip->a], K[ip->b].as_string(), R[ip->c]);
         DISPATCH();
@@ -485,7 +511,7 @@ Value Task::execute(size_t entry) {
                                  type_name(b));
         }
         bool empty = ip->x == 1 ? a.i > b.i : a.i >= b.i;
-        if (empty) pc += ip->sbx();
+        if (empty) ip += ip->sbx();
         else R[ip->a + 2] = a;
         DISPATCH();
       }
@@ -496,7 +522,7 @@ Value Task::execute(size_t entry) {
           R[ip->a].i = i + 1;
           R[ip->a + 2] = Value::integer(i + 1);
           TICK();
-          pc += ip->sbx();
+          ip += ip->sbx();
         }
         DISPATCH();
       }
@@ -557,7 +583,7 @@ Value Task::execute(size_t entry) {
           }
           default: break;
         }
-        pc++;  // skip the exit jump
+        ip++;  // skip the exit jump
         SAFEPOINT();
         DISPATCH();
       }
@@ -569,7 +595,7 @@ Value Task::execute(size_t entry) {
         raise("TypeError", std::string("can only throw an error or a string, not ") + type_name(v));
       }
       CASE(TRY) {
-        handlers.push_back(Handler{uint32_t(frames.size() - 1), pc + ip->sbx(), ip->a});
+        handlers.push_back(Handler{uint32_t(frames.size() - 1), ip + 1 + ip->sbx(), ip->a});
         DISPATCH();
       }
       CASE(ENDTRY) {
@@ -598,8 +624,10 @@ Value Task::execute(size_t entry) {
       }
 #endif
     } catch (ScriptError& err) {
+      // Every instruction that can raise saved its pc first (SAVE_PC), so the frames
+      // already say where the error arose; not reading the local `ip` here lets the
+      // compiler keep it in a register for the whole loop.
       pending_error = err.error;
-      frames.back().pc = pc;
       record_trace(err.error);
       // Unwind to the innermost handler whose frame belongs to this run of the loop.
       if (handlers.empty() || handlers.back().frame < entry) {

@@ -73,6 +73,15 @@ struct Value {
   };
 
   Value() : tag_word_(uint64_t(Tag::Nil)), i(0) {}
+  // Copies move two 8-byte words, never one 16-byte vector: the interpreter writes tag
+  // and payload separately, and a 16-byte load of two 8-byte stores (or the reverse)
+  // cannot be store-forwarded, which stalls every global or register round trip.
+  Value(const Value& o) : tag_word_(o.tag_word_), i(o.i) {}
+  Value& operator=(const Value& o) {
+    tag_word_ = o.tag_word_;
+    i = o.i;
+    return *this;
+  }
   Value(Tag t, int64_t payload) : tag_word_(uint64_t(t)), i(payload) {}
   static Value nil() { return Value(); }
   static Value undef() { return Value(Tag::Undef, 0); }

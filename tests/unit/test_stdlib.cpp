@@ -48,7 +48,6 @@ std::string kind_of(const std::string& expr, const std::string& imports = "") {
   return r.substr(0, r.find(':'));
 }
 
-const char* kImports = "import math\nimport string\nimport list\nimport map\nimport os\n";
 
 }  // namespace
 
