@@ -22,7 +22,7 @@ import sys
 
 # The directives, each a comment anywhere on a line (usually on a line of its own, or
 # after the statement whose output it describes): `# expect: TEXT`.
-DIRECTIVE = re.compile(rb"# (expect|stderr|stderr-match|exit|args|stdin|skip):(.*)$")
+DIRECTIVE = re.compile(rb"# (expect|stderr|stderr-match|exit|args|stdin|skip|slow):(.*)$")
 
 
 class Spec:
@@ -36,6 +36,7 @@ class Spec:
         self.args = []
         self.stdin = None       # bytes, or None for an empty stdin
         self.skip = None        # the reason, when the test is skipped
+        self.slow = None        # why it is too slow for a torture build (skipped with --no-slow)
 
 
 def directive_text(raw):
@@ -74,6 +75,8 @@ def parse_spec(path):
             spec.stdin = (spec.stdin or b"") + text.encode("utf-8", "surrogateescape") + b"\n"
         elif name == "skip":
             spec.skip = text.strip() or "skipped"
+        elif name == "slow":
+            spec.slow = text.strip() or "slow"
     return spec
 
 
@@ -99,7 +102,7 @@ def split_lines(text):
     return lines
 
 
-def run_one(tsk, path, timeout, env):
+def run_one(tsk, path, timeout, env, no_slow=False):
     """Returns (status, report): status is 'pass', 'fail' or 'skip'; report is the text
     printed for a failure (or the reason for a skip)."""
     try:
@@ -108,6 +111,8 @@ def run_one(tsk, path, timeout, env):
         return "fail", f"  bad test file: {e}"
     if spec.skip is not None:
         return "skip", spec.skip
+    if no_slow and spec.slow is not None:
+        return "skip", "slow: " + spec.slow
 
     folder, name = os.path.split(path)
     cmd = [tsk, name] + spec.args
@@ -178,6 +183,8 @@ def main():
     ap.add_argument("--env", action="append", default=[], metavar="KEY=VAL",
                     help="set an environment variable for every test (repeatable)")
     ap.add_argument("--verbose", "-v", action="store_true", help="also list passes and skips")
+    ap.add_argument("--no-slow", action="store_true",
+                    help="skip tests marked `# slow:` (torture builds collect at every safepoint)")
     ap.add_argument("dir", help="the folder of tests")
     opts = ap.parse_args()
 
@@ -199,7 +206,7 @@ def main():
     tests = find_tests(opts.dir, opts.filter)
     counts = {"pass": 0, "fail": 0, "skip": 0}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
-        futures = {pool.submit(run_one, tsk, path, opts.timeout, env): rel
+        futures = {pool.submit(run_one, tsk, path, opts.timeout, env, opts.no_slow): rel
                    for rel, path in tests}
         results = {}
         for fut in concurrent.futures.as_completed(futures):
