@@ -19,7 +19,7 @@ constexpr const char* kUsage =
     "       tsk [options]                      read a script from stdin (the REPL, later, on a terminal)\n"
     "       tsk check FILE...                  parse and compile, print diagnostics\n"
     "       tsk dis FILE                       print the bytecode of FILE\n"
-    "       tsk doc [NAME]                     print the reference of builtins and modules\n"
+    "       tsk doc [--markdown] [NAME]        print the reference of builtins and modules\n"
     "options:\n"
     "  --threads N    scheduler threads (default: TSK_THREADS, else the number of CPUs)\n"
     "  -h, --help     this help\n"
@@ -125,10 +125,13 @@ int main(int argc, char** argv) {
       return 0;
     }
     if (command == "doc") {
-      if (i + 2 < args.size()) return usage_error("doc takes at most one name");
+      std::vector<std::string> rest(args.begin() + i + 1, args.end());
+      bool markdown = !rest.empty() && rest.front() == "--markdown";
+      if (markdown) rest.erase(rest.begin());
+      if (rest.size() > 1) return usage_error("doc takes at most one name");
       tsk::Runtime runtime(options);
-      std::string name = i + 1 < args.size() ? args[i + 1] : "";
-      std::string text = runtime.reference(name);
+      std::string name = rest.empty() ? "" : rest.front();
+      std::string text = runtime.reference(name, markdown);
       if (text.empty()) {
         std::cerr << "tsk: no builtin or module named '" << name << "'\n";
         return 2;

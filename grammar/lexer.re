@@ -6,9 +6,11 @@
 // well-formed UTF-8 sequences (shortest form, no surrogates); a byte that starts no such
 // sequence falls through to the default rule `*`, which reports invalid UTF-8 at its
 // line:col. Columns count bytes.
+#include <algorithm>
 #include <charconv>
 #include <cstring>
 #include <limits>
+#include <string_view>
 
 #include "lang/diagnostic.hpp"
 #include "lang/lexer.hpp"
@@ -40,6 +42,9 @@ using Kind = Parser::symbol_kind;
 Lexer::Lexer(std::string_view source) : text_(source) {
   cursor_ = reinterpret_cast<const unsigned char*>(text_.c_str());
   limit_ = cursor_ + text_.size();
+  // A UTF-8 byte order mark opening the file is skipped, as Python and Lua do; columns
+  // on line 1 count from after it, as editors show them.
+  if (text_.size() >= 3 && std::memcmp(cursor_, "\xEF\xBB\xBF", 3) == 0) cursor_ += 3;
   line_start_ = cursor_;
   last_ = Kind::S_NEWLINE;  // the start of the file is the start of a statement
 }
@@ -103,6 +108,37 @@ Lexer::Token Lexer::next() {
   return token;
 }
 
+namespace {
+
+// Roughly log10 of a decimal float literal's value (digits only, `_` removed, no sign):
+// positive for values >= 1, zero or negative for smaller ones. Enough to tell an
+// overflowing literal from an underflowing one; saturates instead of overflowing itself.
+long decimal_magnitude(const std::string& digits) {
+  size_t e = digits.find_first_of("eE");
+  std::string_view mantissa(digits.data(), e == std::string::npos ? digits.size() : e);
+  long exponent = 0;
+  if (e != std::string::npos) {
+    size_t i = e + 1;
+    bool negative = i < digits.size() && digits[i] == '-';
+    if (i < digits.size() && (digits[i] == '-' || digits[i] == '+')) ++i;
+    for (; i < digits.size(); ++i)
+      exponent = std::min(exponent * 10 + (digits[i] - '0'), 100000L);
+    if (negative) exponent = -exponent;
+  }
+  size_t dot = mantissa.find('.');
+  std::string_view whole = mantissa.substr(0, dot);
+  size_t first = whole.find_first_not_of('0');
+  if (first != std::string_view::npos)
+    return exponent + long(std::min<size_t>(whole.size() - first, 100000));
+  std::string_view fraction =
+      dot == std::string_view::npos ? std::string_view{} : mantissa.substr(dot + 1);
+  size_t nonzero = fraction.find_first_not_of('0');
+  if (nonzero == std::string_view::npos) return 0;  // zero: never too large
+  return exponent - long(std::min<size_t>(nonzero, 100000));
+}
+
+}  // namespace
+
 // Integers: decimal, hex or binary, `_` between digits. Values up to 2^63 pass (the
 // parser accepts 2^63 only under a unary minus); anything larger is out of range.
 // Floats and durations: decimal, converted with from_chars (locale-independent).
@@ -119,11 +155,9 @@ Lexer::Token Lexer::make_number(const unsigned char* start, const unsigned char*
     double value = 0;
     auto [ptr, ec] = std::from_chars(digits.data(), digits.data() + digits.size(), value);
     if (ec == std::errc::result_out_of_range) {
-      // from_chars reports underflow as out of range too; a tiny literal is just 0.
-      size_t e = digits.find_first_of("eE");
-      bool tiny = e != std::string::npos && e + 1 < digits.size() && digits[e + 1] == '-';
-      if (!tiny) fail(loc, "number literal out of range");
-      value = 0;
+      // As in Python and Lua, a literal too large for a double is inf (`1e400`, like
+      // float("1e400")) and one too small is 0. from_chars reports both as out of range.
+      value = decimal_magnitude(digits) > 0 ? std::numeric_limits<double>::infinity() : 0.0;
     } else if (ec != std::errc() || ptr != digits.data() + digits.size()) {
       fail(loc, "invalid number literal");
     }

@@ -17,6 +17,15 @@
 // handlers left with ENDTRY. Inlining was preferred to a finally "subroutine" because the
 // instruction set has no return-address mechanism and finally bodies are short.
 //
+// scope { }: compiled as a try whose handler is the scope's end, SCOPEEND, which waits for
+// the scope's tasks and raises the first error (a task's, or the body's own, caught in
+// the handler register). A break/continue/return leaving the body runs the scope's end
+// on its way out, exactly like an inlined finally.
+//
+// spawn { }: the block is a function whose parameters are the variables it copies from
+// enclosing code (the resolver lists them); the spawn site makes the closure, loads the
+// copies' current values after it and spawns it like a call, so the VM has one SPAWN.
+//
 // Fused compare-and-jump (JLT/JLE) has a 16-bit offset. When one does not fit, the whole
 // function is compiled again without fused jumps (rare: a loop or branch body of more than
 // 32K instructions), which keeps the common path a single pass.
@@ -54,6 +63,7 @@ struct TryContext {
   bool handler_active;          // a TRY handler of this statement is on the stack
   const Block* finally_body;    // inlined on the way out, or null
   size_t loop_depth;            // loops open when the try began
+  bool is_scope = false;        // a scope { } body: leaving it runs SCOPEEND
 };
 
 struct FuncState {
@@ -406,9 +416,13 @@ class Codegen {
         emit_closure(*e.fn, "<fn>", dst, e.loc);
         return;
       case ExprKind::Spawn:
+        if (e.fn)
+          spawn_block(e, dst);
+        else if (e.a && e.a->kind == ExprKind::Call)
+          spawn_call(e, dst);
+        return;
       case ExprKind::Await:
-        // Rejected by the resolver; never reached when compiling.
-        emit(Instr::abc(Op::LOADNIL, dst), e.loc);
+        if (e.a) emit(Instr::abc(Op::AWAIT, dst, expr_reg(*e.a)), e.loc);
         return;
     }
   }
@@ -419,8 +433,10 @@ class Codegen {
       return;
     }
     uint16_t r = expr_reg(*e.a);
-    Op op = e.unary_op == UnaryOp::Neg ? Op::NEG : e.unary_op == UnaryOp::BitNot ? Op::BNOT
-                                                                                 : Op::NOT;
+    Op op = e.unary_op == UnaryOp::Neg      ? Op::NEG
+            : e.unary_op == UnaryOp::BitNot ? Op::BNOT
+            : e.unary_op == UnaryOp::Recv   ? Op::RECV
+                                            : Op::NOT;
     emit(Instr::abc(op, dst, r), e.loc);
   }
 
@@ -557,8 +573,48 @@ class Codegen {
   // A block with its own scope: its locals' registers are free again after it.
   void block_body(const Block& b) {
     const uint32_t saved = fs_->free_reg;
-    for (const auto& s : b.stmts) stmt(*s);
+    for (size_t i = 0; i < b.stmts.size();) {
+      const size_t end = fn_group_end(b, i);
+      if (end - i >= 2) {
+        fn_group(b, i, end);
+        i = end;
+      } else {
+        stmt(*b.stmts[i++]);
+      }
+    }
     fs_->free_reg = saved;
+  }
+
+  // Adjacent local fn declarations (see fn_group_end): every register, and every cell
+  // a sibling may capture, exists before the first CLOSURE, so the group can recurse
+  // mutually.
+  void fn_group(const Block& b, size_t begin, size_t end) {
+    const uint32_t saved_base = stmt_base_;
+    for (size_t i = begin; i < end; ++i) {
+      const Stmt& s = *b.stmts[i];
+      Binding* binding = res_.decl(&s, 0);
+      uint16_t r = alloc();
+      if (!binding) continue;  // a redeclaration, already reported
+      binding->reg = r;
+      if (!binding->captured) continue;
+      emit(Instr::abc(Op::LOADNIL, r), s.loc);
+      emit(Instr::abc(Op::MKCELL, r), s.loc);
+    }
+    for (size_t i = begin; i < end; ++i) {
+      const Stmt& s = *b.stmts[i];
+      Binding* binding = res_.decl(&s, 0);
+      if (!binding) continue;
+      stmt_base_ = fs_->free_reg;
+      if (!binding->captured) {
+        emit_closure(*s.fn, s.fn->name, binding->reg, s.loc);
+        continue;
+      }
+      uint16_t t = alloc();
+      emit_closure(*s.fn, s.fn->name, t, s.loc);
+      emit(Instr::abc(Op::SETCELL, binding->reg, t), s.loc);
+      fs_->free_reg = t;
+    }
+    stmt_base_ = saved_base;
   }
 
   void stmt(const Stmt& s) {
@@ -597,6 +653,7 @@ class Codegen {
         return;
       case StmtKind::Let:
       case StmtKind::Var:
+        if (fn_literal_in_cell(s)) return;
         declaration(s, [&](uint16_t r) {
           if (s.expr)
             expr_into(*s.expr, r);
@@ -633,11 +690,29 @@ class Codegen {
         return;
       }
       case StmtKind::Try: try_stmt(s); fs_->free_reg = saved; return;
-      case StmtKind::Send:
-      case StmtKind::Scope:
-      case StmtKind::Select:
-        return;  // rejected by the resolver
+      case StmtKind::Send: send_stmt(s); fs_->free_reg = saved; return;
+      case StmtKind::Scope: scope_stmt(s); fs_->free_reg = saved; return;
+      case StmtKind::Select: select_stmt(s); fs_->free_reg = saved; return;
     }
+  }
+
+  // `let f = fn(...) { ... }` binding a captured local: the literal may capture its own
+  // binding (the resolver declares it first), so the cell must exist before CLOSURE runs,
+  // as for a local `fn f`. Returns false, emitting nothing, for every other declaration.
+  bool fn_literal_in_cell(const Stmt& s) {
+    Binding* b = res_.decl(&s, 0);
+    if (!b || b->kind != Binding::Kind::Local || !b->captured || !s.expr ||
+        s.expr->kind != ExprKind::Fn)
+      return false;
+    uint16_t r = alloc();
+    b->reg = r;
+    emit(Instr::abc(Op::LOADNIL, r), s.loc);
+    emit(Instr::abc(Op::MKCELL, r), s.loc);
+    uint16_t t = alloc();
+    expr_into(*s.expr, t);
+    emit(Instr::abc(Op::SETCELL, r, t), s.loc);
+    fs_->free_reg = uint32_t(r) + 1;
+    return true;
   }
 
   void fn_decl(const Stmt& s) {
@@ -808,6 +883,10 @@ class Codegen {
     for (size_t i = fs_->trys.size(); i-- > depth;) {
       TryContext* t = fs_->trys[i];
       if (t->handler_active) emit(Instr::abc(Op::ENDTRY, 0), loc);
+      if (t->is_scope) {
+        end_scope_early(loc);
+        continue;
+      }
       if (!t->finally_body) continue;
       auto saved_trys = fs_->trys;
       auto saved_loops = fs_->loops;
@@ -891,6 +970,140 @@ class Codegen {
     block_body(*finally_body);
     emit(Instr::abc(Op::THROW, err2), end_loc(s.finally_body));
     patch(to_end, here());
+  }
+
+  // ---- tasks, channels, scopes and select -------------------------------------------------
+
+  // `spawn f(a, b)`: callee and arguments laid out exactly as for CALL.
+  void spawn_call(const Expr& e, uint16_t dst) {
+    const Expr& c = *e.a;
+    const bool reuse = uint32_t(dst) + 1 == fs_->free_reg && dst >= stmt_base_;
+    uint16_t base = reuse ? dst : alloc();
+    expr_into(*c.a, base);
+    for (const auto& arg : c.items) expr_into(*arg, alloc());
+    emit(Instr::abc(Op::SPAWN, base, uint16_t(c.items.size())), e.loc);
+    if (base != dst) emit(Instr::abc(Op::MOVE, dst, base), e.loc);
+  }
+
+  // `spawn { }`: CLOSURE of the block, then the copied variables' current values as its
+  // arguments. The block's proto captures nothing: every variable of enclosing code it
+  // uses arrives as a parameter.
+  void spawn_block(const Expr& e, uint16_t dst) {
+    const Function& f = *e.fn;
+    const std::vector<SpawnCapture>& copies = res_.spawn_copies(f);
+    const bool reuse = uint32_t(dst) + 1 == fs_->free_reg && dst >= stmt_base_;
+    uint16_t base = reuse ? dst : alloc();
+    FuncState* outer = fs_;
+    vm::Proto* p = compile_function(outer, &f, "<spawn>", f.loc, [&] {
+      const uint32_t nparams = uint32_t(copies.size());
+      if (nparams > kMaxRegisters) too_large(f.loc);
+      fs_->proto->nparams = uint16_t(nparams);
+      fs_->free_reg = fs_->max_reg = nparams;
+      for (uint32_t i = 0; i < nparams; ++i) {
+        Binding* param = copies[i].inner;
+        param->reg = uint16_t(i);
+        if (param->captured) emit(Instr::abc(Op::MKCELL, param->reg), f.loc);
+      }
+      block_body(f.body);
+      emit(Instr::abc(Op::RETNIL, 0), end_loc(f.body));
+    });
+    uint32_t index = uint32_t(outer->proto->protos.size());
+    outer->proto->protos.push_back(p);
+    emit(Instr::abx(Op::CLOSURE, base, index), e.loc);
+    for (const SpawnCapture& c : copies) read(c.outer, alloc(), e.loc);
+    emit(Instr::abc(Op::SPAWN, base, uint16_t(copies.size())), e.loc);
+    if (base != dst) emit(Instr::abc(Op::MOVE, dst, base), e.loc);
+  }
+
+  // `ch <- v`
+  void send_stmt(const Stmt& s) {
+    if (!s.target || !s.expr) return;
+    uint16_t ch = expr_reg(*s.target);
+    uint16_t v = expr_reg(*s.expr);
+    emit(Instr::abc(Op::SEND, ch, v), s.loc);
+  }
+
+  // SCOPEBEGIN; TRY -> end; body; ENDTRY; LOADNIL err; end: SCOPEEND err.
+  void scope_stmt(const Stmt& s) {
+    emit(Instr::abc(Op::SCOPEBEGIN, 0), s.loc);
+    uint16_t err = alloc();
+    int handler = emit_jump(Op::TRY, err, s.loc);
+    TryContext ctx{true, nullptr, fs_->loops.size(), true};
+    fs_->trys.push_back(&ctx);
+    block_body(s.body);
+    fs_->trys.pop_back();
+    const Loc end = end_loc(s.body);
+    emit(Instr::abc(Op::ENDTRY, 0), end);
+    emit(Instr::abc(Op::LOADNIL, err), end);
+    patch(handler, here());
+    emit(Instr::abc(Op::SCOPEEND, err), end);
+  }
+
+  // A jump out of a scope body, after its handler is popped: end the scope on the way.
+  void end_scope_early(Loc loc) {
+    const uint32_t saved = fs_->free_reg;
+    uint16_t none = alloc();
+    emit(Instr::abc(Op::LOADNIL, none), loc);
+    emit(Instr::abc(Op::SCOPEEND, none), loc);
+    fs_->free_reg = saved;
+  }
+
+  // Channel/value pairs in R[pairs + 2i], R[pairs + 2i + 1] for the non-default cases in
+  // source order; SELECT + EXTRAARG (send mask); then a chain of tests on the chosen
+  // index. The last body needs no test: the default when there is one (index -1), else
+  // the last case.
+  void select_stmt(const Stmt& s) {
+    std::vector<const SelectCase*> cases;
+    const SelectCase* fallback = nullptr;
+    for (const SelectCase& c : s.cases) {
+      if (c.kind == SelectCase::Default)
+        fallback = &c;
+      else
+        cases.push_back(&c);
+    }
+    uint32_t send_mask = 0;
+    uint16_t pairs = uint16_t(fs_->free_reg);
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const SelectCase& c = *cases[i];
+      uint16_t ch = alloc(), value = alloc();
+      if (c.chan) expr_into(*c.chan, ch);
+      if (c.kind == SelectCase::Send && c.value) {
+        send_mask |= uint32_t(1) << i;
+        expr_into(*c.value, value);
+      } else {
+        emit(Instr::abc(Op::LOADNIL, value), c.loc);
+      }
+    }
+    const bool has_default = fallback != nullptr;
+    uint16_t chosen = alloc(2);
+    emit(Instr::abc(Op::SELECT, chosen, pairs, uint16_t(cases.size()), has_default), s.loc);
+    emit(Instr::abx(Op::EXTRAARG, 0, send_mask), s.loc);
+    if (!has_default && !cases.empty()) {
+      fallback = cases.back();
+      cases.pop_back();
+    }
+    std::vector<int> to_end;
+    for (size_t i = 0; i < cases.size(); ++i) {
+      const SelectCase& c = *cases[i];
+      uint16_t test = alloc();
+      emit(Instr::asbx(Op::LOADI, test, int32_t(i)), c.loc);
+      emit(Instr::abc(Op::EQ, test, chosen, test), c.loc);
+      int next = emit_jump(Op::JMPIFNOT, test, c.loc);
+      fs_->free_reg = test;
+      select_body(c, chosen);
+      to_end.push_back(emit_jump(Op::JMP, 0, end_loc(c.body)));
+      patch(next, here());
+    }
+    if (fallback) select_body(*fallback, chosen);
+    patch_all(to_end, here());
+  }
+
+  void select_body(const SelectCase& c, uint16_t chosen) {
+    const uint32_t saved = fs_->free_reg;
+    if (c.kind == SelectCase::Recv && !c.bind.empty())
+      bind_local(res_.decl(&c, 0), uint16_t(chosen + 1), c.bind_loc);
+    block_body(c.body);
+    fs_->free_reg = saved;
   }
 
   const CompileInput& in_;

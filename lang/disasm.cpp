@@ -72,6 +72,15 @@ std::string konst(const vm::Proto& p, uint32_t index) {
   return show_value(p.consts[index]);
 }
 
+// SELECT's send mask as the list of sending case indices: "sends 0 2" or "no sends".
+std::string send_cases(uint32_t mask) {
+  if (mask == 0) return "no sends";
+  std::string s = "sends";
+  for (int i = 0; i < 32; ++i)
+    if (mask & (uint32_t(1) << i)) s += " " + std::to_string(i);
+  return s;
+}
+
 std::string comment(const vm::Proto& p, const Instr& in, long pc) {
   switch (in.op) {
     case Op::LOADK:
@@ -95,6 +104,9 @@ std::string comment(const vm::Proto& p, const Instr& in, long pc) {
     case Op::FORPREP:
     case Op::FORLOOP:
     case Op::TRY: return "to " + pc_label(pc + 1 + in.sbx());
+    case Op::EXTRAARG: return pc > 0 && p.code[size_t(pc - 1)].op == Op::SELECT
+                                  ? send_cases(in.bx())
+                                  : "";
     default: return "";
   }
 }

@@ -10,23 +10,24 @@
 // Parameters and `for`/`catch` variables live in a scope of their own around the body
 // block, so a body may shadow them (`fn f(x) { let x = x + 1 }`): rejecting that would
 // refuse programs the spec does not forbid.
+//
+// A `spawn { }` block is resolved as a function whose parameters are made on demand: the
+// first time the block (or a closure inside it) names a variable of enclosing code -- a
+// local outside the block or a top-level let/var -- lookup adds a parameter to the
+// block's parameter scope, records the pair in `spawn_captures`, and answers with the
+// parameter. Nested spawn blocks chain the copies outermost first, so each block copies
+// from the one around it. Top-level fns, imports and builtins are read as usual: they are
+// immutable, so copying them would change nothing.
 #include "lang/resolver.hpp"
 
 #include <algorithm>
-#include <array>
 #include <string_view>
 
 namespace tsk::lang {
 namespace {
 
-// Builtins of SPEC §11 that only exist once the concurrency runtime does.
-constexpr std::array<std::string_view, 7> kConcurrencyBuiltins = {
-    "chan", "close", "cancel", "sleep", "after", "yield", "task_id"};
-
-std::string not_supported(std::string_view what) {
-  return "'" + std::string(what) +
-         "' is not supported yet: tasks and channels come with the concurrency runtime";
-}
+// 32: SELECT's send mask is the 32-bit Bx of the EXTRAARG that follows it.
+constexpr size_t kMaxSelectCases = 32;
 
 Loc name_loc(const Stmt& s, size_t i) {
   return i < s.name_locs.size() ? s.name_locs[i] : s.loc;
@@ -70,6 +71,10 @@ class Resolver {
   // use bindings declared later in the file. The REPL's prior globals keep their slots.
   void declare_globals() {
     out_.globals = in_.prior_globals;
+    // By name, so a module with many top-level bindings resolves in linear time.
+    std::unordered_map<std::string_view, uint32_t> prior_slot;
+    for (size_t i = 0; i < in_.prior_globals.size(); ++i)
+      prior_slot.emplace(in_.prior_globals[i].name, uint32_t(i));
     for (const auto& sp : in_.module->body.stmts) {
       const Stmt& s = *sp;
       std::string name;
@@ -96,11 +101,9 @@ class Resolver {
       vm::Module::Global g{name, decl == Binding::Decl::Let || decl == Binding::Decl::Fn,
                            decl == Binding::Decl::Var};
       uint32_t slot = 0;
-      auto prior = std::find_if(out_.globals.begin(), out_.globals.end(),
-                                [&](const vm::Module::Global& p) { return p.name == name; });
-      if (prior != out_.globals.end()) {
-        slot = uint32_t(prior - out_.globals.begin());
-        *prior = g;  // the REPL redeclares: the new declaration decides the flags
+      if (auto prior = prior_slot.find(name); prior != prior_slot.end()) {
+        slot = prior->second;
+        out_.globals[slot] = g;  // the REPL redeclares: the new declaration decides the flags
       } else {
         slot = uint32_t(out_.globals.size());
         out_.globals.push_back(g);
@@ -150,15 +153,21 @@ class Resolver {
   }
 
   Binding* lookup(const std::string& name) {
-    for (auto scope = scopes_.rbegin(); scope != scopes_.rend(); ++scope) {
-      for (auto it = scope->names.rbegin(); it != scope->names.rend(); ++it) {
+    for (size_t depth = scopes_.size(); depth-- > 0;) {
+      const auto& names = scopes_[depth].names;
+      for (auto it = names.rbegin(); it != names.rend(); ++it) {
         Binding* b = *it;
         if (b->name != name) continue;
+        b = through_spawn_blocks(b, int(depth));
         if (b->owner != fn_) b->captured = true;
         return b;
       }
     }
-    if (auto g = globals_.find(name); g != globals_.end()) return g->second;
+    if (auto g = globals_.find(name); g != globals_.end()) {
+      Binding* b = through_spawn_blocks(g->second, -1);
+      if (b->kind == Binding::Kind::Local && b->owner != fn_) b->captured = true;
+      return b;
+    }
     if (auto bi = builtins_.find(name); bi != builtins_.end()) return bi->second;
     int index = in_.builtin_index ? in_.builtin_index(name) : -1;
     if (index < 0) return nullptr;
@@ -170,11 +179,7 @@ class Resolver {
   }
 
   void undefined(const std::string& name, Loc loc) {
-    if (std::find(kConcurrencyBuiltins.begin(), kConcurrencyBuiltins.end(), name) !=
-        kConcurrencyBuiltins.end())
-      error(loc, not_supported(name));
-    else
-      error(loc, "undefined name '" + name + "'");
+    error(loc, "undefined name '" + name + "'");
   }
 
   struct ScopeGuard {
@@ -183,9 +188,21 @@ class Resolver {
     ~ScopeGuard() { r.scopes_.pop_back(); }
   };
 
+  // (A block is never the top level, whose fns are all globals declared in advance.)
   void block(const Block& b) {
     ScopeGuard scope(*this);
-    for (const auto& s : b.stmts) stmt(*s);
+    for (size_t i = 0; i < b.stmts.size();) {
+      const size_t end = fn_group_end(b, i);
+      if (end - i < 2) {
+        stmt(*b.stmts[i++]);
+        continue;
+      }
+      // A group of adjacent local fns: all names first, so each body sees all of them.
+      for (size_t j = i; j < end; ++j)
+        declare_local(b.stmts[j]->fn->name, b.stmts[j]->fn->loc, Binding::Decl::Fn,
+                      {b.stmts[j].get(), 0});
+      for (; i < end; ++i) function(*b.stmts[i]->fn);
+    }
   }
 
   // ---- functions -------------------------------------------------------------------------
@@ -207,6 +224,65 @@ class Resolver {
     loop_depth_ = saved_loops;
   }
 
+  // ---- spawn blocks ----------------------------------------------------------------------
+
+  // A spawn block being resolved: [param_depth] is the index in scopes_ of its parameter
+  // scope, so a binding found in a shallower scope belongs to enclosing code.
+  struct SpawnFrame {
+    const Function* fn;
+    const Function* spawner;  // the function whose code runs the spawn (nullptr: <main>)
+    size_t param_depth;
+    std::vector<SpawnCapture>* copies;
+  };
+
+  void spawn_block(const Function& f) {
+    const Function* saved_fn = fn_;
+    int saved_loops = loop_depth_;
+    spawns_.push_back({&f, fn_, scopes_.size(), &out_.spawn_captures[&f]});
+    fn_ = &f;
+    loop_depth_ = 0;  // break/continue cannot leave the task; return sets its result
+    {
+      ScopeGuard params(*this);  // filled by lookup as the block names enclosing variables
+      block(f.body);
+    }
+    spawns_.pop_back();
+    fn_ = saved_fn;
+    loop_depth_ = saved_loops;
+  }
+
+  static bool copied_into_tasks(const Binding* b) {
+    if (b->kind == Binding::Kind::Local) return true;
+    return b->kind == Binding::Kind::Global &&
+           (b->decl == Binding::Decl::Let || b->decl == Binding::Decl::Var);
+  }
+
+  // [b], found at scope index [depth] (-1: a top-level binding), as seen from the
+  // innermost open spawn block: replaced by a block parameter for every spawn block
+  // opened inside its scope, outermost first.
+  Binding* through_spawn_blocks(Binding* b, int depth) {
+    if (!copied_into_tasks(b)) return b;
+    for (SpawnFrame& frame : spawns_) {
+      if (int(frame.param_depth) <= depth) continue;  // declared inside this block
+      b = spawn_param(frame, b);
+      depth = int(frame.param_depth);
+    }
+    return b;
+  }
+
+  Binding* spawn_param(SpawnFrame& frame, Binding* outer) {
+    for (const SpawnCapture& c : *frame.copies)
+      if (c.outer == outer) return c.inner;
+    // The spawn site reads [outer]; from inside a closure that needs a cell.
+    if (outer->kind == Binding::Kind::Local && outer->owner != frame.spawner)
+      outer->captured = true;
+    Binding* inner = make(Binding::Kind::Local, outer->decl, outer->name);
+    inner->owner = frame.fn;
+    inner->spawn_copy = true;
+    scopes_[frame.param_depth].names.push_back(inner);
+    frame.copies->push_back({outer, inner});
+    return inner;
+  }
+
   // ---- statements ------------------------------------------------------------------------
 
   void stmt(const Stmt& s) {
@@ -216,15 +292,22 @@ class Resolver {
         break;
       case StmtKind::Let:
       case StmtKind::Var: {
+        const auto decl = s.kind == StmtKind::Let ? Binding::Decl::Let : Binding::Decl::Var;
+        // A local bound to a fn literal is in scope inside it, so that the function can
+        // call itself (`let fact = fn(n) { ... fact(n - 1) }`), as at top level, as a
+        // local `fn fact` can, and as Python users expect. The literal only makes a
+        // closure, so nothing can read the binding before it is set.
+        if (!at_top_level() && !s.names.empty() && s.expr && s.expr->kind == ExprKind::Fn) {
+          declare_local(s.names[0], name_loc(s, 0), decl, {&s, 0});
+          expr(*s.expr);
+          break;
+        }
         if (s.expr) expr(*s.expr);
         if (s.names.empty()) break;
-        if (at_top_level()) {
+        if (at_top_level())
           declare_top(s, s.names[0], name_loc(s, 0));
-        } else {
-          declare_local(s.names[0], name_loc(s, 0),
-                        s.kind == StmtKind::Let ? Binding::Decl::Let : Binding::Decl::Var,
-                        {&s, 0});
-        }
+        else
+          declare_local(s.names[0], name_loc(s, 0), decl, {&s, 0});
         break;
       }
       case StmtKind::Import:
@@ -296,14 +379,34 @@ class Resolver {
         if (s.has_finally) block(s.finally_body);
         break;
       case StmtKind::Send:
-        error(s.loc, not_supported("<-"));
+        if (s.target) expr(*s.target);
+        if (s.expr) expr(*s.expr);
         break;
       case StmtKind::Scope:
-        error(s.loc, not_supported("scope"));
+        block(s.body);
         break;
       case StmtKind::Select:
-        error(s.loc, not_supported("select"));
+        select_stmt(s);
         break;
+    }
+  }
+
+  // Every case's channel and value expressions are evaluated on entry, in order, before
+  // any body; `case v = <-ch` declares v in a scope around that case's block only.
+  void select_stmt(const Stmt& s) {
+    size_t channel_cases = 0;
+    for (const SelectCase& c : s.cases) {
+      if (c.kind == SelectCase::Default) continue;
+      ++channel_cases;
+      if (c.chan) expr(*c.chan);
+      if (c.value) expr(*c.value);
+    }
+    if (channel_cases > kMaxSelectCases) error(s.loc, "select has more than 32 cases");
+    for (const SelectCase& c : s.cases) {
+      ScopeGuard bound(*this);
+      if (c.kind == SelectCase::Recv && !c.bind.empty())
+        declare_local(c.bind, c.bind_loc, Binding::Decl::Var, {&c, 0});
+      block(c.body);
     }
   }
 
@@ -318,6 +421,11 @@ class Resolver {
       return;
     }
     out_.uses[&t] = b;
+    if (b->spawn_copy) {
+      error(t.loc, "cannot assign to '" + t.str +
+                       "': tasks do not share variables; send the value on a channel");
+      return;
+    }
     if (b->assignable()) return;
     const std::string q = "cannot assign to '" + t.str + "': ";
     switch (b->decl) {
@@ -354,10 +462,6 @@ class Resolver {
           if (item) expr(*item);
         break;
       case ExprKind::Unary:
-        if (e.unary_op == UnaryOp::Recv) {
-          error(e.loc, not_supported("<-"));
-          break;
-        }
         if (e.a) expr(*e.a);
         break;
       case ExprKind::Call:
@@ -377,10 +481,15 @@ class Resolver {
         if (e.fn) function(*e.fn);
         break;
       case ExprKind::Spawn:
-        error(e.loc, not_supported("spawn"));
+        if (e.fn)
+          spawn_block(*e.fn);
+        else if (e.a && e.a->kind == ExprKind::Call)
+          expr(*e.a);
+        else
+          error(e.loc, "spawn takes a call or a block");
         break;
       case ExprKind::Await:
-        error(e.loc, not_supported("await"));
+        if (e.a) expr(*e.a);
         break;
     }
   }
@@ -393,6 +502,7 @@ class Resolver {
   std::unordered_map<std::string, Binding*> globals_;
   std::unordered_map<std::string, Binding*> builtins_;
   std::vector<const Stmt*> duplicate_globals_;
+  std::vector<SpawnFrame> spawns_;  // the spawn blocks enclosing this point, outermost first
 };
 
 }  // namespace

@@ -39,30 +39,13 @@ int Runtime::run(std::string_view source, const std::string& filename) {
   rt::Runtime::Compiled c = rt.compile(source, filename);
   if (report_errors(rt, c.errors, source)) return kCompileError;
   vm::Task& task = rt.main_task();
-  vm::Module* m = task.heap.module(task.heap.string(std::filesystem::path(filename).stem().string()));
+  vm::Module* m = rt.shared.module(rt.shared.string(std::filesystem::path(filename).stem().string()));
   m->path = filename;
-  vm::Value module_value = vm::Value::object(m);
-  vm::Task::Root keep_module(task, module_value);
+  m->owner = &task;
+  rt.main_modules.push_back(m);
   rt.define_globals(task, m, c.globals);
   vm::Value main = vm::Value::object(task.heap.closure(c.main, m, 0));
-  int status = kOk;
-  try {
-    task.call(main, nullptr, 0);
-  } catch (vm::ScriptError& e) {
-    rt.flush_out();
-    rt.write_err(vm::Task::format_error(e.error));
-    status = kRuntimeError;
-  } catch (vm::ExitRequest& exit) {
-    status = exit.code;
-  }
-  // os.exit unwinds without the interpreter's cleanup: drop what it left.
-  while (!task.frames.empty()) {
-    if (task.frames.back().kind == vm::kFrameImport) rt.abort_import(task.frames.back().closure->module);
-    task.frames.pop_back();
-  }
-  task.handlers.clear();
-  rt.flush_out();
-  return status;
+  return rt.run_main(main);
 }
 
 int Runtime::run_file(const std::string& path) {
@@ -88,8 +71,8 @@ std::string Runtime::disassemble(std::string_view source, const std::string& fil
   return lang::disassemble(*c.main);
 }
 
-std::string Runtime::reference(std::string_view name) {
-  return vm::render_reference(name, false);
+std::string Runtime::reference(std::string_view name, bool markdown) {
+  return vm::render_reference(name, markdown);
 }
 
 }  // namespace tsk

@@ -13,6 +13,10 @@
 #include "stdlib/registry.hpp"
 #include "vm/arith.hpp"
 #include "vm/ops.hpp"
+#include "vm/transfer.hpp"
+#include "runtime/channel.hpp"
+#include "runtime/scheduler.hpp"
+#include "runtime/task.hpp"
 
 namespace tsk::rt {
 
@@ -42,17 +46,27 @@ Runtime::Runtime(Config cfg) : config(std::move(cfg)) {
 
 Runtime::~Runtime() {
   flush_out();
-  // Modules in the main task's heap die with it; forget them first.
+  // Workers first: nothing may run while the tasks and their heaps go.
+  scheduler.reset();
   modules.clear();
-  main_task_.reset();
+  if (main_) {
+    main_->vm.frames.clear();
+    main_->release();
+  }
 }
 
 void Runtime::write_out(std::string_view s) {
+  std::lock_guard g(out_mutex);
   out_buffer.append(s);
-  if (out_buffer.size() >= kOutFlushAt) flush_out();
+  if (out_buffer.size() >= kOutFlushAt) flush_locked();
 }
 
 void Runtime::flush_out() {
+  std::lock_guard g(out_mutex);
+  flush_locked();
+}
+
+void Runtime::flush_locked() {
   if (out_buffer.empty()) return;
   if (config.write_out) config.write_out(out_buffer);
   else write_fd(1, out_buffer);
@@ -73,11 +87,127 @@ int Runtime::builtin_index(std::string_view name) const {
 }
 
 vm::Task& Runtime::main_task() {
-  if (!main_task_) {
-    main_task_ = std::make_unique<vm::Task>(*this, 1);
-    main_task_->budget_left = config.instruction_budget;
+  if (!main_) {
+    main_ = new Task(*this, 1, "<main>", "", lang::Loc{});
+    main_->vm.budget_left = config.instruction_budget;
   }
-  return *main_task_;
+  return main_->vm;
+}
+
+Task* Runtime::new_task(std::string name, std::string file, lang::Loc spawned_at) {
+  Task* t = new Task(*this, next_task_id++, std::move(name), std::move(file), spawned_at);
+  t->vm.budget_left = config.instruction_budget;
+  t->state = Task::Parked;  // made runnable by the spawner's wake
+  return t;
+}
+
+void Runtime::prepare_entry(Task& task, vm::Value fn, const vm::Value* args, int nargs) {
+  vm::Task& t = task.vm;
+  vm::Closure* entry;
+  uint32_t first_arg;
+  if (fn.tag == vm::Tag::Closure && fn.as_closure()->proto->nparams == nargs) {
+    entry = fn.as_closure();
+    first_arg = 0;
+  } else {
+    // CALL R[0] with the arguments in R[1..n], then return its result: the call (and
+    // any arity or type error) happens inside the task, like every other call.
+    std::lock_guard lock(module_mutex);
+    if (trampolines.size() <= size_t(nargs)) trampolines.resize(size_t(nargs) + 1, nullptr);
+    vm::Proto*& p = trampolines[size_t(nargs)];
+    if (!p) {
+      auto proto = std::make_unique<vm::Proto>();
+      proto->name = "<task>";
+      proto->hidden = true;
+      proto->nparams = uint16_t(nargs + 1);
+      proto->nregs = uint16_t(nargs + 1);
+      proto->code = {vm::Instr::abc(vm::Op::CALL, 0, uint16_t(nargs)), vm::Instr::abc(vm::Op::RET, 0)};
+      proto->locs = {lang::Loc{}, lang::Loc{}};
+      p = proto.get();
+      protos.push_back(std::move(proto));
+    }
+    entry = t.heap.closure(p, nullptr, 0);
+    first_arg = 1;
+  }
+  uint32_t nregs = entry->proto->nregs;
+  t.ensure_stack(nregs);
+  for (uint32_t i = 0; i < nregs; i++) t.stack[i] = vm::Value::nil();
+  if (first_arg) t.stack[0] = fn;
+  for (int i = 0; i < nargs; i++) t.stack[first_arg + uint32_t(i)] = args[i];
+  t.frames.push_back(vm::Frame{entry, entry->proto->code.data(), 0, 0, vm::kFrameEntry});
+}
+
+void Runtime::interrupt(Task* task) {
+  if (!task->claim(task->wait_gen.load(std::memory_order_acquire))) return;
+  switch (task->waiting.kind) {
+    case WaitInfo::Receive: case WaitInfo::Send: case WaitInfo::Select:
+    case WaitInfo::Sleep: case WaitInfo::Forever:
+      if (task->should_cancel()) {
+        task->wake_error_kind = "Cancelled";
+        task->wake_error_message = "the task was cancelled";
+      }
+      break;
+    default: break;  // Await, ScopeEnd, TaskEnd run their instruction again
+  }
+  scheduler->wake(task);
+}
+
+void Runtime::cancel_task(Task* task) {
+  task->cancel_requested.store(true, std::memory_order_release);
+  interrupt(task);
+}
+
+void Runtime::task_done(Task& task) {
+  std::vector<Task*> awaiters;
+  {
+    std::lock_guard g(task.lock);
+    task.state = Task::Done;
+    awaiters.swap(task.awaiters);
+  }
+  for (Task* a : awaiters) {
+    interrupt(a);
+    a->release();
+  }
+  scheduler->task_finished(&task);
+}
+
+int Runtime::run_main(vm::Value main_closure) {
+  if (!scheduler) scheduler = std::make_unique<Scheduler>(*this, config.threads);
+  main_task();
+  Task& m = *main_;
+  // A fresh outcome for this run (the REPL runs many on the same task).
+  channel_forget(m);
+  m.vm.frames.clear();
+  m.vm.handlers.clear();
+  m.vm.suspended = false;
+  m.vm.resume = vm::Task::Resume::None;
+  m.body_finished = false;
+  m.outcome = Task::Pending;
+  m.result_heap.reset();
+  m.result = vm::Value::nil();
+  m.error = nullptr;
+  m.cancel_requested = false;
+  m.open_scopes.clear();
+  m.implicit_scope.failures.clear();
+  m.implicit_scope.cancelled = false;
+  m.implicit_scope.owner_waiting = false;
+  m.state = Task::Parked;
+  prepare_entry(m, main_closure, nullptr, 0);
+  bool clean = scheduler->run_main(&m);
+  flush_out();
+  if (scheduler->exit_code >= 0) {
+    int code = scheduler->exit_code;
+    scheduler->exit_code = -1;
+    return code;
+  }
+  if (!clean) {
+    write_err(scheduler->deadlock_report);
+    return 1;
+  }
+  if (m.outcome == Task::Failed || m.outcome == Task::Cancelled) {
+    write_err(vm::Task::format_error(m.error));
+    return 1;
+  }
+  return 0;
 }
 
 vm::Module* Runtime::standard_module(const std::string& name) {
@@ -86,6 +216,7 @@ vm::Module* Runtime::standard_module(const std::string& name) {
   if (it != modules.end()) return it->second;
   for (const vm::ModuleDef& def : vm::standard_modules()) {
     if (name != def.name) continue;
+    std::lock_guard lock(module_mutex);
     vm::Module* m = shared.module(shared.string(name));
     m->exports = shared.map();
     m->exports->flags |= vm::kFrozen;
@@ -110,6 +241,7 @@ vm::Module* Runtime::standard_module(const std::string& name) {
 
 Runtime::Compiled Runtime::compile(std::string_view source, const std::string& file,
                                    std::vector<vm::Module::Global> prior, bool repl) {
+  std::lock_guard lock(module_mutex);
   Compiled out;
   lang::ParseResult parsed = lang::parse(source, file);
   if (!parsed.errors.empty()) {
@@ -132,12 +264,13 @@ Runtime::Compiled Runtime::compile(std::string_view source, const std::string& f
 
 void Runtime::define_globals(vm::Task& task, vm::Module* m,
                              const std::vector<vm::Module::Global>& globals) {
-  if (!m->exports) m->exports = task.heap.map();
+  std::lock_guard lock(module_mutex);
+  if (!m->exports) m->exports = shared.map();
   for (size_t i = m->names.size(); i < globals.size(); i++) {
     m->names.push_back(globals[i]);
     m->globals.push_back(vm::Value::undef());
     if (globals[i].exported)
-      vm::map_set(m->exports, vm::Value::object(task.heap.string(globals[i].name)),
+      vm::map_set(m->exports, vm::Value::object(shared.intern(globals[i].name)),
                   vm::Value::integer(int64_t(i)));
   }
   m->exports->flags |= vm::kFrozen;
@@ -178,8 +311,10 @@ vm::Module* Runtime::import(vm::Task& task, vm::Module* importer, std::string_vi
     task.raise("SyntaxError", d.file + ":" + std::to_string(d.loc.line) + ":" +
                                   std::to_string(d.loc.col) + ": " + d.message);
   }
-  vm::Module* m = task.heap.module(task.heap.string(shown.stem().string()));
+  std::lock_guard lock(module_mutex);
+  vm::Module* m = shared.module(shared.string(shown.stem().string()));
   m->path = shown.string();
+  m->owner = &task;
   define_globals(task, m, c.globals);
   modules[key] = m;
   loading.push_back(m);
@@ -188,10 +323,15 @@ vm::Module* Runtime::import(vm::Task& task, vm::Module* importer, std::string_vi
 }
 
 void Runtime::finish_import(vm::Module* m) {
+  std::lock_guard lock(module_mutex);
   m->loaded = true;
-  // Modules are shared by every task and read-only once loaded (SPEC §4).
-  for (size_t i = 0; i < m->names.size(); i++)
-    if (m->names[i].exported) vm::freeze_deep(m->globals[i]);
+  // Modules are shared by every task and read-only once loaded (SPEC §4): every global
+  // is frozen and moved into the shared area, where any task may read it.
+  for (size_t i = 0; i < m->names.size(); i++) {
+    vm::freeze_deep(m->globals[i]);
+    m->globals[i] = vm::copy_into(shared, m->globals[i]);
+  }
+  m->owner = nullptr;
   if (!loading.empty() && loading.back() == m) loading.pop_back();
 }
 

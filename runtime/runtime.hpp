@@ -3,10 +3,12 @@
 // destroyed independently. The public API (include/tsk/tsk.hpp) wraps one of these.
 #pragma once
 
+#include <atomic>
 #include <cstdio>
 #include <functional>
 #include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,9 @@
 #include "vm/task.hpp"
 
 namespace tsk::rt {
+
+class Scheduler;
+class Task;
 
 // Every runtime knob with its default and why.
 struct Config {
@@ -43,12 +48,17 @@ class Runtime {
   std::vector<std::unique_ptr<vm::Proto>> protos;
   std::vector<vm::Value> builtins;                  // BUILTIN Bx -> Native
   std::map<std::string, vm::Module*> modules;       // loaded, by canonical path or std name
+  std::vector<vm::Module*> main_modules;            // scripts run by run() (the REPL runs many)
+  // Serialises compiling and module bookkeeping: the shared heap is not thread-safe.
+  std::recursive_mutex module_mutex;
   std::vector<vm::Module*> loading;                 // the import chain, for cycle errors
 
   // Buffered stdout: print appends here; flushed when it grows, at exit and os.exit.
   std::string out_buffer;
   void write_out(std::string_view s);
   void flush_out();
+  std::mutex out_mutex;  // tasks on every worker print
+  void flush_locked();
   void write_err(std::string_view s);
 
   // IMPORT: finds the module `name` (a standard module, or with `is_path` a file relative
@@ -71,10 +81,32 @@ class Runtime {
   // Gives `m` the global slots of `globals` (new ones Undef) and its exports index.
   void define_globals(vm::Task& task, vm::Module* m, const std::vector<vm::Module::Global>& globals);
 
-  // The task that runs the main script, the REPL's lines and module bodies. It lives as
-  // long as the runtime, so loaded modules (in its heap) stay valid between runs.
+  // The task that runs the main script (task 1), the REPL's lines and the module bodies
+  // they import. It lives as long as the runtime, so the main script's globals (in its
+  // heap) stay valid between runs.
   vm::Task& main_task();
-  std::unique_ptr<vm::Task> main_task_;
+  Task* main_ = nullptr;
+
+  // --- concurrency ---
+  std::unique_ptr<Scheduler> scheduler;            // started by the first run
+  std::atomic<uint64_t> next_task_id{2};
+  std::atomic<uint64_t> next_chan_id{1};
+  // A new task (one reference, the caller's), not yet runnable.
+  Task* new_task(std::string name, std::string file, lang::Loc spawned_at);
+  // Pushes the entry frame of `task` for fn(args...) (any callable: natives and arity
+  // errors are handled by a hidden trampoline frame, so the call fails inside the task).
+  void prepare_entry(Task& task, vm::Value fn, const vm::Value* args, int nargs);
+  // Asks `task` to stop (SPEC §6 cancel).
+  void cancel_task(Task* task);
+  // Completes `task`'s current wait, if any, so it runs again: a cancellable wait then
+  // raises Cancelled when the task should be cancelled; a retrying wait re-checks.
+  void interrupt(Task* task);
+  // `task` is Done: wakes its awaiters and tells the scheduler.
+  void task_done(Task& task);
+  // Runs `main_closure` as task 1 on the scheduler until every task has ended.
+  // Returns the exit status and writes any uncaught error or deadlock report.
+  int run_main(vm::Value main_closure);
+  std::vector<vm::Proto*> trampolines;              // by arity
 
   // Loads a standard module by name (nullptr if there is none).
   vm::Module* standard_module(const std::string& name);

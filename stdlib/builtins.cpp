@@ -209,8 +209,9 @@ Value b_len(Task& t, Value* args, int) {
     case Tag::List: return Value::integer(int64_t(v.as_list()->items.size()));
     case Tag::Map: return Value::integer(v.as_map()->count);
     case Tag::Range: return Value::integer(range_length(v.as_range()));
+    case Tag::Chan: return Value::integer(channel_length(v));
     default:
-      t.raise("TypeError", std::string("len() takes a string, list, map or range, not ") +
+      t.raise("TypeError", std::string("len() takes a string, list, map, range or channel, not ") +
                                vm::type_name(v));
   }
 }
@@ -390,9 +391,11 @@ Value b_insert(Task& t, Value* args, int) {
   List* xs = arg_list(t, args, 0, "insert", "xs");
   int64_t i = arg_int(t, args, 1, "insert", "i");
   check_mutable(t, xs, "insert");
-  int64_t at = i;
-  // Inserting before index len appends, so len itself is a valid position here.
-  if (!normalize_index(at, xs->items.size(), xs->items.size() + 1)) index_error(t, "insert", i, xs->items.size());
+  // As Python's list.insert (SPEC is silent): a negative i counts from the end, and an
+  // index past either end clamps to it, so insert(xs, 100, v) appends and
+  // insert(xs, -100, v) prepends.
+  int64_t len = int64_t(xs->items.size());
+  int64_t at = i < 0 ? std::max<int64_t>(0, i + len) : std::min(i, len);
   check_list_size(t, xs->items.size() + 1, "insert");
   xs->items.insert(xs->items.begin() + at, args[2]);
   return Value::nil();
@@ -495,8 +498,12 @@ Value b_values(Task& t, Value* args, int) {
   return Value::object(out);
 }
 
+// nil is never a key, so has(m, nil) is false and delete(m, nil) does nothing, as
+// `nil in m` and m[nil] (SPEC §2: reading a missing key gives nil); any other value that
+// cannot be a key (an unfrozen list) is a TypeError, as in Python.
 Value b_has(Task& t, Value* args, int) {
   Map* m = arg_map(t, args, 0, "has", "m");
+  if (args[1].is_nil()) return Value::boolean(false);
   check_key(t, args[1]);
   return Value::boolean(!vm::map_get(m, args[1]).is(Tag::Undef));
 }
@@ -504,6 +511,7 @@ Value b_has(Task& t, Value* args, int) {
 Value b_delete(Task& t, Value* args, int) {
   Map* m = arg_map(t, args, 0, "delete", "m");
   check_mutable(t, m, "delete");
+  if (args[1].is_nil()) return Value::nil();
   check_key(t, args[1]);
   vm::map_delete(m, args[1]);
   return Value::nil();
@@ -647,7 +655,7 @@ const NativeEntry kBuiltins[] = {
     {"", "pop", "pop(xs)", kInstant,
      "Removes and returns the last element of xs (IndexError when empty)", b_pop, 1, 1},
     {"", "insert", "insert(xs, i, v)", kInstant,
-     "Inserts v before index i of xs (i = len(xs) appends; negative i counts from the end)",
+     "Inserts v before index i of xs (negative i counts from the end; past either end clamps, as Python)",
      b_insert, 3, 3},
     {"", "remove", "remove(xs, i)", kInstant, "Removes and returns xs[i]", b_remove, 2, 2},
     {"", "keys", "keys(m)", kInstant, "A new list of m's keys in insertion order", b_keys, 1, 1},

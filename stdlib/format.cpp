@@ -1,15 +1,21 @@
-// string.format: printf-style formatting (SPEC §11). A directive is
-//   % [flags - + 0 space] [width] [.precision] conversion
+// string.format: printf-style formatting (SPEC §11), matching Python's `%` operator. A
+// directive is
+//   % [flags - + 0 space #] [width or *] [.precision or .*] conversion
 // with conversions d i (int), x X o (int in hex/octal), f F e E g G (number), s and v
-// (str() of any value; precision cuts bytes), c (a code point or a one-character
-// string) and %% (a literal %).
+// (str() of any value), c (a code point or a one-character string) and %% (a literal %).
 //
 // Decisions: ints print through our own digit loop (a negative %x is "-ff", as Python,
-// not C's two's complement); floats go through snprintf with the same directive, which
-// is exact and C-locale independent for these conversions as long as nobody changes
-// LC_NUMERIC (tsk never does). %d of a float is an error naming the fix, since silently
-// truncating would hide bugs. Every mismatch between the format and the arguments is a
-// ValueError, as SPEC §11 says (Python would raise TypeError for a wrong type): too few
+// not C's two's complement; `#` adds Python's 0x / 0X / 0o prefix; the 0 flag pads to the
+// width even with a precision, as Python does). Floats go through snprintf without the
+// width, which is exact and C-locale independent for these conversions as long as nobody
+// changes LC_NUMERIC (tsk never does), and are padded here, so inf and nan zero-pad as in
+// Python. Widths and precisions of %s, %v and %c count UTF-8 characters, as Python counts
+// code points, so a precision never cuts a character in half. `*` takes the width or
+// precision from the next argument (a negative width left-justifies).
+// An int conversion of a float with an exact int value (3.0) prints the int, as Lua and
+// Python do; any other float is an error naming the fix, since silently truncating
+// (Python's way) would hide bugs. Every mismatch between the format and the arguments is
+// a ValueError, as SPEC §11 says (Python would raise TypeError for a wrong type): too few
 // or too many arguments, a value of the wrong type for its directive, an unknown
 // conversion or a truncated directive.
 #include <cmath>
@@ -26,7 +32,7 @@ namespace {
 constexpr int kMaxWidth = 100000;
 
 struct Directive {
-  bool left = false, plus = false, space = false, zero = false;
+  bool left = false, plus = false, space = false, zero = false, alt = false;
   int width = -1;
   int precision = -1;
   char conv = 0;
@@ -36,20 +42,34 @@ struct Directive {
   t.raise("ValueError", "string.format(): " + std::move(msg));
 }
 
-// Pads `body` to the directive's width. With the 0 flag, numbers get zeros after their
-// sign (and never when left-justified).
-void append_padded(std::string& out, std::string_view body, const Directive& d, bool numeric) {
+bool is_continuation(char c) { return (static_cast<unsigned char>(c) & 0xC0) == 0x80; }
+
+// The number of UTF-8 characters in s (each invalid byte counts as one).
+size_t char_count(std::string_view s) {
+  size_t n = 0;
+  for (char c : s) n += is_continuation(c) ? 0 : 1;
+  return n;
+}
+
+// Pads `body` (`length` columns: bytes for numbers, characters for text) to the
+// directive's width. With the 0 flag, numbers get zeros after their sign and their
+// 0x / 0X / 0o prefix (and never when left-justified).
+void append_padded(std::string& out, std::string_view body, const Directive& d, bool numeric,
+                   size_t length) {
   size_t width = d.width > 0 ? size_t(d.width) : 0;
-  if (body.size() >= width) {
+  if (length >= width) {
     out += body;
     return;
   }
-  size_t pad = width - body.size();
+  size_t pad = width - length;
   if (d.left) {
     out += body;
     out.append(pad, ' ');
   } else if (d.zero && numeric) {
     size_t sign = !body.empty() && (body[0] == '-' || body[0] == '+' || body[0] == ' ') ? 1 : 0;
+    if (body.size() >= sign + 2 && body[sign] == '0' &&
+        (body[sign + 1] == 'x' || body[sign + 1] == 'X' || body[sign + 1] == 'o'))
+      sign += 2;
     out += body.substr(0, sign);
     out.append(pad, '0');
     out += body.substr(sign);
@@ -59,11 +79,15 @@ void append_padded(std::string& out, std::string_view body, const Directive& d, 
   }
 }
 
+// A float with an exact int value (3.0) is accepted, as both Lua and Python do.
 void append_integer(Task& t, std::string& out, Value v, const Directive& d) {
+  if (v.is(Tag::Float) && std::trunc(v.f) == v.f && v.f >= -9223372036854775808.0 &&
+      v.f < 9223372036854775808.0)
+    v = Value::integer(int64_t(v.f));
   if (!v.is(Tag::Int)) {
     std::string msg = std::string("string.format(): %") + d.conv + " needs an int, not " +
                       vm::type_name(v);
-    if (v.is(Tag::Float)) msg += " (convert with int() or use %f)";
+    if (v.is(Tag::Float)) msg += " without an exact int value (convert with int() or use %f)";
     t.raise("ValueError", std::move(msg));
   }
   bool negative = v.i < 0;
@@ -80,11 +104,10 @@ void append_integer(Task& t, std::string& out, Value v, const Directive& d) {
   if (negative) body += '-';
   else if (d.plus) body += '+';
   else if (d.space) body += ' ';
+  if (d.alt && base != 10) body += base == 8 ? "0o" : d.conv == 'X' ? "0X" : "0x";
   if (d.precision > n) body.append(size_t(d.precision - n), '0');
   while (n) body += buf[--n];
-  Directive pad = d;
-  if (d.precision >= 0) pad.zero = false;  // as C: a precision overrides the 0 flag
-  append_padded(out, body, pad, true);
+  append_padded(out, body, d, true, body.size());
 }
 
 void append_floating(Task& t, std::string& out, Value v, const Directive& d) {
@@ -95,8 +118,7 @@ void append_floating(Task& t, std::string& out, Value v, const Directive& d) {
   if (d.left) spec += '-';
   if (d.plus) spec += '+';
   if (d.space) spec += ' ';
-  if (d.zero) spec += '0';
-  if (d.width >= 0) spec += std::to_string(d.width);
+  if (d.alt) spec += '#';
   if (d.precision >= 0) {
     spec += '.';
     spec += std::to_string(d.precision);
@@ -109,7 +131,7 @@ void append_floating(Task& t, std::string& out, Value v, const Directive& d) {
   std::string body(size_t(len) + 1, '\0');
   std::snprintf(body.data(), body.size(), spec.c_str(), x);
   body.resize(size_t(len));
-  out += body;
+  append_padded(out, body, d, true, body.size());
 }
 
 void append_utf8(std::string& out, uint32_t cp) {
@@ -155,7 +177,7 @@ void append_char(Task& t, std::string& out, Value v, const Directive& d) {
     t.raise("ValueError", std::string("string.format(): %c needs an int or a one-character string, not ") +
                              vm::type_name(v));
   }
-  append_padded(out, body, d, false);
+  append_padded(out, body, d, false, 1);
 }
 
 int parse_number(std::string_view fmt, size_t& i) {
@@ -189,12 +211,35 @@ std::string format(Task& t, std::string_view fmt, const Value* args, int nargs) 
       else if (c == '+') d.plus = true;
       else if (c == ' ') d.space = true;
       else if (c == '0') d.zero = true;
+      else if (c == '#') d.alt = true;
       else break;
     }
-    if (i < fmt.size() && fmt[i] >= '1' && fmt[i] <= '9') d.width = parse_number(fmt, i);
+    // `*`: the width or precision is the next argument, an int.
+    auto star = [&](const char* what) {
+      ++i;
+      if (next >= nargs)
+        format_error(t, std::string("not enough arguments: * needs the ") + what + " as an argument");
+      Value n = args[next++];
+      if (!n.is(Tag::Int))
+        format_error(t, std::string("* needs an int ") + what + ", not " + vm::type_name(n));
+      return n.i;
+    };
+    if (i < fmt.size() && fmt[i] == '*') {
+      int64_t w = star("width");
+      if (w < 0) d.left = true;
+      uint64_t mag = w < 0 ? uint64_t(0) - uint64_t(w) : uint64_t(w);
+      d.width = mag > uint64_t(kMaxWidth) ? kMaxWidth + 1 : int(mag);
+    } else if (i < fmt.size() && fmt[i] >= '1' && fmt[i] <= '9') {
+      d.width = parse_number(fmt, i);
+    }
     if (i < fmt.size() && fmt[i] == '.') {
       ++i;
-      d.precision = parse_number(fmt, i);
+      if (i < fmt.size() && fmt[i] == '*') {
+        int64_t p = star("precision");
+        d.precision = p < 0 ? 0 : p > kMaxWidth ? kMaxWidth + 1 : int(p);  // negative: 0, as Python
+      } else {
+        d.precision = parse_number(fmt, i);
+      }
     }
     if (d.width > kMaxWidth || d.precision > kMaxWidth)
       format_error(t, "width or precision over " + std::to_string(kMaxWidth));
@@ -218,8 +263,17 @@ std::string format(Task& t, std::string_view fmt, const Value* args, int nargs) 
       case 'c': append_char(t, out, v, d); break;
       default: {  // s, v
         std::string body = vm::to_str(v);
-        if (d.precision >= 0 && size_t(d.precision) < body.size()) body.resize(size_t(d.precision));
-        append_padded(out, body, d, false);
+        if (d.precision >= 0 && size_t(d.precision) < body.size()) {
+          // Keep `precision` characters: cut before the next character's lead byte.
+          size_t kept = 0, at = 0;
+          for (; at < body.size(); ++at) {
+            if (is_continuation(body[at])) continue;
+            if (kept == size_t(d.precision)) break;
+            ++kept;
+          }
+          body.resize(at);
+        }
+        append_padded(out, body, d, false, char_count(body));
       }
     }
     check_string_size(t, out.size(), "string.format");

@@ -38,6 +38,8 @@ Value m_merge(Task& t, Value* a, int) {
 
 Value m_get(Task& t, Value* a, int nargs) {
   Map* m = arg_map(t, a, 0, "map.get", "m");
+  // As m[k]: nil is never a key, so it reads as missing; an unfrozen list is a TypeError.
+  if (a[1].is_nil()) return nargs > 2 ? a[2] : Value::nil();
   check_key(t, a[1]);
   Value v = vm::map_get(m, a[1]);
   if (!v.is(Tag::Undef)) return v;

@@ -84,7 +84,8 @@ Value m_log(Task& t, Value* a, int nargs) {
   double lx = positive_log(t, x, "log");
   if (nargs < 2) return Value::number(lx);
   double base = number(t, a, 1, "log", "base");
-  if (base == 1.0) domain_error(t, "log");
+  // log(base) is 0 here: Python's log(x, 1) divides by it and raises ZeroDivisionError.
+  if (base == 1.0) t.raise("ZeroDivisionError", "math.log(): base 1 has a zero logarithm");
   return Value::number(lx / positive_log(t, base, "log"));
 }
 

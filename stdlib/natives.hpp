@@ -53,6 +53,8 @@ inline Value string_value(Task& t, std::string_view s) { return Value::object(t.
 
 // The tables of each stdlib file.
 std::span<const vm::NativeEntry> builtin_entries();  // builtins.cpp
+std::span<const vm::NativeEntry> task_entries();     // tasks.cpp: chan, sleep, ...
+int64_t channel_length(Value chan);                  // tasks.cpp: values buffered now
 vm::ModuleDef math_module();                         // math.cpp
 vm::ModuleDef string_module();                       // string.cpp
 vm::ModuleDef list_module();                         // list.cpp

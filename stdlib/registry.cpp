@@ -23,11 +23,11 @@ const char* effect_name(Effect e) {
 }
 
 std::span<const NativeEntry> builtin_functions() {
-  // One contiguous table: builtins.cpp's, followed by the task and channel builtins
-  // (chan close cancel sleep after yield task_id) once the runtime provides them.
+  // One contiguous table: builtins.cpp's, followed by the task and channel builtins.
   static const std::vector<NativeEntry> table = [] {
     std::vector<NativeEntry> all;
     for (const NativeEntry& e : stdlib::builtin_entries()) all.push_back(e);
+    for (const NativeEntry& e : stdlib::task_entries()) all.push_back(e);
     return all;
   }();
   return table;

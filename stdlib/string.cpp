@@ -278,7 +278,7 @@ const NativeEntry kString[] = {
     {"string", "from_bytes", "from_bytes(list)", kInstant, "The string made of a list of ints 0..255", s_from_bytes, 1, 1},
     {"string", "pad_left", "pad_left(s, width, fill = \" \")", kInstant, "s preceded by copies of the one-byte fill up to width bytes", s_pad_left, 2, 3},
     {"string", "pad_right", "pad_right(s, width, fill = \" \")", kInstant, "s followed by copies of the one-byte fill up to width bytes", s_pad_right, 2, 3},
-    {"string", "format", "format(fmt, args...)", kInstant, "printf-style formatting: %d %i %s %f %e %g %x %X %o %c %v %% with flags - + 0 space, width and precision", s_format, 1, -1},
+    {"string", "format", "format(fmt, args...)", kInstant, "printf-style formatting, as Python's %: %d %i %s %f %e %g %x %X %o %c %v %% with flags - + 0 space #, width and precision (* takes them from the arguments)", s_format, 1, -1},
 };
 
 }  // namespace

@@ -33,6 +33,7 @@ size_t object_size(const Obj* o) {
     case Tag::Cell: return sizeof(Cell);
     case Tag::Error: return sizeof(Error);
     case Tag::Module: return sizeof(Module);
+    case Tag::Chan: case Tag::Task: return sizeof(Handle);
     default: return sizeof(Obj);
   }
 }
@@ -129,8 +130,29 @@ Module* Heap::module(String* name) {
   return m;
 }
 
+Handle* Heap::handle(Tag tag, Shared* target) {
+  Handle* h = alloc<Handle>(tag);
+  target->retain();
+  h->target = target;
+  h->flags |= kFrozen;  // a channel or task handle is shared, never copied
+  return h;
+}
+
+void Heap::adopt(Heap& other) {
+  if (!other.objects_) return;
+  Obj* last = other.objects_;
+  while (last->next) last = last->next;
+  last->next = objects_;
+  objects_ = other.objects_;
+  bytes_ += other.bytes_;
+  other.objects_ = nullptr;
+  other.bytes_ = 0;
+}
+
 void Heap::free_object(Obj* o) {
   switch (o->tag) {
+    case Tag::Chan:
+    case Tag::Task: static_cast<Handle*>(o)->target->release(); break;
     case Tag::List: static_cast<List*>(o)->~List(); break;
     case Tag::Map: static_cast<Map*>(o)->~Map(); break;
     case Tag::Error: static_cast<Error*>(o)->~Error(); break;

@@ -34,6 +34,11 @@ class Heap {
   Cell* cell(Value v);
   Error* error(String* kind, String* message);
   Module* module(String* name);
+  // A new handle (tag Chan or Task) to `target`; takes a reference of its own.
+  Handle* handle(Tag tag, Shared* target);
+
+  // Moves every object of `other` into this heap (a message arriving from another task).
+  void adopt(Heap& other);
 
   size_t bytes() const { return bytes_; }
   bool shared() const { return shared_; }

@@ -17,11 +17,14 @@
 #include <cmath>
 #include <string>
 
+#include "runtime/concurrency.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/task.hpp"
 #include "stdlib/registry.hpp"
 #include "vm/arith.hpp"
 #include "vm/ops.hpp"
 #include "vm/task.hpp"
+#include "vm/transfer.hpp"
 
 namespace tsk::vm {
 
@@ -118,19 +121,39 @@ Value Task::execute(size_t entry) {
 #endif
 
   // Budget checks happen at calls and backward jumps, so every loop and every
-  // recursion passes one within kTickQuantum iterations.
+  // recursion passes one within kTickQuantum iterations. They are also the preemption
+  // and cancellation points; every TICK comes before its instruction's side effects,
+  // so a preempted instruction simply runs again.
 #define TICK()                                                          \
   do {                                                                  \
     if (--ticks <= 0) {                                                 \
       ticks = kTickQuantum;                                             \
+      SAVE_PC();                                                        \
       if (runtime.config.instruction_budget) {                          \
-        if (budget_left <= uint64_t(kTickQuantum)) {                    \
-          SAVE_PC();                                                    \
+        if (budget_left <= uint64_t(kTickQuantum))                      \
           raise("Error", "instruction budget exhausted");               \
-        }                                                               \
         budget_left -= kTickQuantum;                                    \
       }                                                                 \
+      if (host) {                                                       \
+        rt::check_cancel(*this);                                        \
+        if (rt::should_yield(*this)) {                                  \
+          host_yield();                                                 \
+          f->pc = ip; /* resume by running this instruction again */    \
+          SUSPEND(Resume::None, 0, 0);                                  \
+        }                                                               \
+      }                                                                 \
     }                                                                   \
+  } while (0)
+
+  // Parks the task: the frame's pc was saved; finish_wait and the Resume kind say how
+  // to complete the instruction when the task runs again.
+#define SUSPEND(kind, a_reg, b_reg)   \
+  do {                                \
+    resume = kind;                    \
+    resume_a = uint16_t(a_reg);       \
+    resume_b = uint16_t(b_reg);       \
+    suspended = true;                 \
+    return Value::undef();            \
   } while (0)
 
 #ifdef TSK_SWITCH_DISPATCH
@@ -159,6 +182,7 @@ Value Task::execute(size_t entry) {
       Closure* cl;
       const Instr* ip;  // the instruction running now; the frame's pc is ip + 1
       Value retval;
+      if (resume != Resume::None) complete_wait();
       LOAD_FRAME();
 #ifdef TSK_SWITCH_DISPATCH
     next_instruction:
@@ -472,6 +496,7 @@ Value Task::execute(size_t entry) {
         }
         if (callee.tag == Tag::Native) {
           Value r = call_native(*this, callee.as_native(), R + ip->a + 1, nargs);
+          if (suspended) SUSPEND(Resume::Value, ip->a, 0);  // a yields native parked the task
           f = &frames.back();
           RELOAD_R();
           R[ip->a] = r;
@@ -519,9 +544,9 @@ Value Task::execute(size_t entry) {
         int64_t i = R[ip->a].i, stop = R[ip->a + 1].i;
         bool more = ip->x == 1 ? i < stop : i + 1 < stop;  // inclusive: i < stop avoids overflow at INT64_MAX
         if (more) {
+          TICK();  // first: a preempted FORLOOP runs again from the start
           R[ip->a].i = i + 1;
           R[ip->a + 2] = Value::integer(i + 1);
-          TICK();
           ip += ip->sbx();
         }
         DISPATCH();
@@ -529,7 +554,7 @@ Value Task::execute(size_t entry) {
       CASE(ITERPREP) {
         Value it = R[ip->a];
         switch (it.tag) {
-          case Tag::List: case Tag::String: case Tag::Range: case Tag::Map: break;
+          case Tag::List: case Tag::String: case Tag::Range: case Tag::Map: case Tag::Chan: break;
           default:
             SAVE_PC();
             raise("TypeError", std::string("cannot iterate over ") + type_name(it));
@@ -581,6 +606,15 @@ Value Task::execute(size_t entry) {
             R[ip->a + 1].i = cursor + 1;
             break;
           }
+          case Tag::Chan: {
+            SAVE_PC();
+            Value v;
+            bool closed;
+            if (!rt::recv(*this, it, v, closed)) SUSPEND(Resume::IterNext, ip->a, ip->b);
+            if (closed) DISPATCH();
+            R[ip->b] = v;
+            break;
+          }
           default: break;
         }
         ip++;  // skip the exit jump
@@ -620,6 +654,57 @@ Value Task::execute(size_t entry) {
         LOAD_FRAME();
         DISPATCH();
       }
+      CASE(SPAWN) {
+        SAVE_PC();
+        R[ip->a] = rt::spawn(*this, R + ip->a, ip->b, cl->proto->locs[size_t(ip - cl->proto->code.data())]);
+        SAFEPOINT();
+        DISPATCH();
+      }
+      CASE(AWAIT) {
+        SAVE_PC();
+        Value v;
+        if (!rt::await(*this, R[ip->b], v)) SUSPEND(Resume::Retry, 0, 0);
+        R[ip->a] = v;
+        SAFEPOINT();
+        DISPATCH();
+      }
+      CASE(SEND) {
+        SAVE_PC();
+        if (!rt::send(*this, R[ip->a], R[ip->b])) SUSPEND(Resume::Nothing, 0, 0);
+        DISPATCH();
+      }
+      CASE(RECV) {
+        SAVE_PC();
+        Value v;
+        bool closed;
+        if (!rt::recv(*this, R[ip->b], v, closed)) SUSPEND(Resume::Value, ip->a, 0);
+        R[ip->a] = v;
+        SAFEPOINT();
+        DISPATCH();
+      }
+      CASE(SCOPEBEGIN) {
+        rt::scope_begin(*this);
+        DISPATCH();
+      }
+      CASE(SCOPEEND) {
+        SAVE_PC();
+        if (!rt::scope_end(*this, R[ip->a])) SUSPEND(Resume::Retry, 0, 0);
+        DISPATCH();
+      }
+      CASE(SELECT) {
+        const Instr* select = ip;
+        ++ip;  // the EXTRAARG with the send mask
+        SAVE_PC();
+        int chosen;
+        Value v;
+        if (!rt::select(*this, R + select->b, select->c, ip->bx(), select->x == 1, chosen, v))
+          SUSPEND(Resume::Select, select->a, 0);
+        R[select->a] = Value::integer(chosen);
+        R[select->a + 1] = v;
+        SAFEPOINT();
+        DISPATCH();
+      }
+      CASE(EXTRAARG) { DISPATCH(); }  // never reached: SELECT steps over it
 #ifdef TSK_SWITCH_DISPATCH
       }
 #endif
@@ -653,6 +738,38 @@ Value Task::execute(size_t entry) {
 #undef DISPATCH
 }
 
+void Task::complete_wait() {
+  Resume kind = resume;
+  resume = Resume::None;
+  Frame& f = frames.back();
+  if (kind == Resume::None) return;  // a preempted task just goes on
+  if (kind == Resume::Retry) {
+    f.pc -= 1;  // run AWAIT / SCOPEEND again: they re-check their condition
+    host->waiting = rt::WaitInfo{};
+    return;
+  }
+  rt::finish_wait(*this);  // raises here when the wait ended in an error
+  rt::Task& h = *host;
+  Value v = unpack(heap, h.wake_value);
+  Value* R = stack.data() + f.base;
+  switch (kind) {
+    case Resume::Value: R[resume_a] = v; break;
+    case Resume::IterNext:
+      if (!h.wake_closed) {
+        R[resume_b] = v;
+        f.pc += 1;  // skip the loop's exit jump
+      }
+      break;
+    case Resume::Select:
+      R[resume_a] = Value::integer(h.wake_case);
+      R[resume_a + 1] = v;
+      break;
+    default: break;
+  }
+}
+
+void Task::host_yield() { host->yield_now = true; }
+
 void Task::record_trace(Error* e) {
   if (e->traced) return;
   e->traced = true;
@@ -667,6 +784,7 @@ void Task::record_trace(Error* e) {
     return TraceLine{p->name, p->file, loc, ""};
   };
   for (size_t k = 0; k < n; k++) {
+    if (frames[n - 1 - k].closure->proto->hidden) continue;
     if (n > kHead + kTail && k == kHead) {
       e->trace.push_back(TraceLine{"", "", {}, "... " + std::to_string(n - kHead - kTail) + " more frames"});
       k = n - kTail;

@@ -84,7 +84,15 @@ namespace tsk::vm {
   TSK_OP(THROW,     A,    "raise R[A] (an error, or a string made into error(R[A]))")    \
   TSK_OP(TRY,       AsBx, "push a handler: on an error, R[A] = the error, pc = here + 1 + sBx") \
   TSK_OP(ENDTRY,    none, "pop the innermost handler of this frame")                     \
-  TSK_OP(IMPORT,    ABx,  "R[A] = module K[Bx]: x = 0 a standard module name, x = 1 a file path relative to this module's file")
+  TSK_OP(IMPORT,    ABx,  "R[A] = module K[Bx]: x = 0 a standard module name, x = 1 a file path relative to this module's file") \
+  TSK_OP(SPAWN,     ABC,  "R[A] = handle of a new task running R[A](R[A+1], ..., R[A+B]); callee and arguments are copied into it") \
+  TSK_OP(AWAIT,     ABC,  "R[A] = await task R[B] (may suspend; raises the task's error)") \
+  TSK_OP(SEND,      ABC,  "send R[B] on channel R[A] (may suspend)")                    \
+  TSK_OP(RECV,      ABC,  "R[A] = receive from channel R[B] (may suspend; nil once closed and drained)") \
+  TSK_OP(SCOPEBEGIN, none, "open a scope: tasks spawned from now on belong to it")      \
+  TSK_OP(SCOPEEND,  A,    "wait for every task of the innermost scope (may suspend), close it, then raise its first error: a failed task's, or R[A] when R[A] is an error; R[A] is nil on the normal path") \
+  TSK_OP(SELECT,    ABC,  "select over C cases whose channel/value pairs are R[B+2i], R[B+2i+1]; the next instruction is EXTRAARG with the send mask; x = 1: there is a default. Sets R[A] = chosen case index (-1: default), R[A+1] = the received value (may suspend)") \
+  TSK_OP(EXTRAARG,  ABx,  "data for the previous instruction (never executed): SELECT's mask, bit i set when case i sends")
 
 enum class Op : uint8_t {
 #define TSK_OP_ENUM(name, format, doc) name,

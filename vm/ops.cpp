@@ -162,6 +162,8 @@ uint64_t hash_at(Value v, int depth) {
       }
       return mix(h + sum);
     }
+    case Tag::Chan:
+    case Tag::Task: return mix(reinterpret_cast<uintptr_t>(v.as_handle()->target) ^ kSaltIdentity);
     default: return mix(reinterpret_cast<uintptr_t>(v.o) ^ kSaltIdentity);
   }
 }
@@ -209,6 +211,8 @@ Shallow compare_shallow(Value a, Value b) {
       if (a.o == b.o) return Shallow::Equal;
       if (a.as_map()->count != b.as_map()->count) return Shallow::Differ;
       return Shallow::Descend;
+    case Tag::Chan:
+    case Tag::Task: return verdict(a.as_handle()->target == b.as_handle()->target);
     default: return verdict(a.o == b.o);
   }
 }
@@ -436,8 +440,8 @@ struct StrWriter {
         return;
       // Channels and tasks are runtime/ objects whose layout vm/ does not know; the
       // runtime prints their detailed form (SPEC §6: `<task 4 worker at calc.tsk:15>`).
-      case Tag::Chan: out += "<chan>"; return;
-      case Tag::Task: out += "<task>"; return;
+      case Tag::Chan:
+      case Tag::Task: out += v.as_handle()->target->describe(); return;
       case Tag::Cell: out += "<cell>"; return;
     }
     out += "<?>";

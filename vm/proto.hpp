@@ -33,6 +33,7 @@ struct Proto {
   std::vector<Value> consts;    // nil, bool, int, float, or shared strings only
   std::vector<Proto*> protos;   // nested functions, indexed by CLOSURE's Bx
   std::vector<Capture> captures;
+  bool hidden = false;       // a runtime trampoline: left out of tracebacks
 };
 
 }  // namespace tsk::vm

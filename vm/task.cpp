@@ -31,7 +31,13 @@ void Task::collect() {
   for (uint32_t i = 0; i < top; i++) heap.mark(stack[i]);
   for (const Frame& f : frames) heap.mark(f.closure);
   for (Value v : roots) heap.mark(v);
-  for (auto& [path, module] : runtime.modules) heap.mark(module);
+  // Modules live in the shared area; the globals of those this task owns are its roots.
+  auto mark_globals = [&](Module* m) {
+    if (m->owner == this)
+      for (Value v : m->globals) heap.mark(v);
+  };
+  for (auto& [path, module] : runtime.modules) mark_globals(module);
+  for (Module* m : runtime.main_modules) mark_globals(m);
   if (pending_error) heap.mark(pending_error);
   heap.trace();
   heap.sweep();

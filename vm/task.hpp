@@ -17,7 +17,7 @@
 #include "vm/proto.hpp"
 #include "vm/value.hpp"
 
-namespace tsk::rt { class Runtime; }
+namespace tsk::rt { class Runtime; class Task; }
 
 namespace tsk::vm {
 
@@ -69,6 +69,24 @@ class Task {
   Error* pending_error = nullptr;  // an error being unwound, kept alive meanwhile
   uint64_t budget_left = 0;        // instructions left when Config::instruction_budget is set
   uint32_t call_depth = 0;         // nesting of Task::call (natives calling back into script)
+  rt::Task* host = nullptr;        // the scheduler's task this state belongs to
+
+  // Suspension (the concurrency runtime): an instruction that must wait saves its pc,
+  // records how to finish on resume, and makes execute() return with `suspended` set.
+  enum class Resume : uint8_t {
+    None,
+    Retry,     // run the same instruction again (AWAIT, SCOPEEND: they re-check)
+    Value,     // R[a] = the delivered value (RECV, a yields native's result)
+    IterNext,  // R[b] = the delivered value and skip the exit jump, or exit when closed
+    Select,    // R[a] = the chosen case, R[a+1] = the received value
+    Nothing,   // SEND: nothing to store
+  };
+  bool suspended = false;
+  Resume resume = Resume::None;
+  uint16_t resume_a = 0, resume_b = 0;
+  // On resume: completes the parked instruction (interp.cpp).
+  void complete_wait();
+  void host_yield();
 
   // Records the traceback of `e` from the current frames (innermost first), unless it
   // already has one. The interpreter calls it where an error is raised.

@@ -13,6 +13,7 @@
 // Invariant: a shared object never points to a task-owned object.
 #pragma once
 
+#include <atomic>
 #include <cstdint>
 #include <cstring>
 #include <string>
@@ -56,6 +57,22 @@ struct Native;
 struct Cell;
 struct Error;
 struct Module;
+struct Handle;
+class Task;
+
+// A runtime object that several tasks hold at once (a channel, a task): reference
+// counted, destroyed when the last handle to it is released. Task heaps refer to one
+// through a `Handle` object each, so every heap still owns only its own objects.
+struct Shared {
+  std::atomic<int64_t> refs{1};
+  virtual ~Shared() = default;
+  // str() of a handle to it: "<chan 3>", "<task 4 worker at calc.tsk:15>".
+  virtual std::string describe() const = 0;
+  void retain() { refs.fetch_add(1, std::memory_order_relaxed); }
+  void release() {
+    if (refs.fetch_sub(1, std::memory_order_acq_rel) == 1) delete this;
+  }
+};
 
 struct Value {
   // The tag shares its 8 bytes with `tag_word_` so that every constructor writes the
@@ -107,6 +124,7 @@ struct Value {
   Cell* as_cell() const { return reinterpret_cast<Cell*>(o); }
   Error* as_error() const { return reinterpret_cast<Error*>(o); }
   Module* as_module() const { return reinterpret_cast<Module*>(o); }
+  Handle* as_handle() const { return reinterpret_cast<Handle*>(o); }
   double to_double() const { return tag == Tag::Int ? double(i) : f; }
 };
 
@@ -155,6 +173,12 @@ struct Native : Obj {
   const NativeEntry* entry;
 };
 
+// A heap's reference to a Shared runtime object (tags Chan and Task). Two handles are
+// the same value when they refer to the same target. The handle holds one reference.
+struct Handle : Obj {
+  Shared* target;
+};
+
 // A boxed variable shared by a frame and the closures that captured it.
 struct Cell : Obj {
   Value value;
@@ -189,6 +213,14 @@ struct Module : Obj {
   std::vector<Value> globals;  // parallel to names; Undef until the declaration runs
   Map* exports = nullptr;      // exported name -> int slot index, for `module.name`
   bool loaded = false;         // its top-level code has finished
+  // Modules live in the runtime's shared area. Their globals live in the heap of the
+  // task that owns them: the main script's belong to the main task, a loading module's
+  // to the task importing it. Once an imported module has loaded, its globals are moved
+  // into the shared area, frozen, and `owner` becomes null: then every task may read them.
+  Task* owner = nullptr;
+  // Bumped around every write of a global by the owner (odd while writing), so another
+  // task can read a 16-byte slot without tearing (a sequence lock).
+  std::atomic<uint32_t> seq{0};
 };
 
 }  // namespace tsk::vm

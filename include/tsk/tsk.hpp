@@ -49,8 +49,8 @@ class Runtime {
   // The disassembly of the compiled script, or "" with diagnostics reported on error.
   std::string disassemble(std::string_view source, const std::string& filename);
   // The reference of every builtin and module (name empty), or of one module or
-  // builtin; "" if there is no such name.
-  std::string reference(std::string_view name = {});
+  // builtin; "" if there is no such name. `markdown` renders docs/stdlib.md's form.
+  std::string reference(std::string_view name = {}, bool markdown = false);
 
   rt::Runtime& internal() { return *impl_; }
 

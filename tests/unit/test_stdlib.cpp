@@ -143,7 +143,8 @@ TEST_CASE("list primitives") {
         "3 [1, 2]\n[0, 1, 2, 8, 9] 9 [0, 1, 2, 8]\n");
   CHECK(kind_of("pop([])") == "IndexError");
   CHECK(kind_of("remove([1], 1)") == "IndexError");
-  CHECK(kind_of("insert([1], 3, 0)") == "IndexError");
+  // insert clamps an index past either end, as Python's list.insert.
+  CHECK(out("var xs = [1]\ninsert(xs, 3, 2)\ninsert(xs, -9, 0)\nprint(xs)\n") == "[0, 1, 2]\n");
   CHECK(kind_of("push(1, 2)") == "TypeError");
 }
 
@@ -231,6 +232,14 @@ TEST_CASE("string.format") {
   CHECK(fmt("\"%c%c%c\", 104, \"i\", 233") == "hi\xc3\xa9\n");
   CHECK(fmt("\"100%%\"") == "100%\n");
   CHECK(fmt("\"%f %f\", 1.0 / 0.0, 0.0 / 0.0") == "inf nan\n");
+  // As Python's %: the # flag, * widths, zero padding with a precision and of inf,
+  // widths and precisions of text in characters, ints from integral floats.
+  CHECK(fmt("\"%#x|%#o|%#08x|%#.0f\", 255, 8, -255, 3.0") == "0xff|0o10|-0x000ff|3.\n");
+  CHECK(fmt("\"%*d|%-*d|%.*f\", 4, 1, 3, 2, 1, 2.25") == "   1|2  |2.2\n");
+  CHECK(fmt("\"%05.3d|%06.1f\", -7, 1.0 / 0.0") == "-0007|000inf\n");
+  CHECK(fmt("\"%4s|%.1s|%3c\", \"\xc3\xa9\", \"\xc3\xa9" "a\", 233") ==
+        "   \xc3\xa9|\xc3\xa9|  \xc3\xa9\n");
+  CHECK(fmt("\"%d %x\", 3.0, -16.0") == "3 -10\n");
   std::string p = "import string\n";
   CHECK(kind_of("string.format(\"%d %d\", 1)", p) == "ValueError");
   CHECK(kind_of("string.format(\"%d\", 1, 2)", p) == "ValueError");

@@ -1,0 +1,5 @@
+%% Start-up cost: an empty program.
+-module(empty).
+-export([main/0]).
+
+main() -> ok.

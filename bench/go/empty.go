@@ -1,0 +1,4 @@
+// Start-up cost: an empty program.
+package main
+
+func main() {}

@@ -1,0 +1,260 @@
+// Channel operations (see runtime/channel.hpp for the invariants).
+#include "runtime/channel.hpp"
+
+#include <algorithm>
+#include <random>
+
+#include "runtime/runtime.hpp"
+#include "runtime/scheduler.hpp"
+
+namespace tsk::rt {
+
+namespace {
+
+// Pops registrations until one whose wait can still be claimed; claims it.
+bool take_live(std::deque<Registration>& q, Registration& out) {
+  while (!q.empty()) {
+    Registration r = std::move(q.front());
+    q.pop_front();
+    if (r.task->claim(r.gen)) {
+      out = std::move(r);
+      return true;
+    }
+  }
+  return false;
+}
+
+void register_wait(Task& task, Channel& ch, std::deque<Registration>& q, uint64_t gen, int case_index,
+                   vm::Message value) {
+  q.push_back(Registration{&task, gen, case_index, std::move(value)});
+  if (std::find(task.wait_channels.begin(), task.wait_channels.end(), &ch) == task.wait_channels.end()) {
+    ch.retain();
+    task.wait_channels.push_back(&ch);
+  }
+}
+
+}  // namespace
+
+std::string Channel::describe() const { return "<chan " + std::to_string(id) + ">"; }
+
+Op channel_send(Runtime& rt, Task& task, Channel& ch, vm::Message& m) {
+  std::unique_lock g(ch.lock);
+  if (ch.closed) {
+    g.unlock();
+    task.vm.raise("ChannelClosedError", "send on a closed channel");
+  }
+  Registration r;
+  if (take_live(ch.recvq, r)) {
+    r.task->wake_value = std::move(m);
+    r.task->wake_case = r.case_index;
+    g.unlock();
+    rt.scheduler->wake(r.task);
+    return Op::Done;
+  }
+  if (ch.buffer.size() < ch.capacity) {
+    ch.buffer.push_back(std::move(m));
+    return Op::Done;
+  }
+  if (task.vm.call_depth > 0) {
+    g.unlock();
+    task.vm.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
+  }
+  uint64_t gen = task.begin_wait(WaitInfo{WaitInfo::Send, &ch, 0});
+  register_wait(task, ch, ch.sendq, gen, -1, std::move(m));
+  return Op::Parked;
+}
+
+Op channel_recv(Runtime& rt, Task& task, Channel& ch, vm::Message& out, bool& closed) {
+  std::unique_lock g(ch.lock);
+  closed = false;
+  if (!ch.buffer.empty()) {
+    out = std::move(ch.buffer.front());
+    ch.buffer.pop_front();
+    Registration r;
+    if (take_live(ch.sendq, r)) {
+      ch.buffer.push_back(std::move(r.value));
+      r.task->wake_case = r.case_index;
+      g.unlock();
+      rt.scheduler->wake(r.task);
+    }
+    return Op::Done;
+  }
+  Registration r;
+  if (take_live(ch.sendq, r)) {
+    out = std::move(r.value);
+    r.task->wake_case = r.case_index;
+    g.unlock();
+    rt.scheduler->wake(r.task);
+    return Op::Done;
+  }
+  if (ch.closed) {
+    closed = true;
+    out = vm::Message();
+    return Op::Done;
+  }
+  if (task.vm.call_depth > 0) {
+    g.unlock();
+    task.vm.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
+  }
+  uint64_t gen = task.begin_wait(WaitInfo{WaitInfo::Receive, &ch, 0});
+  register_wait(task, ch, ch.recvq, gen, -1, vm::Message());
+  return Op::Parked;
+}
+
+void channel_close(Runtime& rt, Task& task, Channel& ch) {
+  std::vector<Task*> woken;
+  {
+    std::lock_guard g(ch.lock);
+    if (ch.closed) {
+      // raise after unlocking
+    } else {
+      ch.closed = true;
+      Registration r;
+      while (take_live(ch.recvq, r)) {
+        r.task->wake_value = vm::Message();
+        r.task->wake_closed = true;
+        r.task->wake_case = r.case_index;
+        woken.push_back(r.task);
+      }
+      while (take_live(ch.sendq, r)) {
+        r.task->wake_error_kind = "ChannelClosedError";
+        r.task->wake_error_message = "the channel was closed while sending";
+        woken.push_back(r.task);
+      }
+      goto wake;
+    }
+  }
+  task.vm.raise("ChannelClosedError", "close of a closed channel");
+wake:
+  for (Task* t : woken) rt.scheduler->wake(t);
+}
+
+Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool has_default, int& chosen,
+                  vm::Message& out, bool& closed) {
+  // Lock every distinct channel in address order (Go's lock order), so two selects over
+  // the same channels can never deadlock each other.
+  std::vector<Channel*> order;
+  for (auto& c : cases)
+    if (c.chan) order.push_back(c.chan);
+  std::sort(order.begin(), order.end());
+  order.erase(std::unique(order.begin(), order.end()), order.end());
+  for (Channel* ch : order) ch->lock.lock();
+  auto unlock_all = [&] {
+    for (auto it = order.rbegin(); it != order.rend(); ++it) (*it)->lock.unlock();
+  };
+
+  // Ready cases: a receive with a buffered value, a waiting sender or a closed channel;
+  // a send with a waiting receiver or buffer room, or a closed channel (which raises).
+  std::vector<int> ready;
+  for (int i = 0; i < int(cases.size()); i++) {
+    Channel* ch = cases[size_t(i)].chan;
+    if (!ch) continue;
+    auto has_live = [](std::deque<Registration>& q) {
+      for (auto& r : q)
+        if (r.task->claimed_gen.load(std::memory_order_acquire) + 1 == r.gen) return true;
+      return false;
+    };
+    bool ok = cases[size_t(i)].is_send
+                  ? (ch->closed || ch->buffer.size() < ch->capacity || has_live(ch->recvq))
+                  : (!ch->buffer.empty() || ch->closed || has_live(ch->sendq));
+    if (ok) ready.push_back(i);
+  }
+  closed = false;
+  if (!ready.empty()) {
+    int pick = ready[task.random_below(ready.size())];
+    SelectCase& c = cases[size_t(pick)];
+    Channel& ch = *c.chan;
+    chosen = pick;
+    std::vector<Task*> woken;
+    if (c.is_send) {
+      if (ch.closed) {
+        unlock_all();
+        task.vm.raise("ChannelClosedError", "send on a closed channel");
+      }
+      vm::Message m = vm::pack(c.value);
+      Registration r;
+      if (take_live(ch.recvq, r)) {
+        r.task->wake_value = std::move(m);
+        r.task->wake_case = r.case_index;
+        woken.push_back(r.task);
+      } else {
+        ch.buffer.push_back(std::move(m));
+      }
+    } else {
+      Registration r;
+      if (!ch.buffer.empty()) {
+        out = std::move(ch.buffer.front());
+        ch.buffer.pop_front();
+        if (take_live(ch.sendq, r)) {
+          ch.buffer.push_back(std::move(r.value));
+          r.task->wake_case = r.case_index;
+          woken.push_back(r.task);
+        }
+      } else if (take_live(ch.sendq, r)) {
+        out = std::move(r.value);
+        r.task->wake_case = r.case_index;
+        woken.push_back(r.task);
+      } else {
+        closed = true;
+        out = vm::Message();
+      }
+    }
+    unlock_all();
+    for (Task* t : woken) rt.scheduler->wake(t);
+    return Op::Done;
+  }
+  if (has_default) {
+    unlock_all();
+    chosen = -1;
+    out = vm::Message();
+    return Op::Done;
+  }
+  if (task.vm.call_depth > 0) {
+    unlock_all();
+    task.vm.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
+  }
+  uint64_t gen = task.begin_wait(WaitInfo{WaitInfo::Select, nullptr, 0});
+  for (int i = 0; i < int(cases.size()); i++) {
+    SelectCase& c = cases[size_t(i)];
+    if (!c.chan) continue;
+    if (c.is_send) register_wait(task, *c.chan, c.chan->sendq, gen, i, vm::pack(c.value));
+    else register_wait(task, *c.chan, c.chan->recvq, gen, i, vm::Message());
+  }
+  unlock_all();
+  return Op::Parked;
+}
+
+void channel_offer(Runtime& rt, Channel& ch, vm::Message m) {
+  Task* woken = nullptr;
+  {
+    std::lock_guard g(ch.lock);
+    if (ch.closed) return;
+    Registration r;
+    if (take_live(ch.recvq, r)) {
+      r.task->wake_value = std::move(m);
+      r.task->wake_case = r.case_index;
+      woken = r.task;
+    } else if (ch.buffer.size() < ch.capacity) {
+      ch.buffer.push_back(std::move(m));
+    }
+  }
+  if (woken) rt.scheduler->wake(woken);
+}
+
+void channel_forget(Task& task) {
+  for (Channel* ch : task.wait_channels) {
+    {
+      std::lock_guard g(ch->lock);
+      auto drop = [&](std::deque<Registration>& q) {
+        q.erase(std::remove_if(q.begin(), q.end(), [&](const Registration& r) { return r.task == &task; }),
+                q.end());
+      };
+      drop(ch->sendq);
+      drop(ch->recvq);
+    }
+    ch->release();
+  }
+  task.wait_channels.clear();
+}
+
+}  // namespace tsk::rt

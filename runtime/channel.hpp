@@ -1,0 +1,85 @@
+// Channels (SPEC §8, DESIGN decision 6): a ring of buffered messages and two FIFO
+// queues of waiting tasks, all behind one mutex.
+//
+// Invariants (under `lock`):
+//  - At least one of sendq and recvq holds no live registration: a sender never waits
+//    while a receiver waits, because the second to arrive completes the first.
+//  - buffer.size() <= capacity; a sender waits only when the buffer is full, a receiver
+//    only when it is empty and the channel is open.
+//  - Registrations carry their wait generation; one whose task has already been claimed
+//    (by another channel of a select, or by cancel) is stale and is dropped when met.
+//  - A sender waiting on a full buffer holds its message in its registration; a
+//    receiver taking from the buffer moves the first waiting sender's message in, so
+//    values stay FIFO and waiters are served first come, first served.
+// A direct hand-off (a sender meeting a waiting receiver) skips the buffer.
+// Lock order: channels in address order (select), then a task's `lock`.
+#pragma once
+
+#include <cstdint>
+#include <deque>
+#include <mutex>
+#include <string>
+
+#include "lang/ast.hpp"
+#include "runtime/task.hpp"
+#include "vm/transfer.hpp"
+
+namespace tsk::rt {
+
+struct Registration {
+  Task* task;
+  uint64_t gen;
+  int case_index;          // the select case, or -1
+  vm::Message value;       // a sender's message
+};
+
+class Channel final : public vm::Shared {
+ public:
+  Channel(uint64_t id, size_t capacity, std::string file, lang::Loc made_at)
+      : id(id), capacity(capacity), file(std::move(file)), made_at(made_at) {}
+  std::string describe() const override;
+
+  const uint64_t id;
+  const size_t capacity;
+  const std::string file;
+  const lang::Loc made_at;
+
+  std::mutex lock;
+  std::deque<vm::Message> buffer;
+  std::deque<Registration> sendq, recvq;
+  bool closed = false;
+  size_t count() {
+    std::lock_guard g(lock);
+    return buffer.size();
+  }
+};
+
+// The outcome of a channel operation attempted by a running task.
+enum class Op { Done, Parked };
+
+// Sends `m`: Done when it was taken or buffered, Parked when the task now waits.
+// Throws (via the task) ChannelClosedError on a closed channel.
+Op channel_send(Runtime& rt, Task& task, Channel& ch, vm::Message& m);
+// Receives into `out` (nil and *closed = true once closed and drained), or Parked.
+Op channel_recv(Runtime& rt, Task& task, Channel& ch, vm::Message& out, bool& closed);
+// Closes: every waiting receiver gets nil, every waiting sender ChannelClosedError.
+void channel_close(Runtime& rt, Task& task, Channel& ch);
+
+struct SelectCase {
+  Channel* chan;           // null: never ready
+  bool is_send;
+  vm::Value value;         // a send case's value (packed only when it is used)
+};
+// Chooses a ready case uniformly at random (Done: *chosen set, a receive's value in
+// `out`), or -1 with `has_default`, or registers on every channel and parks.
+Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool has_default,
+                  int& chosen, vm::Message& out, bool& closed);
+
+// Delivers `m` from outside any task (a timer): to a waiting receiver, else into the
+// buffer if there is room, else it is dropped.
+void channel_offer(Runtime& rt, Channel& ch, vm::Message m);
+
+// Removes `task`'s registrations of its last wait from the channels it waited on.
+void channel_forget(Task& task);
+
+}  // namespace tsk::rt

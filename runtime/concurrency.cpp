@@ -1,0 +1,351 @@
+// Spawn, await, cancel, scopes, channel operations from script code, and the end of a
+// task (see runtime/concurrency.hpp and the state rules in runtime/task.hpp).
+#include "runtime/concurrency.hpp"
+
+#include "runtime/channel.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/scheduler.hpp"
+#include "runtime/task.hpp"
+#include "stdlib/registry.hpp"
+#include "vm/ops.hpp"
+#include "vm/transfer.hpp"
+
+namespace tsk::rt {
+
+namespace {
+
+Task& host(vm::Task& t) { return *t.host; }
+
+// A wait inside a native's callback (sort's `less` receiving from a channel) would need
+// the native's C++ frames to be suspended too: that needs a fiber, which comes later.
+void require_parkable(vm::Task& t) {
+  if (t.call_depth > 0)
+    t.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
+  if (!t.host) t.raise("Error", "cannot wait outside a task");
+}
+
+Task* task_of(vm::Task& t, vm::Value handle, const char* what) {
+  if (handle.tag != vm::Tag::Task)
+    t.raise("TypeError", std::string(what) + " needs a task, not " + vm::type_name(handle));
+  return static_cast<Task*>(handle.as_handle()->target);
+}
+
+Channel* chan_of(vm::Task& t, vm::Value v, const char* what) {
+  if (v.tag != vm::Tag::Chan)
+    t.raise("TypeError", std::string(what) + " needs a channel, not " + vm::type_name(v));
+  return static_cast<Channel*>(v.as_handle()->target);
+}
+
+Scope& innermost_scope(Task& task) {
+  return task.open_scopes.empty() ? task.implicit_scope : *task.open_scopes.back();
+}
+
+// "in task 4 spawned at calc.tsk:15:5"
+vm::TraceLine spawn_note(const Task& task) {
+  return vm::TraceLine{"", "", {}, "in task " + std::to_string(task.id) + " spawned at " + task.file +
+                                       ":" + std::to_string(task.spawned_at.line) + ":" +
+                                       std::to_string(task.spawned_at.col)};
+}
+
+// Raises, in `t`, a copy of an error that came from another task: its trace so far, a
+// note naming the task it came through, then t's own frames (recorded when it unwinds).
+[[noreturn]] void raise_from(vm::Task& t, vm::Error* error, const Task* through) {
+  vm::Error* e = vm::copy_into(t.heap, vm::Value::object(error)).as_error();
+  if (through) e->trace.push_back(spawn_note(*through));
+  e->traced = false;
+  throw vm::ScriptError{e};
+}
+
+bool is_cancelled_error(const vm::Error* e) { return e->kind->view() == "Cancelled"; }
+
+// Cancels every task of `scope` except `except`.
+void cancel_scope_tasks(Runtime& rt, Scope& scope, Task* except) {
+  std::vector<Task*> tasks;
+  {
+    std::lock_guard g(scope.lock);
+    tasks = scope.tasks;
+    for (Task* x : tasks) x->retain();
+  }
+  for (Task* x : tasks) {
+    if (x != except && x->outcome.load() == Task::Pending) rt.cancel_task(x);
+    x->release();
+  }
+}
+
+// Records that a task of `scope` failed (or the scope's block did) and cancels the rest.
+void scope_failed(Runtime& rt, Scope& scope, vm::Error* error, Task* from) {
+  bool first;
+  {
+    std::lock_guard g(scope.lock);
+    first = scope.failures.empty();
+    Failure f;
+    f.error = vm::pack(vm::Value::object(error));
+    f.task_id = from ? from->id : 0;
+    if (from) {
+      // Carry the note into the stored copy, so the owner's trace shows the spawn site.
+      f.error.value.as_error()->trace.push_back(spawn_note(*from));
+    }
+    scope.failures.push_back(std::move(f));
+    if (first) scope.cancelled = true;
+  }
+  if (first) {
+    cancel_scope_tasks(rt, scope, from);
+    // The scope's own code is cancelled too: wake its owner if it is parked in a wait.
+    if (scope.owner) rt.interrupt(scope.owner);
+  }
+}
+
+// A task of `scope` has ended: count it, and wake the owner when it was the last.
+void scope_task_ended(Runtime& rt, Scope& scope) {
+  bool wake_owner = false;
+  {
+    std::lock_guard g(scope.lock);
+    scope.live--;
+    wake_owner = scope.live == 0 && scope.owner_waiting;
+  }
+  if (wake_owner) rt.interrupt(scope.owner);
+}
+
+// The error to raise at a scope's end: the first failure, with the others listed.
+[[noreturn]] void raise_scope_failure(vm::Task& t, Scope& scope) {
+  vm::Error* first = scope.failures.front().error.value.as_error();
+  vm::Error* e = vm::copy_into(t.heap, vm::Value::object(first)).as_error();
+  for (size_t i = 1; i < scope.failures.size(); i++) {
+    vm::Error* other = scope.failures[i].error.value.as_error();
+    e->trace.push_back(vm::TraceLine{"", "", {}, "also failed: " + std::string(other->kind->view()) + ": " +
+                                                     std::string(other->message->view())});
+  }
+  e->traced = false;
+  throw vm::ScriptError{e};
+}
+
+}  // namespace
+
+void check_cancel(vm::Task& t) {
+  if (t.host && host(t).should_cancel()) t.raise("Cancelled", "the task was cancelled");
+}
+
+bool should_yield(vm::Task& t) {
+  return t.host && t.call_depth == 0 && t.runtime.scheduler && t.runtime.scheduler->others_waiting();
+}
+
+vm::Value spawn(vm::Task& t, vm::Value* callee_and_args, int nargs, lang::Loc at) {
+  Runtime& rt = t.runtime;
+  Task& parent = host(t);
+  vm::Value callee = callee_and_args[0];
+  std::string name;
+  if (callee.tag == vm::Tag::Closure) name = callee.as_closure()->proto->name;
+  else if (callee.tag == vm::Tag::Native) name = callee.as_native()->entry->name;
+  else t.raise("TypeError", std::string("cannot spawn a call of ") + vm::type_name(callee));
+  const vm::Frame& f = t.frames.back();
+  Task* child = rt.new_task(name, f.closure->proto->file, at);
+  // Arguments and captured values cross into the new task's heap as copies (SPEC §6).
+  std::vector<vm::Value> copied;
+  for (int i = 0; i <= nargs; i++) copied.push_back(vm::copy_into(child->vm.heap, callee_and_args[i]));
+  rt.prepare_entry(*child, copied[0], copied.data() + 1, nargs);
+  Scope& scope = innermost_scope(parent);
+  child->member_of = &scope;
+  {
+    std::lock_guard g(scope.lock);
+    scope.live++;
+    child->retain();
+    scope.tasks.push_back(child);
+    if (scope.cancelled) child->cancel_requested = true;
+  }
+  vm::Value handle = vm::Value::object(t.heap.handle(vm::Tag::Task, child));
+  rt.scheduler->add_live(child);
+  rt.scheduler->wake(child);
+  child->release();  // the scope and the live set hold it now
+  return handle;
+}
+
+bool await(vm::Task& t, vm::Value handle, vm::Value& out) {
+  Task* target = task_of(t, handle, "await");
+  Task& self = host(t);
+  if (target == &self) t.raise("Error", "a task cannot await itself");
+  check_cancel(t);
+  {
+    std::lock_guard g(target->lock);
+    if (target->state != Task::Done) {
+      require_parkable(t);
+      self.begin_wait(WaitInfo{WaitInfo::Await, nullptr, target->id});
+      target->awaiters.push_back(&self);
+      self.retain();
+      t.suspended = true;
+      return false;
+    }
+  }
+  switch (target->outcome.load()) {
+    case Task::Returned: out = vm::copy_into(t.heap, target->result); return true;
+    case Task::Cancelled: t.raise("Cancelled", "the awaited task was cancelled");
+    default: raise_from(t, target->error, nullptr);
+  }
+}
+
+void cancel(vm::Task& t, vm::Value handle) {
+  Task* target = task_of(t, handle, "cancel");
+  t.runtime.cancel_task(target);
+}
+
+void scope_begin(vm::Task& t) {
+  Task& self = host(t);
+  self.open_scopes.push_back(std::make_unique<Scope>(&self));
+}
+
+bool scope_end(vm::Task& t, vm::Value block_error) {
+  Task& self = host(t);
+  Scope& scope = *self.open_scopes.back();
+  Runtime& rt = t.runtime;
+  if (block_error.tag == vm::Tag::Error) {
+    vm::Error* e = block_error.as_error();
+    // The block's own failure (not the cancellation a child's failure caused) fails the
+    // scope: its tasks are cancelled. A Cancelled from outside cancels them too.
+    bool record;
+    {
+      std::lock_guard g(scope.lock);
+      record = scope.failures.empty() && !(is_cancelled_error(e) && scope.cancelled);
+    }
+    if (record && !is_cancelled_error(e)) scope_failed(rt, scope, e, nullptr);
+    else if (is_cancelled_error(e)) cancel_scope_tasks(rt, scope, nullptr);
+  }
+  {
+    std::lock_guard g(scope.lock);
+    if (scope.live > 0) {
+      require_parkable(t);
+      self.begin_wait(WaitInfo{WaitInfo::ScopeEnd, nullptr, 0});
+      scope.owner_waiting = true;
+      t.suspended = true;
+      return false;
+    }
+    scope.owner_waiting = false;
+  }
+  // Every task of the scope has ended: close it and raise what must be raised.
+  std::unique_ptr<Scope> closed = std::move(self.open_scopes.back());
+  self.open_scopes.pop_back();
+  for (Task* x : closed->tasks) x->release();
+  closed->tasks.clear();
+  if (!closed->failures.empty()) raise_scope_failure(t, *closed);
+  if (block_error.tag == vm::Tag::Error) throw vm::ScriptError{block_error.as_error()};
+  return true;
+}
+
+bool send(vm::Task& t, vm::Value chan, vm::Value v) {
+  Channel* ch = chan_of(t, chan, "send");
+  if (v.is_nil()) t.raise("TypeError", "cannot send nil on a channel (nil means closed)");
+  check_cancel(t);
+  vm::Message m = vm::pack(v);
+  if (channel_send(t.runtime, host(t), *ch, m) == Op::Done) return true;
+  t.suspended = true;
+  return false;
+}
+
+bool recv(vm::Task& t, vm::Value chan, vm::Value& out, bool& closed) {
+  Channel* ch = chan_of(t, chan, "receive");
+  check_cancel(t);
+  vm::Message m;
+  if (channel_recv(t.runtime, host(t), *ch, m, closed) == Op::Parked) {
+    t.suspended = true;
+    return false;
+  }
+  out = vm::unpack(t.heap, m);
+  return true;
+}
+
+bool select(vm::Task& t, vm::Value* regs, int n, uint32_t send_mask, bool has_default, int& chosen,
+            vm::Value& out) {
+  check_cancel(t);
+  std::vector<SelectCase> cases;
+  cases.reserve(size_t(n));
+  for (int i = 0; i < n; i++) {
+    vm::Value c = regs[2 * i];
+    bool is_send = send_mask & (1u << i);
+    Channel* ch = nullptr;
+    if (!c.is_nil()) ch = chan_of(t, c, "select");
+    if (is_send && regs[2 * i + 1].is_nil())
+      t.raise("TypeError", "cannot send nil on a channel (nil means closed)");
+    cases.push_back(SelectCase{ch, is_send, regs[2 * i + 1]});
+  }
+  vm::Message m;
+  bool closed = false;
+  if (channel_select(t.runtime, host(t), cases, has_default, chosen, m, closed) == Op::Parked) {
+    t.suspended = true;
+    return false;
+  }
+  out = vm::unpack(t.heap, m);
+  return true;
+}
+
+void finish_wait(vm::Task& t) {
+  Task& self = host(t);
+  channel_forget(self);
+  self.waiting = WaitInfo{};
+  if (!self.wake_error_kind.empty()) {
+    std::string kind = std::move(self.wake_error_kind), message = std::move(self.wake_error_message);
+    self.wake_error_kind.clear();
+    t.raise(kind, message);
+  }
+}
+
+bool body_ended(Task& task, vm::Value value, vm::Error* error) {
+  Runtime& rt = task.runtime;
+  vm::Task& t = task.vm;
+  if (!task.body_finished) {
+    task.body_finished = true;
+    task.result_heap = std::make_unique<vm::Heap>(false);
+    if (error) {
+      task.error = vm::copy_into(*task.result_heap, vm::Value::object(error)).as_error();
+      if (!is_cancelled_error(error)) {
+        bool record;
+        {
+          std::lock_guard g(task.implicit_scope.lock);
+          record = task.implicit_scope.failures.empty();
+        }
+        if (record) scope_failed(rt, task.implicit_scope, error, nullptr);
+      } else {
+        cancel_scope_tasks(rt, task.implicit_scope, nullptr);
+      }
+    } else {
+      task.result = vm::copy_into(*task.result_heap, value);
+    }
+  }
+  {
+    std::lock_guard g(task.implicit_scope.lock);
+    if (task.implicit_scope.live > 0) {
+      task.begin_wait(WaitInfo{WaitInfo::TaskEnd, nullptr, 0});
+      task.implicit_scope.owner_waiting = true;
+      t.suspended = true;
+      return false;
+    }
+  }
+  // The outcome: a failure of the implicit scope (the first, possibly this task's own)
+  // wins over a return; a Cancelled body with no failure is Cancelled.
+  Scope& scope = task.implicit_scope;
+  uint8_t outcome;
+  if (!scope.failures.empty()) {
+    vm::Error* first = scope.failures.front().error.value.as_error();
+    vm::Error* e = vm::copy_into(*task.result_heap, vm::Value::object(first)).as_error();
+    for (size_t i = 1; i < scope.failures.size(); i++) {
+      vm::Error* other = scope.failures[i].error.value.as_error();
+      e->trace.push_back(vm::TraceLine{"", "", {}, "also failed: " + std::string(other->kind->view()) + ": " +
+                                                       std::string(other->message->view())});
+    }
+    task.error = e;
+    outcome = Task::Failed;
+  } else if (task.error) {
+    outcome = is_cancelled_error(task.error) ? Task::Cancelled : Task::Failed;
+  } else {
+    outcome = Task::Returned;
+  }
+  for (Task* x : scope.tasks) x->release();
+  scope.tasks.clear();
+  task.outcome.store(outcome);
+  rt.task_done(task);
+  // Tell the scope this task belongs to.
+  if (task.member_of) {
+    if (outcome == Task::Failed) scope_failed(rt, *task.member_of, task.error, &task);
+    scope_task_ended(rt, *task.member_of);
+  }
+  return true;
+}
+
+}  // namespace tsk::rt

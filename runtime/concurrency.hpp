@@ -1,0 +1,48 @@
+// The concurrency operations the interpreter and the task natives call (SPEC §6–§9):
+// spawn, await, cancel, scopes, channel send/receive/select, and what happens when a
+// task's body ends. Each runs on the worker of the task that calls it.
+//
+// A wait either completes at once (the function returns true, with its result) or parks
+// the task: the function registers the wait, sets vm::Task::suspended, and returns
+// false; the interpreter saves its place and returns to the scheduler. When the task
+// runs again, finish_wait() applies what the waker delivered (or raises its error).
+#pragma once
+
+#include "lang/ast.hpp"
+#include "vm/task.hpp"
+#include "vm/value.hpp"
+
+namespace tsk::rt {
+
+class Task;
+
+// SPAWN: a new task running callee(args...), copied into its heap; returns its handle.
+vm::Value spawn(vm::Task& t, vm::Value* callee_and_args, int nargs, lang::Loc at);
+// AWAIT: the task's result (or raises its error / Cancelled), or parks (retry).
+bool await(vm::Task& t, vm::Value handle, vm::Value& out);
+void cancel(vm::Task& t, vm::Value handle);
+
+void scope_begin(vm::Task& t);
+// SCOPEEND: waits for the innermost scope's tasks; raises its first error.
+bool scope_end(vm::Task& t, vm::Value block_error);
+
+bool send(vm::Task& t, vm::Value chan, vm::Value v);
+bool recv(vm::Task& t, vm::Value chan, vm::Value& out, bool& closed);
+// SELECT over `n` cases at regs[2i] (channel), regs[2i+1] (value); bit i of send_mask
+// marks a send. Sets chosen (-1: default) and, for a receive, out.
+bool select(vm::Task& t, vm::Value* regs, int n, uint32_t send_mask, bool has_default, int& chosen,
+            vm::Value& out);
+
+// Preemption point: true when the task should yield its worker now.
+bool should_yield(vm::Task& t);
+// Raises Cancelled when the task has been cancelled (at waits and preemption points).
+void check_cancel(vm::Task& t);
+
+// Applies the outcome of the wait the task was parked in, on resume.
+void finish_wait(vm::Task& t);
+
+// The body of `task` returned `value` or failed with `error`: waits for its implicit
+// scope, then finishes the task. Returns false when the task parked to wait.
+bool body_ended(Task& task, vm::Value value, vm::Error* error);
+
+}  // namespace tsk::rt

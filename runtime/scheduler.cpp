@@ -1,0 +1,368 @@
+// The worker threads, run queues, timers and deadlock detection (see scheduler.hpp).
+#include "runtime/scheduler.hpp"
+
+#include <algorithm>
+
+#include "runtime/channel.hpp"
+#include "runtime/concurrency.hpp"
+#include "runtime/runtime.hpp"
+
+namespace tsk::rt {
+
+namespace {
+
+// The worker a thread is, and the task it runs; a thread serves one scheduler at most.
+thread_local Scheduler* tl_scheduler = nullptr;
+thread_local void* tl_worker = nullptr;
+thread_local Task* tl_task = nullptr;
+
+const char* wait_text(const WaitInfo& w) {
+  switch (w.kind) {
+    case WaitInfo::Receive: return "receiving on ";
+    case WaitInfo::Send: return "sending on ";
+    case WaitInfo::Select: return "in select";
+    case WaitInfo::Await: return "awaiting task ";
+    case WaitInfo::ScopeEnd: return "waiting for the tasks of its scope";
+    case WaitInfo::TaskEnd: return "waiting for the tasks it spawned";
+    case WaitInfo::Sleep: return "sleeping";
+    case WaitInfo::Forever: return "in an empty select";
+    default: return "waiting";
+  }
+}
+
+// "task 3 stage at pipe.tsk:6:13 — sending on chan 3 (made at pipe.tsk:4:10)"
+std::string describe_wait(Task* t) {
+  std::string line = "task " + std::to_string(t->id) + " " + t->name;
+  if (!t->vm.frames.empty()) {
+    const vm::Frame& f = t->vm.frames.back();
+    const vm::Proto* p = f.closure->proto;
+    size_t at = size_t(f.pc - p->code.data());
+    lang::Loc loc = at > 0 && at <= p->locs.size() ? p->locs[at - 1] : p->loc;
+    line += " at " + p->file + ":" + std::to_string(loc.line) + ":" + std::to_string(loc.col);
+  }
+  line += " — ";
+  line += wait_text(t->waiting);
+  if (t->waiting.chan) {
+    Channel* c = t->waiting.chan;
+    line += "chan " + std::to_string(c->id) + " (made at " + c->file + ":" + std::to_string(c->made_at.line) +
+            ":" + std::to_string(c->made_at.col) + ")";
+  }
+  if (t->waiting.kind == WaitInfo::Await) line += std::to_string(t->waiting.task_id);
+  return line;
+}
+
+bool catchable_wait(const WaitInfo& w) {
+  return w.kind != WaitInfo::ScopeEnd && w.kind != WaitInfo::TaskEnd && w.kind != WaitInfo::None;
+}
+
+}  // namespace
+
+Scheduler::Scheduler(Runtime& runtime, int threads) : runtime_(runtime) {
+  if (threads <= 0) threads = int(std::max(1u, std::thread::hardware_concurrency()));
+  for (int i = 0; i < threads; i++) {
+    auto w = std::make_unique<Worker>();
+    w->index = i;
+    workers_.push_back(std::move(w));
+  }
+  for (auto& w : workers_) {
+    Worker* raw = w.get();
+    raw->thread = std::thread([this, raw] { worker_loop(raw); });
+  }
+}
+
+Scheduler::~Scheduler() {
+  {
+    std::lock_guard g(mutex_);
+    stopping_ = true;
+  }
+  idle_cv_.notify_all();
+  for (auto& w : workers_) w->thread.join();
+  while (!timers_.empty()) {
+    Timer t = timers_.top();
+    timers_.pop();
+    if (t.task) t.task->release();
+    if (t.chan) t.chan->release();
+  }
+}
+
+Task* Scheduler::current() { return tl_task; }
+
+void Scheduler::add_live(Task* task) {
+  std::lock_guard g(mutex_);
+  task->retain();
+  live_.push_back(task);
+}
+
+void Scheduler::remove_live(Task* task) {
+  {
+    std::lock_guard g(mutex_);
+    auto it = std::find(live_.begin(), live_.end(), task);
+    if (it == live_.end()) return;
+    live_.erase(it);
+  }
+  task->release();
+}
+
+void Scheduler::wake(Task* task) {
+  {
+    std::lock_guard g(task->lock);
+    if (task->state == Task::Running) {
+      task->wake_pending = true;
+      return;
+    }
+    if (task->state != Task::Parked) return;
+    task->state = Task::Runnable;
+  }
+  queued_.fetch_add(1, std::memory_order_relaxed);
+  if (tl_scheduler == this && tl_worker) {
+    Worker* w = static_cast<Worker*>(tl_worker);
+    std::lock_guard g(w->lock);
+    if (w->next) w->queue.push_back(w->next);
+    w->next = task;
+  } else {
+    std::lock_guard g(mutex_);
+    global_.push_back(task);
+  }
+  // Another worker may be asleep while this one is busy: let it steal.
+  if (idle_ > 0) {
+    std::lock_guard g(mutex_);
+    idle_cv_.notify_one();
+  }
+}
+
+void Scheduler::requeue(Task* task) {
+  queued_.fetch_add(1, std::memory_order_relaxed);
+  if (tl_scheduler == this && tl_worker) {
+    Worker* w = static_cast<Worker*>(tl_worker);
+    std::lock_guard g(w->lock);
+    w->queue.push_back(task);
+  } else {
+    std::lock_guard g(mutex_);
+    global_.push_back(task);
+  }
+  if (idle_ > 0) {
+    std::lock_guard g(mutex_);
+    idle_cv_.notify_one();
+  }
+}
+
+void Scheduler::add_timer(Clock::time_point when, Task* task, uint64_t gen) {
+  task->retain();
+  std::lock_guard g(mutex_);
+  timers_.push(Timer{when, task, gen, nullptr});
+  idle_cv_.notify_one();
+}
+
+void Scheduler::add_channel_timer(Clock::time_point when, Channel* chan) {
+  chan->retain();
+  std::lock_guard g(mutex_);
+  timers_.push(Timer{when, nullptr, 0, chan});
+  idle_cv_.notify_one();
+}
+
+void Scheduler::request_exit(int code) {
+  std::lock_guard g(mutex_);
+  if (exit_code < 0) exit_code = code;
+  finished_ = true;
+  done_cv_.notify_all();
+}
+
+bool Scheduler::run_main(Task* main) {
+  {
+    std::lock_guard g(mutex_);
+    main_ = main;
+    finished_ = false;
+    deadlock_report.clear();
+  }
+  add_live(main);
+  wake(main);
+  std::unique_lock g(mutex_);
+  done_cv_.wait(g, [&] { return finished_; });
+  main_ = nullptr;
+  return deadlock_report.empty();
+}
+
+void Scheduler::fire_timers(std::unique_lock<std::mutex>& held) {
+  auto now = Clock::now();
+  std::vector<Timer> due;
+  while (!timers_.empty() && timers_.top().when <= now) {
+    due.push_back(timers_.top());
+    timers_.pop();
+  }
+  if (due.empty()) return;
+  held.unlock();
+  for (Timer& t : due) {
+    if (t.task) {
+      if (t.task->claim(t.gen)) wake(t.task);
+      t.task->release();
+    } else {
+      double seconds = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
+      channel_offer(runtime_, *t.chan, vm::Message(vm::Value::number(seconds)));
+      t.chan->release();
+    }
+  }
+  held.lock();
+}
+
+Task* Scheduler::find_work(Worker* w) {
+  {
+    std::lock_guard g(w->lock);
+    if (w->next) {
+      Task* t = w->next;
+      w->next = nullptr;
+      return t;
+    }
+    if (!w->queue.empty()) {
+      Task* t = w->queue.front();
+      w->queue.pop_front();
+      return t;
+    }
+  }
+  std::unique_lock g(mutex_);
+  for (;;) {
+    if (!timers_.empty() && timers_.top().when <= Clock::now()) fire_timers(g);
+    if (!global_.empty()) {
+      Task* t = global_.front();
+      global_.pop_front();
+      return t;
+    }
+    // Steal half of the busiest-looking other queue.
+    g.unlock();
+    for (size_t k = 1; k < workers_.size(); k++) {
+      Worker* victim = workers_[(size_t(w->index) + k) % workers_.size()].get();
+      std::lock_guard vg(victim->lock);
+      if (!victim->queue.empty()) {
+        size_t n = (victim->queue.size() + 1) / 2;
+        Task* first = victim->queue.front();
+        victim->queue.pop_front();
+        std::lock_guard mg(w->lock);
+        for (size_t i = 1; i < n && !victim->queue.empty(); i++) {
+          w->queue.push_back(victim->queue.back());
+          victim->queue.pop_back();
+        }
+        return first;
+      }
+    }
+    {
+      std::lock_guard og(w->lock);
+      if (w->next || !w->queue.empty()) {
+        Task* t = w->next ? w->next : w->queue.front();
+        if (w->next) w->next = nullptr;
+        else w->queue.pop_front();
+        return t;
+      }
+    }
+    g.lock();
+    if (stopping_) return nullptr;
+    if (!global_.empty()) continue;
+    if (idle_ + 1 == int(workers_.size()) && queued_.load() == 0 && timers_.empty() && !live_.empty() &&
+        !finished_ && main_) {
+      on_deadlock(g);
+      continue;  // main may have been woken into this worker's next slot
+    }
+    idle_++;
+    if (timers_.empty()) idle_cv_.wait(g);
+    else idle_cv_.wait_until(g, timers_.top().when);
+    idle_--;
+    if (stopping_) return nullptr;
+  }
+}
+
+void Scheduler::on_deadlock(std::unique_lock<std::mutex>& held) {
+  std::string lines;
+  std::vector<Task*> tasks = live_;
+  std::sort(tasks.begin(), tasks.end(), [](Task* a, Task* b) { return a->id < b->id; });
+  for (Task* t : tasks) lines += "  " + describe_wait(t) + "\n";
+  Task* main = main_;
+  // Main may catch Deadlock where it waits on something a task could have completed.
+  if (main && main->state == Task::Parked && catchable_wait(main->waiting) && main->claim(main->wait_gen)) {
+    main->wake_error_kind = "Deadlock";
+    main->wake_error_message = "all tasks are waiting\n" + lines.substr(0, lines.empty() ? 0 : lines.size() - 1);
+    held.unlock();
+    wake(main);
+    held.lock();
+    return;
+  }
+  deadlock_report = "error: Deadlock: all tasks are waiting\n" + lines;
+  finished_ = true;
+  done_cv_.notify_all();
+}
+
+void Scheduler::worker_loop(Worker* w) {
+  tl_scheduler = this;
+  tl_worker = w;
+  for (;;) {
+    Task* t = find_work(w);
+    if (!t) break;
+    queued_.fetch_sub(1, std::memory_order_relaxed);
+    run_task(w, t);
+  }
+  tl_worker = nullptr;
+  tl_scheduler = nullptr;
+}
+
+void Scheduler::run_task(Worker* w, Task* t) {
+  {
+    std::lock_guard g(t->lock);
+    t->state = Task::Running;
+    t->wake_pending = false;
+  }
+  tl_task = t;
+  vm::Task& vm = t->vm;
+  vm.suspended = false;
+  t->yield_now = false;
+  bool ended = false;
+  vm::Value result;
+  vm::Error* error = nullptr;
+  try {
+    if (!t->body_finished) {
+      result = vm.execute(0);
+      ended = !vm.suspended;
+    } else {
+      ended = true;
+    }
+  } catch (vm::ScriptError& e) {
+    error = e.error;
+    ended = true;
+  } catch (vm::ExitRequest& x) {
+    tl_task = nullptr;
+    request_exit(x.code);
+    std::lock_guard g(t->lock);
+    t->state = Task::Parked;  // never runs again; freed at shutdown
+    return;
+  }
+  if (ended) {
+    vm.suspended = false;
+    vm.handlers.clear();
+    if (body_ended(*t, result, error)) {
+      tl_task = nullptr;
+      return;  // Done: task_done has released it from the live set
+    }
+  }
+  tl_task = nullptr;
+  // It parked (or yields): requeue it now if a wake came in meanwhile.
+  bool requeue_now = false;
+  {
+    std::lock_guard g(t->lock);
+    if (t->yield_now || t->wake_pending) {
+      t->wake_pending = false;
+      t->state = Task::Runnable;
+      requeue_now = true;
+    } else {
+      t->state = Task::Parked;
+    }
+  }
+  if (requeue_now) requeue(t);
+  (void)w;
+}
+
+void Scheduler::task_finished(Task* task) {
+  if (task == main_) {
+    std::lock_guard g(mutex_);
+    finished_ = true;
+    done_cv_.notify_all();
+  }
+  remove_live(task);
+}
+
+}  // namespace tsk::rt

@@ -1,0 +1,114 @@
+// The M:N scheduler (DESIGN decision 5): N worker threads run tasks from run queues.
+//
+// Each worker owns a local queue and a one-task `next` slot; a task woken by the task
+// running on a worker goes into that worker's `next` slot, so a receiver runs right after
+// its sender (ping-pong stays on one core, hot in cache). Tasks made runnable from
+// outside a worker go to the global queue. An idle worker takes from its own queue, then
+// the global queue, then steals half of another worker's queue, and finally sleeps on
+// the idle condition variable (with a timeout at the next timer).
+//
+// Timers live in one heap behind the scheduler mutex; a worker fires the due ones when
+// it looks for work. Deadlock: when the last worker goes idle with no runnable task, no
+// timer pending and live tasks remaining, every live task is waiting on something only
+// another task could complete (SPEC §13); the scheduler raises Deadlock in the main task
+// or, if main cannot take it, ends the program with the report.
+//
+// Lock order: scheduler `mutex` before a worker's queue lock; never a channel's lock
+// while holding either.
+#pragma once
+
+#include <atomic>
+#include <chrono>
+#include <condition_variable>
+#include <cstdint>
+#include <deque>
+#include <memory>
+#include <mutex>
+#include <queue>
+#include <thread>
+#include <vector>
+
+#include "runtime/task.hpp"
+
+namespace tsk::rt {
+
+class Runtime;
+
+using Clock = std::chrono::steady_clock;
+
+class Scheduler {
+ public:
+  Scheduler(Runtime& runtime, int threads);
+  ~Scheduler();
+
+  // Makes a Parked (or newly made) task runnable. From a worker it goes to that
+  // worker's next slot; from elsewhere to the global queue.
+  void wake(Task* task);
+  // Requeues the running task at the back (yield, preemption).
+  void requeue(Task* task);
+
+  // Registers a task that exists (for deadlock detection and shutdown).
+  void add_live(Task* task);
+  void remove_live(Task* task);
+  // `task` is Done: leaves the live set; the program ends when it is the main task.
+  void task_finished(Task* task);
+
+  // Wakes `task` at `when` unless its wait `gen` was completed before.
+  void add_timer(Clock::time_point when, Task* task, uint64_t gen);
+  // Sends the current monotonic time on `chan` at `when` (after()).
+  void add_channel_timer(Clock::time_point when, Channel* chan);
+
+  // Runs `main` (already prepared) until it is Done and no task is left; the calling
+  // thread blocks meanwhile. Returns false when the program ended in an unrecoverable
+  // deadlock, with its report in `deadlock_report`.
+  bool run_main(Task* main);
+  std::string deadlock_report;
+  int exit_code = -1;           // set by os.exit on any task
+  void request_exit(int code);
+
+  // The task running on the calling worker, or null off the workers.
+  static Task* current();
+  // Other tasks are waiting for a worker: the running task should yield at its next
+  // preemption point.
+  bool others_waiting() const { return queued_.load(std::memory_order_relaxed) > 0; }
+
+  int threads() const { return int(workers_.size()); }
+
+ private:
+  struct Worker {
+    std::thread thread;
+    std::mutex lock;
+    std::deque<Task*> queue;
+    Task* next = nullptr;
+    int index = 0;
+  };
+  struct Timer {
+    Clock::time_point when;
+    Task* task;           // wakes the task, or
+    uint64_t gen;
+    Channel* chan;        // sends the time on the channel
+    bool operator>(const Timer& o) const { return when > o.when; }
+  };
+
+  void worker_loop(Worker* w);
+  Task* find_work(Worker* w);
+  void run_task(Worker* w, Task* t);
+  void fire_timers(std::unique_lock<std::mutex>& held);
+  void on_deadlock(std::unique_lock<std::mutex>& held);
+
+  Runtime& runtime_;
+  std::vector<std::unique_ptr<Worker>> workers_;
+  std::mutex mutex_;                      // global queue, timers, idle bookkeeping, live set
+  std::condition_variable idle_cv_;
+  std::condition_variable done_cv_;
+  std::deque<Task*> global_;
+  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+  std::vector<Task*> live_;
+  std::atomic<int> idle_{0};
+  bool stopping_ = false;
+  bool finished_ = false;
+  Task* main_ = nullptr;
+  std::atomic<int64_t> queued_{0};        // tasks in any queue or next slot
+};
+
+}  // namespace tsk::rt

@@ -1,0 +1,52 @@
+// rt::Task basics: construction, waits and claims, cancellation state, str(). Spawning,
+// awaiting, scopes and task ends are in runtime/concurrency.cpp.
+#include "runtime/task.hpp"
+
+#include "runtime/runtime.hpp"
+
+namespace tsk::rt {
+
+Task::Task(Runtime& rt, uint64_t task_id, std::string fn_name, std::string file_name, lang::Loc at)
+    : runtime(rt), vm(rt, task_id), id(task_id), name(std::move(fn_name)),
+      file(std::move(file_name)), spawned_at(at) {
+  vm.host = this;
+  rng = 0x9E3779B97F4A7C15ull * (task_id + 1) ^ uint64_t(reinterpret_cast<uintptr_t>(this));
+  if (rng == 0) rng = 1;
+}
+
+Task::~Task() = default;
+
+std::string Task::describe() const {
+  return "<task " + std::to_string(id) + " " + name + " at " + file + ":" +
+         std::to_string(spawned_at.line) + ">";
+}
+
+uint64_t Task::begin_wait(WaitInfo what) {
+  uint64_t gen = wait_gen.load(std::memory_order_relaxed) + 1;
+  // claimed_gen trails wait_gen by one while the wait is open; a claim moves it up.
+  claimed_gen.store(gen - 1, std::memory_order_release);
+  wait_gen.store(gen, std::memory_order_release);
+  waiting = what;
+  wake_value = vm::Message();
+  wake_case = -1;
+  wake_closed = false;
+  wake_error_kind.clear();
+  wake_error_message.clear();
+  wait_channels.clear();
+  return gen;
+}
+
+bool Task::claim(uint64_t gen) {
+  uint64_t expected = gen - 1;
+  return claimed_gen.compare_exchange_strong(expected, gen, std::memory_order_acq_rel);
+}
+
+bool Task::should_cancel() {
+  if (cancel_requested.load(std::memory_order_acquire)) return true;
+  if (implicit_scope.cancelled) return true;
+  for (auto& s : open_scopes)
+    if (s->cancelled) return true;
+  return false;
+}
+
+}  // namespace tsk::rt

@@ -1,0 +1,133 @@
+// Tasks and scopes (SPEC §6–§7): a task is a vm::Task (frames, registers, heap) plus
+// what the scheduler and structured concurrency need — its place in a scope, its wait
+// state, its outcome, and the tasks awaiting it.
+//
+// Ownership and states (Task::state, guarded by Task::lock):
+//   Runnable — in exactly one run queue; no thread touches its vm state.
+//   Running  — one worker runs it; only that worker touches its vm state and heap.
+//   Parked   — registered with what it waits for (a channel queue, an awaited task, a
+//              scope, a timer); whoever completes the wait claims it (Task::claim) and
+//              makes it Runnable. Nothing touches its heap while it is parked: values
+//              reach it as vm::Messages that it unpacks itself when it runs again.
+//   Done     — its body and its implicit scope have ended; `result` or `error` is final.
+// A wake that arrives while the task is still Running (it registered, but has not
+// finished suspending) sets `wake_pending`, and the worker requeues it at once.
+//
+// Every wait has a generation number (`wait_gen`). Registrations in channel queues carry
+// it, and only the first to claim (compare-and-swap on `claimed_gen`) completes the
+// wait: a select woken by two channels at once, or a cancel racing a send, wakes once.
+//
+// Scopes: every task belongs to the innermost scope open in the task that spawned it
+// (a `scope { }` block, or that task's implicit scope). A scope counts its live tasks;
+// the first failure cancels the others and the scope's own code, and is raised at the
+// scope's end in its owner, with the other failures listed as "also failed".
+#pragma once
+
+#include <atomic>
+#include <cstdint>
+#include <memory>
+#include <mutex>
+#include <string>
+#include <vector>
+
+#include "lang/ast.hpp"
+#include "vm/task.hpp"
+#include "vm/transfer.hpp"
+
+namespace tsk::rt {
+
+class Runtime;
+class Channel;
+class Task;
+
+// What a parked task waits for; the deadlock report prints it.
+struct WaitInfo {
+  enum Kind : uint8_t { None, Receive, Send, Select, Await, ScopeEnd, TaskEnd, Sleep, Forever } kind = None;
+  Channel* chan = nullptr;  // Receive, Send
+  uint64_t task_id = 0;     // Await
+};
+
+// A failure recorded by a scope: the error in transit form and where it came from.
+struct Failure {
+  vm::Message error;        // an Error value
+  uint64_t task_id = 0;     // 0: the scope's own block
+};
+
+class Scope {
+ public:
+  explicit Scope(Task* owner) : owner(owner) {}
+  Task* owner;
+  std::mutex lock;
+  int live = 0;                          // tasks of this scope that have not ended
+  std::vector<Task*> tasks;              // every task spawned into it (each holds a reference)
+  std::vector<Failure> failures;         // the first one is raised at the scope's end
+  bool cancelled = false;                // a failure cancelled the scope's own code
+  bool owner_waiting = false;            // the owner is parked at the scope's end
+};
+
+class Task final : public vm::Shared {
+ public:
+  Task(Runtime& runtime, uint64_t id, std::string name, std::string file, lang::Loc spawned_at);
+  ~Task() override;
+  std::string describe() const override;
+
+  Runtime& runtime;
+  vm::Task vm;
+  const uint64_t id;
+  const std::string name;       // the function it runs ("<spawn>" for a block)
+  const std::string file;
+  const lang::Loc spawned_at;
+
+  Scope* member_of = nullptr;    // the scope it belongs to (null for the main task)
+  Scope implicit_scope{this};
+  std::vector<std::unique_ptr<Scope>> open_scopes;  // `scope { }` blocks, innermost last
+
+  // --- scheduling (guarded by `lock`) ---
+  enum State : uint8_t { Runnable, Running, Parked, Done };
+  std::mutex lock;
+  State state = Runnable;
+  bool wake_pending = false;
+  bool in_queue = false;
+
+  // --- the current wait ---
+  std::atomic<uint64_t> wait_gen{0};      // bumped by each new wait (read by wakers)
+  std::atomic<uint64_t> claimed_gen{0};   // == wait_gen once someone completed this wait
+  WaitInfo waiting;
+  std::vector<Channel*> wait_channels;    // where its registrations are (for clean-up)
+  // Set by whoever claimed the wait, read by the task when it runs again.
+  vm::Message wake_value;
+  int wake_case = -1;
+  bool wake_closed = false;
+  std::string wake_error_kind, wake_error_message;  // non-empty: raise it on resume
+
+  std::atomic<bool> cancel_requested{false};
+  bool yield_now = false;                 // yield() or preemption: requeue, do not park
+  uint64_t rng;                           // select's random choice (xorshift), per task
+
+  size_t random_below(size_t n) {
+    rng ^= rng << 13;
+    rng ^= rng >> 7;
+    rng ^= rng << 17;
+    return size_t(rng % n);
+  }
+
+  // --- outcome (final once state == Done) ---
+  enum Outcome : uint8_t { Pending, Returned, Failed, Cancelled };
+  std::atomic<uint8_t> outcome{Pending};
+  std::unique_ptr<vm::Heap> result_heap;   // holds `result` or `error` for every awaiter
+  vm::Value result;
+  vm::Error* error = nullptr;
+  bool body_finished = false;               // its function returned or failed
+  std::vector<Task*> awaiters;              // parked in await on it (guarded by `lock`)
+
+  // Starts a new wait: returns its generation. The task must still be Running.
+  uint64_t begin_wait(WaitInfo what);
+  // Completes the wait `gen` if nobody has: the caller then fills wake_* and wakes it.
+  bool claim(uint64_t gen);
+
+  // True when a wait point must raise Cancelled: cancel() was called, or a failure
+  // cancelled one of the scopes whose code is running.
+  bool should_cancel();
+};
+
+}  // namespace tsk::rt

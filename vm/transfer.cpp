@@ -1,0 +1,136 @@
+// Deep copy across heaps (see vm/transfer.hpp). Iterative with an explicit work list, so
+// deeply nested data never grows the C++ stack; a memo of copied objects keeps cycles
+// and shared substructure intact.
+#include "vm/transfer.hpp"
+
+#include <unordered_map>
+#include <vector>
+
+#include "vm/ops.hpp"
+#include "vm/proto.hpp"
+
+namespace tsk::vm {
+
+namespace {
+
+bool needs_copy(Value v) { return v.is_obj() && !(v.o->flags & kShared); }
+
+class Copier {
+ public:
+  explicit Copier(Heap& into) : into_(into) {}
+
+  Value copy(Value root) {
+    Value out = shallow(root);
+    while (!todo_.empty()) {
+      auto [from, to] = todo_.back();
+      todo_.pop_back();
+      fill(from, to);
+    }
+    return out;
+  }
+
+ private:
+  // A copy of v's object with its children not yet filled in (queued instead).
+  Value shallow(Value v) {
+    if (!needs_copy(v)) return v;
+    auto it = memo_.find(v.o);
+    if (it != memo_.end()) return Value::object(it->second);
+    Obj* copy = nullptr;
+    switch (v.tag) {
+      case Tag::String: copy = into_.string(v.as_string()->view()); break;
+      case Tag::List: copy = into_.list(); break;
+      case Tag::Map: copy = into_.map(); break;
+      case Tag::Range: {
+        Range* r = v.as_range();
+        copy = into_.range(r->start, r->stop, r->inclusive);
+        break;
+      }
+      case Tag::Closure: {
+        Closure* c = v.as_closure();
+        copy = into_.closure(c->proto, c->module, c->ncells);
+        break;
+      }
+      case Tag::Native: copy = into_.native(v.as_native()->entry); break;
+      case Tag::Cell: copy = into_.cell(Value::nil()); break;
+      case Tag::Error: {
+        Error* e = v.as_error();
+        Error* ne = into_.error(into_.string(e->kind->view()), into_.string(e->message->view()));
+        ne->trace = e->trace;
+        ne->traced = e->traced;
+        copy = ne;
+        break;
+      }
+      case Tag::Chan:
+      case Tag::Task: copy = into_.handle(v.tag, v.as_handle()->target); break;
+      default: return v;  // modules are always shared
+    }
+    copy->flags |= (v.o->flags & kFrozen);
+    memo_.emplace(v.o, copy);
+    if (v.tag == Tag::List || v.tag == Tag::Map || v.tag == Tag::Closure || v.tag == Tag::Cell)
+      todo_.emplace_back(v.o, copy);
+    return Value::object(copy);
+  }
+
+  void fill(Obj* from, Obj* to) {
+    switch (from->tag) {
+      case Tag::List: {
+        auto& src = static_cast<List*>(from)->items;
+        auto& dst = static_cast<List*>(to)->items;
+        dst.reserve(src.size());
+        for (Value item : src) dst.push_back(shallow(item));
+        break;
+      }
+      case Tag::Map: {
+        Map* dst = static_cast<Map*>(to);
+        for (auto& e : static_cast<Map*>(from)->entries) {
+          if (e.key.tag == Tag::Undef) continue;
+          map_set(dst, shallow(e.key), shallow(e.value));
+        }
+        break;
+      }
+      case Tag::Closure: {
+        auto* src = static_cast<Closure*>(from);
+        auto* dst = static_cast<Closure*>(to);
+        for (uint32_t i = 0; i < src->ncells; i++)
+          dst->cells()[i] = src->cells()[i] ? shallow(Value::object(src->cells()[i])).as_cell() : nullptr;
+        break;
+      }
+      case Tag::Cell:
+        static_cast<Cell*>(to)->value = shallow(static_cast<Cell*>(from)->value);
+        break;
+      default: break;
+    }
+  }
+
+  Heap& into_;
+  std::unordered_map<Obj*, Obj*> memo_;
+  std::vector<std::pair<Obj*, Obj*>> todo_;
+};
+
+}  // namespace
+
+Value copy_into(Heap& into, Value v) {
+  if (!needs_copy(v)) return v;
+  return Copier(into).copy(v);
+}
+
+Message pack(Value v) {
+  Message m;
+  if (!needs_copy(v)) {
+    m.value = v;
+    return m;
+  }
+  m.heap = std::make_unique<Heap>(false);
+  m.value = copy_into(*m.heap, v);
+  return m;
+}
+
+Value unpack(Heap& into, Message& m) {
+  if (m.heap) into.adopt(*m.heap);
+  m.heap.reset();
+  Value v = m.value;
+  m.value = Value::nil();
+  return v;
+}
+
+}  // namespace tsk::vm
