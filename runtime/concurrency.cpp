@@ -40,18 +40,21 @@ Scope& innermost_scope(Task& task) {
   return task.open_scopes.empty() ? task.implicit_scope : *task.open_scopes.back();
 }
 
-// "in task 4 spawned at calc.tsk:15:5"
-vm::TraceLine spawn_note(const Task& task) {
-  return vm::TraceLine{"", "", {}, "in task " + std::to_string(task.id) + " spawned at " + task.file +
-                                       ":" + std::to_string(task.spawned_at.line) + ":" +
-                                       std::to_string(task.spawned_at.col)};
+// Extends the trace of an error leaving `task` (SPEC §5): "in task 4 spawned at
+// calc.tsk:15:5", then the spawning function at the spawn site. The receiving task's own
+// frames follow when it records the trace (its innermost frame left out when it is that
+// same function, so the spawn site is not listed twice).
+void note_crossing(vm::Error* e, const Task& task) {
+  std::string at = task.file + ":" + std::to_string(task.spawned_at.line) + ":" + std::to_string(task.spawned_at.col);
+  e->trace.push_back(vm::TraceLine{"", "", {}, "in task " + std::to_string(task.id) + " spawned at " + at});
+  if (task.spawner) e->trace.push_back(vm::TraceLine{task.spawner->name, task.file, task.spawned_at, ""});
+  e->skip_innermost = task.spawner;
 }
 
-// Raises, in `t`, a copy of an error that came from another task: its trace so far, a
-// note naming the task it came through, then t's own frames (recorded when it unwinds).
+// Raises, in `t`, a copy of an error that came from task `through`.
 [[noreturn]] void raise_from(vm::Task& t, vm::Error* error, const Task* through) {
   vm::Error* e = vm::copy_into(t.heap, vm::Value::object(error)).as_error();
-  if (through) e->trace.push_back(spawn_note(*through));
+  if (through) note_crossing(e, *through);
   e->traced = false;
   throw vm::ScriptError{e};
 }
@@ -81,10 +84,7 @@ void scope_failed(Runtime& rt, Scope& scope, vm::Error* error, Task* from) {
     Failure f;
     f.error = vm::pack(vm::Value::object(error));
     f.task_id = from ? from->id : 0;
-    if (from) {
-      // Carry the note into the stored copy, so the owner's trace shows the spawn site.
-      f.error.value.as_error()->trace.push_back(spawn_note(*from));
-    }
+    if (from) note_crossing(f.error.value.as_error(), *from);
     scope.failures.push_back(std::move(f));
     if (first) scope.cancelled = true;
   }
@@ -121,6 +121,35 @@ void scope_task_ended(Runtime& rt, Scope& scope) {
 
 }  // namespace
 
+vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
+  vm::Task* owner = m->owner;
+  std::lock_guard gc(owner->gc_mutex);  // the owner cannot collect what is being copied
+  vm::Value v;
+  for (;;) {
+    uint32_t before = m->seq.load(std::memory_order_acquire);
+    if (before & 1) continue;
+    vm::Value& slot = m->globals[index];
+    v.tag_word_ = std::atomic_ref<uint64_t>(slot.tag_word_).load(std::memory_order_relaxed);
+    v.i = std::atomic_ref<int64_t>(slot.i).load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (m->seq.load(std::memory_order_relaxed) == before) break;
+  }
+  if (v.tag == vm::Tag::Undef) return v;
+  if (!v.immutable())
+    t.raise("OwnershipError", "'" + m->names[index].name + "' belongs to the main task and holds a mutable " +
+                                  vm::type_name(v) + "; task " + std::to_string(t.id) +
+                                  " may read it only while it is immutable (freeze it, or pass it to the task)");
+  return vm::copy_into(t.heap, v);
+}
+
+void write_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
+  if (!m->owner)
+    t.raise("FrozenError", "cannot assign to '" + m->names[index].name + "': module '" +
+                               std::string(m->name->view()) + "' is read-only");
+  t.raise("OwnershipError", "cannot assign to '" + m->names[index].name + "' from task " + std::to_string(t.id) +
+                                ": top-level bindings belong to the main task; send the value on a channel");
+}
+
 void check_cancel(vm::Task& t) {
   if (t.host && host(t).should_cancel()) t.raise("Cancelled", "the task was cancelled");
 }
@@ -139,6 +168,7 @@ vm::Value spawn(vm::Task& t, vm::Value* callee_and_args, int nargs, lang::Loc at
   else t.raise("TypeError", std::string("cannot spawn a call of ") + vm::type_name(callee));
   const vm::Frame& f = t.frames.back();
   Task* child = rt.new_task(name, f.closure->proto->file, at);
+  child->spawner = f.closure->proto;
   // Arguments and captured values cross into the new task's heap as copies (SPEC §6).
   std::vector<vm::Value> copied;
   for (int i = 0; i <= nargs; i++) copied.push_back(vm::copy_into(child->vm.heap, callee_and_args[i]));
@@ -178,7 +208,7 @@ bool await(vm::Task& t, vm::Value handle, vm::Value& out) {
   switch (target->outcome.load()) {
     case Task::Returned: out = vm::copy_into(t.heap, target->result); return true;
     case Task::Cancelled: t.raise("Cancelled", "the awaited task was cancelled");
-    default: raise_from(t, target->error, nullptr);
+    default: raise_from(t, target->error, target);
   }
 }
 

@@ -33,6 +33,13 @@ bool recv(vm::Task& t, vm::Value chan, vm::Value& out, bool& closed);
 bool select(vm::Task& t, vm::Value* regs, int n, uint32_t send_mask, bool has_default, int& chosen,
             vm::Value& out);
 
+// GETG of a module global owned by another task: a copy of its value when it is
+// immutable, else OwnershipError (SPEC §6).
+vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index);
+// SETG by a task that does not own the module: always an error (OwnershipError for the
+// main script's bindings, FrozenError for a loaded module).
+[[noreturn]] void write_foreign_global(vm::Task& t, vm::Module* m, uint32_t index);
+
 // Preemption point: true when the task should yield its worker now.
 bool should_yield(vm::Task& t);
 // Raises Cancelled when the task has been cancelled (at waits and preemption points).

@@ -149,14 +149,14 @@ void Scheduler::requeue(Task* task) {
 void Scheduler::add_timer(Clock::time_point when, Task* task, uint64_t gen) {
   task->retain();
   std::lock_guard g(mutex_);
-  timers_.push(Timer{when, task, gen, nullptr});
+  timers_.push(Timer{when, task, gen, nullptr, {}});
   idle_cv_.notify_one();
 }
 
-void Scheduler::add_channel_timer(Clock::time_point when, Channel* chan) {
+void Scheduler::add_channel_timer(Clock::time_point when, Channel* chan, Clock::duration period) {
   chan->retain();
   std::lock_guard g(mutex_);
-  timers_.push(Timer{when, nullptr, 0, chan});
+  timers_.push(Timer{when, nullptr, 0, chan, period});
   idle_cv_.notify_one();
 }
 
@@ -198,13 +198,30 @@ void Scheduler::fire_timers(std::unique_lock<std::mutex>& held) {
     } else {
       double seconds = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
       channel_offer(runtime_, *t.chan, vm::Message(vm::Value::number(seconds)));
-      t.chan->release();
+      // A ticker stops once the timer holds the last reference to its channel.
+      if (t.period.count() > 0 && t.chan->refs.load() > 1) {
+        std::lock_guard g(mutex_);
+        timers_.push(Timer{t.when + t.period, nullptr, 0, t.chan, t.period});
+      } else {
+        t.chan->release();
+      }
     }
   }
   held.lock();
 }
 
 Task* Scheduler::find_work(Worker* w) {
+  // Every 61st look (Go's number) a busy worker also serves the global queue and due
+  // timers, so neither starves behind a worker's own queue.
+  if (++w->ticks % 61 == 0) {
+    std::unique_lock g(mutex_);
+    if (!timers_.empty() && timers_.top().when <= Clock::now()) fire_timers(g);
+    if (!global_.empty()) {
+      Task* t = global_.front();
+      global_.pop_front();
+      return t;
+    }
+  }
   {
     std::lock_guard g(w->lock);
     if (w->next) {

@@ -55,8 +55,9 @@ class Scheduler {
 
   // Wakes `task` at `when` unless its wait `gen` was completed before.
   void add_timer(Clock::time_point when, Task* task, uint64_t gen);
-  // Sends the current monotonic time on `chan` at `when` (after()).
-  void add_channel_timer(Clock::time_point when, Channel* chan);
+  // Sends the current monotonic time on `chan` at `when` (after()), and then every
+  // `period` while anyone but the timer still holds the channel (time.tick()).
+  void add_channel_timer(Clock::time_point when, Channel* chan, Clock::duration period = {});
 
   // Runs `main` (already prepared) until it is Done and no task is left; the calling
   // thread blocks meanwhile. Returns false when the program ended in an unrecoverable
@@ -81,12 +82,14 @@ class Scheduler {
     std::deque<Task*> queue;
     Task* next = nullptr;
     int index = 0;
+    uint32_t ticks = 0;  // tasks taken; paces the fairness checks in find_work
   };
   struct Timer {
     Clock::time_point when;
     Task* task;           // wakes the task, or
     uint64_t gen;
     Channel* chan;        // sends the time on the channel
+    Clock::duration period;  // repeats when non-zero
     bool operator>(const Timer& o) const { return when > o.when; }
   };
 

@@ -77,6 +77,7 @@ class Task final : public vm::Shared {
   const std::string name;       // the function it runs ("<spawn>" for a block)
   const std::string file;
   const lang::Loc spawned_at;
+  const vm::Proto* spawner = nullptr;  // the function that ran the spawn (for tracebacks)
 
   Scope* member_of = nullptr;    // the scope it belongs to (null for the main task)
   Scope implicit_scope{this};

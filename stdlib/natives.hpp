@@ -55,6 +55,11 @@ inline Value string_value(Task& t, std::string_view s) { return Value::object(t.
 std::span<const vm::NativeEntry> builtin_entries();  // builtins.cpp
 std::span<const vm::NativeEntry> task_entries();     // tasks.cpp: chan, sleep, ...
 int64_t channel_length(Value chan);                  // tasks.cpp: values buffered now
+vm::ModuleDef time_module();                         // time.cpp
+// The waiting natives the time module shares with the builtins (tasks.cpp).
+Value t_sleep(Task& t, Value* args, int nargs);
+Value t_after(Task& t, Value* args, int nargs);
+Value t_tick(Task& t, Value* args, int nargs);
 vm::ModuleDef math_module();                         // math.cpp
 vm::ModuleDef string_module();                       // string.cpp
 vm::ModuleDef list_module();                         // list.cpp

@@ -36,7 +36,7 @@ std::span<const NativeEntry> builtin_functions() {
 std::span<const ModuleDef> standard_modules() {
   static const ModuleDef modules[] = {
       stdlib::math_module(), stdlib::string_module(), stdlib::list_module(),
-      stdlib::map_module(),  stdlib::os_module(),
+      stdlib::map_module(),  stdlib::os_module(),     stdlib::time_module(),
   };
   return modules;
 }

@@ -48,6 +48,8 @@ rt::Clock::time_point deadline(double seconds) {
   return rt::Clock::now() + std::chrono::duration_cast<rt::Clock::duration>(std::chrono::duration<double>(seconds));
 }
 
+}  // namespace
+
 Value t_chan(Task& t, Value* args, int nargs) {
   int64_t n = nargs > 0 ? arg_int(t, args, 0, "chan", "capacity") : 0;
   if (n < 0) t.raise("ValueError", "chan(): capacity must not be negative");
@@ -98,6 +100,19 @@ Value t_yield(Task& t, Value*, int) {
 }
 
 Value t_task_id(Task& t, Value*, int) { return Value::integer(int64_t(t.id)); }
+
+Value t_tick(Task& t, Value* args, int) {
+  double d = seconds_arg(t, args, "time.tick");
+  if (d <= 0) t.raise("ValueError", "time.tick(): the period must be positive");
+  Value v = new_channel(t, 1);
+  auto period = std::chrono::duration_cast<rt::Clock::duration>(std::chrono::duration<double>(d));
+  if (period.count() == 0) period = rt::Clock::duration(1);
+  t.runtime.scheduler->add_channel_timer(rt::Clock::now() + period,
+                                         static_cast<rt::Channel*>(v.as_handle()->target), period);
+  return v;
+}
+
+namespace {
 
 const vm::NativeEntry kTaskEntries[] = {
     {"", "chan", "chan(capacity = 0)", vm::Effect::Instant,

@@ -199,15 +199,38 @@ Value Task::execute(size_t entry) {
       CASE(LOADTRUE) { R[ip->a] = Value::boolean(true); DISPATCH(); }
       CASE(LOADFALSE) { R[ip->a] = Value::boolean(false); DISPATCH(); }
       CASE(GETG) {
-        Value v = cl->module->globals[ip->bx()];
+        Module* m = cl->module;
+        Value v;
+        if (m->owner == this || !m->owner) {
+          v = m->globals[ip->bx()];
+        } else {
+          // Another task's top-level binding (SPEC §6): readable only while immutable.
+          SAVE_PC();
+          v = rt::read_foreign_global(*this, m, ip->bx());
+        }
         if (v.tag == Tag::Undef) {
           SAVE_PC();
-          raise("Error", "'" + cl->module->names[ip->bx()].name + "' used before its declaration");
+          raise("Error", "'" + m->names[ip->bx()].name + "' used before its declaration");
         }
         R[ip->a] = v;
         DISPATCH();
       }
-      CASE(SETG) { cl->module->globals[ip->bx()] = R[ip->a]; DISPATCH(); }
+      CASE(SETG) {
+        Module* m = cl->module;
+        if (m->owner != this) {
+          SAVE_PC();
+          rt::write_foreign_global(*this, m, ip->bx());
+        }
+        // A sequence lock around the write, so other tasks read whole values (see Module).
+        uint32_t seq = m->seq.load(std::memory_order_relaxed);
+        m->seq.store(seq + 1, std::memory_order_relaxed);
+        std::atomic_thread_fence(std::memory_order_release);
+        Value& slot = m->globals[ip->bx()];
+        std::atomic_ref<uint64_t>(slot.tag_word_).store(R[ip->a].tag_word_, std::memory_order_relaxed);
+        std::atomic_ref<int64_t>(slot.i).store(R[ip->a].i, std::memory_order_relaxed);
+        m->seq.store(seq + 2, std::memory_order_release);
+        DISPATCH();
+      }
       CASE(BUILTIN) { R[ip->a] = runtime.builtins[ip->bx()]; DISPATCH(); }
       CASE(MKCELL) {
         R[ip->a] = Value::object(heap.cell(R[ip->a]));
@@ -743,12 +766,11 @@ void Task::complete_wait() {
   resume = Resume::None;
   Frame& f = frames.back();
   if (kind == Resume::None) return;  // a preempted task just goes on
+  rt::finish_wait(*this);  // raises here when the wait ended in an error (Cancelled, Deadlock)
   if (kind == Resume::Retry) {
     f.pc -= 1;  // run AWAIT / SCOPEEND again: they re-check their condition
-    host->waiting = rt::WaitInfo{};
     return;
   }
-  rt::finish_wait(*this);  // raises here when the wait ended in an error
   rt::Task& h = *host;
   Value v = unpack(heap, h.wake_value);
   Value* R = stack.data() + f.base;
@@ -783,6 +805,9 @@ void Task::record_trace(Error* e) {
     lang::Loc loc = at > 0 && at <= p->locs.size() ? p->locs[at - 1] : p->loc;
     return TraceLine{p->name, p->file, loc, ""};
   };
+  const Proto* skip = e->skip_innermost;
+  e->skip_innermost = nullptr;
+  if (skip && n > 0 && frames[n - 1].closure->proto == skip) n--;
   for (size_t k = 0; k < n; k++) {
     if (frames[n - 1 - k].closure->proto->hidden) continue;
     if (n > kHead + kTail && k == kHead) {

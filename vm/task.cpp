@@ -26,6 +26,7 @@ void Task::raise(std::string_view kind, std::string message) {
 }
 
 void Task::collect() {
+  std::lock_guard gc(gc_mutex);
   uint32_t top = frames.empty() ? 0 : frames.back().base + frames.back().closure->proto->nregs;
   if (top > stack.size()) top = uint32_t(stack.size());
   for (uint32_t i = 0; i < top; i++) heap.mark(stack[i]);

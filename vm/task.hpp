@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <mutex>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -70,6 +71,9 @@ class Task {
   uint64_t budget_left = 0;        // instructions left when Config::instruction_budget is set
   uint32_t call_depth = 0;         // nesting of Task::call (natives calling back into script)
   rt::Task* host = nullptr;        // the scheduler's task this state belongs to
+  // Held while this task collects, and by another task copying one of this task's
+  // top-level values (Module::owner): the copy never sees an object being freed.
+  std::mutex gc_mutex;
 
   // Suspension (the concurrency runtime): an instruction that must wait saves its pc,
   // records how to finish on resume, and makes execute() return with `suspended` set.

@@ -57,6 +57,7 @@ class Copier {
         Error* ne = into_.error(into_.string(e->kind->view()), into_.string(e->message->view()));
         ne->trace = e->trace;
         ne->traced = e->traced;
+        ne->skip_innermost = e->skip_innermost;
         copy = ne;
         break;
       }

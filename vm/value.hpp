@@ -197,6 +197,9 @@ struct Error : Obj {
   String* message;
   std::vector<TraceLine> trace;
   bool traced = false;  // set when the trace was recorded; a rethrow keeps it
+  // An error arriving from another task already ends with "at f (spawn site)": when the
+  // receiving task's innermost frame is that same function f, recording leaves it out.
+  const Proto* skip_innermost = nullptr;
 };
 
 // A loaded module: a file module's globals (slots addressed by GETG/SETG, named by
