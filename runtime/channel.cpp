@@ -12,11 +12,12 @@ namespace tsk::rt {
 namespace {
 
 // Pops registrations until one whose wait can still be claimed; claims it.
-bool take_live(std::deque<Registration>& q, Registration& out) {
+bool take_live(Channel& ch, Fifo<Registration>& q, Registration& out) {
   while (!q.empty()) {
     Registration r = std::move(q.front());
     q.pop_front();
     if (r.task->claim(r.gen)) {
+      r.task->woken_by = &ch;
       out = std::move(r);
       return true;
     }
@@ -24,7 +25,7 @@ bool take_live(std::deque<Registration>& q, Registration& out) {
   return false;
 }
 
-void register_wait(Task& task, Channel& ch, std::deque<Registration>& q, uint64_t gen, int case_index,
+void register_wait(Task& task, Channel& ch, Fifo<Registration>& q, uint64_t gen, int case_index,
                    vm::Message value) {
   q.push_back(Registration{&task, gen, case_index, std::move(value)});
   if (std::find(task.wait_channels.begin(), task.wait_channels.end(), &ch) == task.wait_channels.end()) {
@@ -35,6 +36,13 @@ void register_wait(Task& task, Channel& ch, std::deque<Registration>& q, uint64_
 
 }  // namespace
 
+Channel::Channel(Runtime& rt, uint64_t channel_id, size_t cap, std::string made_in, lang::Loc at)
+    : runtime(rt), id(channel_id), capacity(cap), file(std::move(made_in)), made_at(at) {
+  rt.channels_alive.fetch_add(1, std::memory_order_relaxed);
+}
+
+Channel::~Channel() { runtime.channels_alive.fetch_sub(1, std::memory_order_relaxed); }
+
 std::string Channel::describe() const { return "<chan " + std::to_string(id) + ">"; }
 
 Op channel_send(Runtime& rt, Task& task, Channel& ch, vm::Message& m) {
@@ -44,7 +52,7 @@ Op channel_send(Runtime& rt, Task& task, Channel& ch, vm::Message& m) {
     task.vm.raise("ChannelClosedError", "send on a closed channel");
   }
   Registration r;
-  if (take_live(ch.recvq, r)) {
+  if (take_live(ch, ch.recvq, r)) {
     r.task->wake_value = std::move(m);
     r.task->wake_case = r.case_index;
     g.unlock();
@@ -55,7 +63,7 @@ Op channel_send(Runtime& rt, Task& task, Channel& ch, vm::Message& m) {
     ch.buffer.push_back(std::move(m));
     return Op::Done;
   }
-  if (task.vm.call_depth > 0) {
+  if (task.vm.call_depth > 0 && !task.vm.in_fiber) {
     g.unlock();
     task.vm.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
   }
@@ -71,7 +79,7 @@ Op channel_recv(Runtime& rt, Task& task, Channel& ch, vm::Message& out, bool& cl
     out = std::move(ch.buffer.front());
     ch.buffer.pop_front();
     Registration r;
-    if (take_live(ch.sendq, r)) {
+    if (take_live(ch, ch.sendq, r)) {
       ch.buffer.push_back(std::move(r.value));
       r.task->wake_case = r.case_index;
       g.unlock();
@@ -80,7 +88,7 @@ Op channel_recv(Runtime& rt, Task& task, Channel& ch, vm::Message& out, bool& cl
     return Op::Done;
   }
   Registration r;
-  if (take_live(ch.sendq, r)) {
+  if (take_live(ch, ch.sendq, r)) {
     out = std::move(r.value);
     r.task->wake_case = r.case_index;
     g.unlock();
@@ -92,7 +100,7 @@ Op channel_recv(Runtime& rt, Task& task, Channel& ch, vm::Message& out, bool& cl
     out = vm::Message();
     return Op::Done;
   }
-  if (task.vm.call_depth > 0) {
+  if (task.vm.call_depth > 0 && !task.vm.in_fiber) {
     g.unlock();
     task.vm.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
   }
@@ -110,13 +118,13 @@ void channel_close(Runtime& rt, Task& task, Channel& ch) {
     } else {
       ch.closed = true;
       Registration r;
-      while (take_live(ch.recvq, r)) {
+      while (take_live(ch, ch.recvq, r)) {
         r.task->wake_value = vm::Message();
         r.task->wake_closed = true;
         r.task->wake_case = r.case_index;
         woken.push_back(r.task);
       }
-      while (take_live(ch.sendq, r)) {
+      while (take_live(ch, ch.sendq, r)) {
         r.task->wake_error_kind = "ChannelClosedError";
         r.task->wake_error_message = "the channel was closed while sending";
         woken.push_back(r.task);
@@ -149,7 +157,7 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
   for (int i = 0; i < int(cases.size()); i++) {
     Channel* ch = cases[size_t(i)].chan;
     if (!ch) continue;
-    auto has_live = [](std::deque<Registration>& q) {
+    auto has_live = [](Fifo<Registration>& q) {
       for (auto& r : q)
         if (r.task->claimed_gen.load(std::memory_order_acquire) + 1 == r.gen) return true;
       return false;
@@ -160,47 +168,52 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
     if (ok) ready.push_back(i);
   }
   closed = false;
-  if (!ready.empty()) {
-    int pick = ready[task.random_below(ready.size())];
+  // A waiter that looked live may be claimed meanwhile by a cancel (which takes no
+  // channel lock): then that case was not ready after all, and another is tried.
+  while (!ready.empty()) {
+    size_t at = task.random_below(ready.size());
+    int pick = ready[at];
     SelectCase& c = cases[size_t(pick)];
     Channel& ch = *c.chan;
-    chosen = pick;
-    std::vector<Task*> woken;
+    Task* woken = nullptr;
+    Registration r;
     if (c.is_send) {
       if (ch.closed) {
         unlock_all();
         task.vm.raise("ChannelClosedError", "send on a closed channel");
       }
-      vm::Message m = vm::pack(c.value);
-      Registration r;
-      if (take_live(ch.recvq, r)) {
-        r.task->wake_value = std::move(m);
+      if (take_live(ch, ch.recvq, r)) {
+        r.task->wake_value = vm::pack(c.value);
         r.task->wake_case = r.case_index;
-        woken.push_back(r.task);
+        woken = r.task;
+      } else if (ch.buffer.size() < ch.capacity) {
+        ch.buffer.push_back(vm::pack(c.value));
       } else {
-        ch.buffer.push_back(std::move(m));
+        ready.erase(ready.begin() + std::ptrdiff_t(at));
+        continue;
       }
+    } else if (!ch.buffer.empty()) {
+      out = std::move(ch.buffer.front());
+      ch.buffer.pop_front();
+      if (take_live(ch, ch.sendq, r)) {
+        ch.buffer.push_back(std::move(r.value));
+        r.task->wake_case = r.case_index;
+        woken = r.task;
+      }
+    } else if (take_live(ch, ch.sendq, r)) {
+      out = std::move(r.value);
+      r.task->wake_case = r.case_index;
+      woken = r.task;
+    } else if (ch.closed) {
+      closed = true;
+      out = vm::Message();
     } else {
-      Registration r;
-      if (!ch.buffer.empty()) {
-        out = std::move(ch.buffer.front());
-        ch.buffer.pop_front();
-        if (take_live(ch.sendq, r)) {
-          ch.buffer.push_back(std::move(r.value));
-          r.task->wake_case = r.case_index;
-          woken.push_back(r.task);
-        }
-      } else if (take_live(ch.sendq, r)) {
-        out = std::move(r.value);
-        r.task->wake_case = r.case_index;
-        woken.push_back(r.task);
-      } else {
-        closed = true;
-        out = vm::Message();
-      }
+      ready.erase(ready.begin() + std::ptrdiff_t(at));
+      continue;
     }
+    chosen = pick;
     unlock_all();
-    for (Task* t : woken) rt.scheduler->wake(t);
+    if (woken) rt.scheduler->wake(woken);
     return Op::Done;
   }
   if (has_default) {
@@ -209,7 +222,7 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
     out = vm::Message();
     return Op::Done;
   }
-  if (task.vm.call_depth > 0) {
+  if (task.vm.call_depth > 0 && !task.vm.in_fiber) {
     unlock_all();
     task.vm.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
   }
@@ -230,7 +243,7 @@ void channel_offer(Runtime& rt, Channel& ch, vm::Message m) {
     std::lock_guard g(ch.lock);
     if (ch.closed) return;
     Registration r;
-    if (take_live(ch.recvq, r)) {
+    if (take_live(ch, ch.recvq, r)) {
       r.task->wake_value = std::move(m);
       r.task->wake_case = r.case_index;
       woken = r.task;
@@ -243,11 +256,11 @@ void channel_offer(Runtime& rt, Channel& ch, vm::Message m) {
 
 void channel_forget(Task& task) {
   for (Channel* ch : task.wait_channels) {
-    {
+    // The channel that completed a single-channel wait already took the registration.
+    if (ch != task.woken_by || task.wait_channels.size() > 1) {
       std::lock_guard g(ch->lock);
-      auto drop = [&](std::deque<Registration>& q) {
-        q.erase(std::remove_if(q.begin(), q.end(), [&](const Registration& r) { return r.task == &task; }),
-                q.end());
+      auto drop = [&](Fifo<Registration>& q) {
+        q.erase_if([&](const Registration& r) { return r.task == &task; });
       };
       drop(ch->sendq);
       drop(ch->recvq);

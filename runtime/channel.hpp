@@ -21,6 +21,8 @@
 #include <string>
 
 #include "lang/ast.hpp"
+#include "runtime/fifo.hpp"
+#include "runtime/sync.hpp"
 #include "runtime/task.hpp"
 #include "vm/transfer.hpp"
 
@@ -35,8 +37,9 @@ struct Registration {
 
 class Channel final : public vm::Shared {
  public:
-  Channel(uint64_t id, size_t capacity, std::string file, lang::Loc made_at)
-      : id(id), capacity(capacity), file(std::move(file)), made_at(made_at) {}
+  Channel(Runtime& runtime, uint64_t id, size_t capacity, std::string file, lang::Loc made_at);
+  ~Channel() override;
+  Runtime& runtime;
   std::string describe() const override;
 
   const uint64_t id;
@@ -44,9 +47,9 @@ class Channel final : public vm::Shared {
   const std::string file;
   const lang::Loc made_at;
 
-  std::mutex lock;
-  std::deque<vm::Message> buffer;
-  std::deque<Registration> sendq, recvq;
+  Mutex lock;
+  Fifo<vm::Message> buffer;
+  Fifo<Registration> sendq, recvq;
   bool closed = false;
   size_t count() {
     std::lock_guard g(lock);

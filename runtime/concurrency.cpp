@@ -19,7 +19,7 @@ Task& host(vm::Task& t) { return *t.host; }
 // A wait inside a native's callback (sort's `less` receiving from a channel) would need
 // the native's C++ frames to be suspended too: that needs a fiber, which comes later.
 void require_parkable(vm::Task& t) {
-  if (t.call_depth > 0)
+  if (t.call_depth > 0 && !t.in_fiber)
     t.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
   if (!t.host) t.raise("Error", "cannot wait outside a task");
 }
@@ -45,9 +45,9 @@ Scope& innermost_scope(Task& task) {
 // frames follow when it records the trace (its innermost frame left out when it is that
 // same function, so the spawn site is not listed twice).
 void note_crossing(vm::Error* e, const Task& task) {
-  std::string at = task.file + ":" + std::to_string(task.spawned_at.line) + ":" + std::to_string(task.spawned_at.col);
+  std::string at = std::string(task.file) + ":" + std::to_string(task.spawned_at.line) + ":" + std::to_string(task.spawned_at.col);
   e->trace.push_back(vm::TraceLine{"", "", {}, "in task " + std::to_string(task.id) + " spawned at " + at});
-  if (task.spawner) e->trace.push_back(vm::TraceLine{task.spawner->name, task.file, task.spawned_at, ""});
+  if (task.spawner) e->trace.push_back(vm::TraceLine{task.spawner->name, std::string(task.file), task.spawned_at, ""});
   e->skip_innermost = task.spawner;
 }
 
@@ -66,8 +66,10 @@ void cancel_scope_tasks(Runtime& rt, Scope& scope, Task* except) {
   std::vector<Task*> tasks;
   {
     std::lock_guard g(scope.lock);
-    tasks = scope.tasks;
-    for (Task* x : tasks) x->retain();
+    for (Task* x = scope.members; x; x = x->member_next) {
+      x->retain();
+      tasks.push_back(x);
+    }
   }
   for (Task* x : tasks) {
     if (x != except && x->outcome.load() == Task::Pending) rt.cancel_task(x);
@@ -95,15 +97,20 @@ void scope_failed(Runtime& rt, Scope& scope, vm::Error* error, Task* from) {
   }
 }
 
-// A task of `scope` has ended: count it, and wake the owner when it was the last.
-void scope_task_ended(Runtime& rt, Scope& scope) {
+// `task` of `scope` has ended: unlink it, and wake the owner when it was the last.
+void scope_task_ended(Runtime& rt, Scope& scope, Task& task) {
   bool wake_owner = false;
   {
     std::lock_guard g(scope.lock);
+    if (task.member_prev) task.member_prev->member_next = task.member_next;
+    else scope.members = task.member_next;
+    if (task.member_next) task.member_next->member_prev = task.member_prev;
+    task.member_prev = task.member_next = nullptr;
     scope.live--;
     wake_owner = scope.live == 0 && scope.owner_waiting;
   }
   if (wake_owner) rt.interrupt(scope.owner);
+  task.release();  // the scope's reference
 }
 
 // The error to raise at a scope's end: the first failure, with the others listed.
@@ -162,7 +169,7 @@ vm::Value spawn(vm::Task& t, vm::Value* callee_and_args, int nargs, lang::Loc at
   Runtime& rt = t.runtime;
   Task& parent = host(t);
   vm::Value callee = callee_and_args[0];
-  std::string name;
+  std::string_view name;
   if (callee.tag == vm::Tag::Closure) name = callee.as_closure()->proto->name;
   else if (callee.tag == vm::Tag::Native) name = callee.as_native()->entry->name;
   else t.raise("TypeError", std::string("cannot spawn a call of ") + vm::type_name(callee));
@@ -179,7 +186,9 @@ vm::Value spawn(vm::Task& t, vm::Value* callee_and_args, int nargs, lang::Loc at
     std::lock_guard g(scope.lock);
     scope.live++;
     child->retain();
-    scope.tasks.push_back(child);
+    child->member_next = scope.members;
+    if (scope.members) scope.members->member_prev = child;
+    scope.members = child;
     if (scope.cancelled) child->cancel_requested = true;
   }
   vm::Value handle = vm::Value::object(t.heap.handle(vm::Tag::Task, child));
@@ -238,6 +247,11 @@ bool scope_end(vm::Task& t, vm::Value block_error) {
     if (record && !is_cancelled_error(e)) scope_failed(rt, scope, e, nullptr);
     else if (is_cancelled_error(e)) cancel_scope_tasks(rt, scope, nullptr);
   }
+  // A cancelled owner still waits for the scope's tasks, having cancelled them first.
+  if (self.should_cancel() && !scope.cancel_sent) {
+    scope.cancel_sent = true;
+    cancel_scope_tasks(rt, scope, nullptr);
+  }
   {
     std::lock_guard g(scope.lock);
     if (scope.live > 0) {
@@ -252,10 +266,10 @@ bool scope_end(vm::Task& t, vm::Value block_error) {
   // Every task of the scope has ended: close it and raise what must be raised.
   std::unique_ptr<Scope> closed = std::move(self.open_scopes.back());
   self.open_scopes.pop_back();
-  for (Task* x : closed->tasks) x->release();
-  closed->tasks.clear();
   if (!closed->failures.empty()) raise_scope_failure(t, *closed);
   if (block_error.tag == vm::Tag::Error) throw vm::ScriptError{block_error.as_error()};
+  // The end of a scope is a wait: a task cancelled while it waited here stops now.
+  check_cancel(t);
   return true;
 }
 
@@ -309,9 +323,10 @@ void finish_wait(vm::Task& t) {
   Task& self = host(t);
   channel_forget(self);
   self.waiting = WaitInfo{};
-  if (!self.wake_error_kind.empty()) {
-    std::string kind = std::move(self.wake_error_kind), message = std::move(self.wake_error_message);
-    self.wake_error_kind.clear();
+  if (self.wake_error_kind) {
+    const char* kind = self.wake_error_kind;
+    std::string message = std::move(self.wake_error_message);
+    self.wake_error_kind = nullptr;
     t.raise(kind, message);
   }
 }
@@ -338,6 +353,16 @@ bool body_ended(Task& task, vm::Value value, vm::Error* error) {
       task.result = vm::copy_into(*task.result_heap, value);
     }
   }
+  bool children_left;
+  {
+    std::lock_guard g(task.implicit_scope.lock);
+    children_left = task.implicit_scope.live > 0;
+  }
+  // Cancelled while it waits for its tasks: cancel them, and end as Cancelled.
+  if (children_left && task.should_cancel() && !task.implicit_scope.cancel_sent) {
+    task.implicit_scope.cancel_sent = true;
+    cancel_scope_tasks(rt, task.implicit_scope, nullptr);
+  }
   {
     std::lock_guard g(task.implicit_scope.lock);
     if (task.implicit_scope.live > 0) {
@@ -363,17 +388,17 @@ bool body_ended(Task& task, vm::Value value, vm::Error* error) {
     outcome = Task::Failed;
   } else if (task.error) {
     outcome = is_cancelled_error(task.error) ? Task::Cancelled : Task::Failed;
+  } else if (scope.cancel_sent) {
+    outcome = Task::Cancelled;  // cancelled while it waited for its tasks
   } else {
     outcome = Task::Returned;
   }
-  for (Task* x : scope.tasks) x->release();
-  scope.tasks.clear();
   task.outcome.store(outcome);
   rt.task_done(task);
   // Tell the scope this task belongs to.
   if (task.member_of) {
     if (outcome == Task::Failed) scope_failed(rt, *task.member_of, task.error, &task);
-    scope_task_ended(rt, *task.member_of);
+    scope_task_ended(rt, *task.member_of, task);
   }
   return true;
 }

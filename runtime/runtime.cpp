@@ -94,8 +94,8 @@ vm::Task& Runtime::main_task() {
   return main_->vm;
 }
 
-Task* Runtime::new_task(std::string name, std::string file, lang::Loc spawned_at) {
-  Task* t = new Task(*this, next_task_id++, std::move(name), std::move(file), spawned_at);
+Task* Runtime::new_task(std::string_view name, std::string_view file, lang::Loc spawned_at) {
+  Task* t = new Task(*this, next_task_id++, name, file, spawned_at);
   t->vm.budget_left = config.instruction_budget;
   t->state = Task::Parked;  // made runnable by the spawner's wake
   return t;
@@ -190,10 +190,15 @@ int Runtime::run_main(vm::Value main_closure) {
   m.implicit_scope.failures.clear();
   m.implicit_scope.cancelled = false;
   m.implicit_scope.owner_waiting = false;
+  m.implicit_scope.cancel_sent = false;
   m.state = Task::Parked;
   prepare_entry(m, main_closure, nullptr, 0);
   bool clean = scheduler->run_main(&m);
   flush_out();
+  // Drop what the run left unreachable now (task and channel handles among it), so the
+  // tasks and channels it made are freed between runs.
+  if (clean && scheduler->exit_code < 0) m.vm.collect();
+  scheduler->drop_stale_timers();
   if (scheduler->exit_code >= 0) {
     int code = scheduler->exit_code;
     scheduler->exit_code = -1;

@@ -13,6 +13,7 @@
 #include <vector>
 
 #include "lang/diagnostic.hpp"
+#include "runtime/fiber.hpp"
 #include "vm/heap.hpp"
 #include "vm/proto.hpp"
 #include "vm/task.hpp"
@@ -91,8 +92,11 @@ class Runtime {
   std::unique_ptr<Scheduler> scheduler;            // started by the first run
   std::atomic<uint64_t> next_task_id{2};
   std::atomic<uint64_t> next_chan_id{1};
+  // Objects alive now: tests check both return to zero (main aside) after a run.
+  std::atomic<int64_t> tasks_alive{0};
+  std::atomic<int64_t> channels_alive{0};
   // A new task (one reference, the caller's), not yet runnable.
-  Task* new_task(std::string name, std::string file, lang::Loc spawned_at);
+  Task* new_task(std::string_view name, std::string_view file, lang::Loc spawned_at);
   // Pushes the entry frame of `task` for fn(args...) (any callable: natives and arity
   // errors are handled by a hidden trampoline frame, so the call fails inside the task).
   void prepare_entry(Task& task, vm::Value fn, const vm::Value* args, int nargs);
@@ -107,6 +111,7 @@ class Runtime {
   // Returns the exit status and writes any uncaught error or deadlock report.
   int run_main(vm::Value main_closure);
   std::vector<vm::Proto*> trampolines;              // by arity
+  StackPool fiber_stacks;                           // for natives that call back
 
   // Loads a standard module by name (nullptr if there is none).
   vm::Module* standard_module(const std::string& name);

@@ -32,7 +32,7 @@ const char* wait_text(const WaitInfo& w) {
 
 // "task 3 stage at pipe.tsk:6:13 — sending on chan 3 (made at pipe.tsk:4:10)"
 std::string describe_wait(Task* t) {
-  std::string line = "task " + std::to_string(t->id) + " " + t->name;
+  std::string line = "task " + std::to_string(t->id) + " " + std::string(t->name);
   if (!t->vm.frames.empty()) {
     const vm::Frame& f = t->vm.frames.back();
     const vm::Proto* p = f.closure->proto;
@@ -87,18 +87,32 @@ Scheduler::~Scheduler() {
 
 Task* Scheduler::current() { return tl_task; }
 
+void Scheduler::note_next_deadline() {
+  next_deadline_.store(timers_.empty() ? INT64_MAX : timers_.top().when.time_since_epoch().count(),
+                       std::memory_order_relaxed);
+}
+
+bool Scheduler::timer_due() const {
+  int64_t next = next_deadline_.load(std::memory_order_relaxed);
+  return next != INT64_MAX && Clock::now().time_since_epoch().count() >= next;
+}
+
 void Scheduler::add_live(Task* task) {
-  std::lock_guard g(mutex_);
   task->retain();
-  live_.push_back(task);
+  std::lock_guard g(mutex_);
+  task->live_next = live_;
+  if (live_) live_->live_prev = task;
+  live_ = task;
 }
 
 void Scheduler::remove_live(Task* task) {
   {
     std::lock_guard g(mutex_);
-    auto it = std::find(live_.begin(), live_.end(), task);
-    if (it == live_.end()) return;
-    live_.erase(it);
+    if (task->live_prev) task->live_prev->live_next = task->live_next;
+    else if (live_ == task) live_ = task->live_next;
+    else return;  // not in the list
+    if (task->live_next) task->live_next->live_prev = task->live_prev;
+    task->live_prev = task->live_next = nullptr;
   }
   task->release();
 }
@@ -150,6 +164,7 @@ void Scheduler::add_timer(Clock::time_point when, Task* task, uint64_t gen) {
   task->retain();
   std::lock_guard g(mutex_);
   timers_.push(Timer{when, task, gen, nullptr, {}});
+  note_next_deadline();
   idle_cv_.notify_one();
 }
 
@@ -157,6 +172,7 @@ void Scheduler::add_channel_timer(Clock::time_point when, Channel* chan, Clock::
   chan->retain();
   std::lock_guard g(mutex_);
   timers_.push(Timer{when, nullptr, 0, chan, period});
+  note_next_deadline();
   idle_cv_.notify_one();
 }
 
@@ -165,6 +181,26 @@ void Scheduler::request_exit(int code) {
   if (exit_code < 0) exit_code = code;
   finished_ = true;
   done_cv_.notify_all();
+}
+
+void Scheduler::drop_stale_timers() {
+  std::vector<Timer> keep, drop;
+  {
+    std::lock_guard g(mutex_);
+    while (!timers_.empty()) {
+      Timer t = timers_.top();
+      timers_.pop();
+      // A sleep whose wait ended otherwise (cancelled), or a channel only the timer holds.
+      bool stale = t.task ? t.task->claimed_gen.load() >= t.gen : t.chan->refs.load() == 1;
+      (stale ? drop : keep).push_back(t);
+    }
+    for (Timer& t : keep) timers_.push(t);
+    note_next_deadline();
+  }
+  for (Timer& t : drop) {
+    if (t.task) t.task->release();
+    if (t.chan) t.chan->release();
+  }
 }
 
 bool Scheduler::run_main(Task* main) {
@@ -189,6 +225,7 @@ void Scheduler::fire_timers(std::unique_lock<std::mutex>& held) {
     due.push_back(timers_.top());
     timers_.pop();
   }
+  note_next_deadline();
   if (due.empty()) return;
   held.unlock();
   for (Timer& t : due) {
@@ -202,6 +239,7 @@ void Scheduler::fire_timers(std::unique_lock<std::mutex>& held) {
       if (t.period.count() > 0 && t.chan->refs.load() > 1) {
         std::lock_guard g(mutex_);
         timers_.push(Timer{t.when + t.period, nullptr, 0, t.chan, t.period});
+        note_next_deadline();
       } else {
         t.chan->release();
       }
@@ -213,7 +251,7 @@ void Scheduler::fire_timers(std::unique_lock<std::mutex>& held) {
 Task* Scheduler::find_work(Worker* w) {
   // Every 61st look (Go's number) a busy worker also serves the global queue and due
   // timers, so neither starves behind a worker's own queue.
-  if (++w->ticks % 61 == 0) {
+  if (++w->ticks % 61 == 0 || timer_due()) {
     std::unique_lock g(mutex_);
     if (!timers_.empty() && timers_.top().when <= Clock::now()) fire_timers(g);
     if (!global_.empty()) {
@@ -224,11 +262,19 @@ Task* Scheduler::find_work(Worker* w) {
   }
   {
     std::lock_guard g(w->lock);
+    // A pair of tasks handing a value back and forth would keep the next slot busy
+    // forever: after a run of 32 next-slot tasks, the next one queues like any other.
+    if (w->next && ++w->next_streak > 32) {
+      w->queue.push_back(w->next);
+      w->next = nullptr;
+      w->next_streak = 0;
+    }
     if (w->next) {
       Task* t = w->next;
       w->next = nullptr;
       return t;
     }
+    w->next_streak = 0;
     if (!w->queue.empty()) {
       Task* t = w->queue.front();
       w->queue.pop_front();
@@ -247,18 +293,23 @@ Task* Scheduler::find_work(Worker* w) {
     g.unlock();
     for (size_t k = 1; k < workers_.size(); k++) {
       Worker* victim = workers_[(size_t(w->index) + k) % workers_.size()].get();
-      std::lock_guard vg(victim->lock);
-      if (!victim->queue.empty()) {
+      // Take half into a local list, then let go of the victim before touching our own
+      // queue: holding two workers' locks at once could deadlock two thieves.
+      std::vector<Task*> stolen;
+      {
+        std::lock_guard vg(victim->lock);
         size_t n = (victim->queue.size() + 1) / 2;
-        Task* first = victim->queue.front();
-        victim->queue.pop_front();
-        std::lock_guard mg(w->lock);
-        for (size_t i = 1; i < n && !victim->queue.empty(); i++) {
-          w->queue.push_back(victim->queue.back());
-          victim->queue.pop_back();
+        for (size_t i = 0; i < n; i++) {
+          stolen.push_back(victim->queue.front());
+          victim->queue.pop_front();
         }
-        return first;
       }
+      if (stolen.empty()) continue;
+      if (stolen.size() > 1) {
+        std::lock_guard mg(w->lock);
+        for (size_t i = 1; i < stolen.size(); i++) w->queue.push_back(stolen[i]);
+      }
+      return stolen.front();
     }
     {
       std::lock_guard og(w->lock);
@@ -272,7 +323,7 @@ Task* Scheduler::find_work(Worker* w) {
     g.lock();
     if (stopping_) return nullptr;
     if (!global_.empty()) continue;
-    if (idle_ + 1 == int(workers_.size()) && queued_.load() == 0 && timers_.empty() && !live_.empty() &&
+    if (idle_ + 1 == int(workers_.size()) && queued_.load() == 0 && timers_.empty() && live_ &&
         !finished_ && main_) {
       on_deadlock(g);
       continue;  // main may have been woken into this worker's next slot
@@ -287,7 +338,8 @@ Task* Scheduler::find_work(Worker* w) {
 
 void Scheduler::on_deadlock(std::unique_lock<std::mutex>& held) {
   std::string lines;
-  std::vector<Task*> tasks = live_;
+  std::vector<Task*> tasks;
+  for (Task* t = live_; t; t = t->live_next) tasks.push_back(t);
   std::sort(tasks.begin(), tasks.end(), [](Task* a, Task* b) { return a->id < b->id; });
   for (Task* t : tasks) lines += "  " + describe_wait(t) + "\n";
   Task* main = main_;
@@ -357,6 +409,18 @@ void Scheduler::run_task(Worker* w, Task* t) {
     }
   }
   tl_task = nullptr;
+  // A cancel that arrived between the task's last check and its registering the wait
+  // found no wait to complete: complete it now (interrupt sees the task still Running
+  // and marks the wake pending).
+  if (!t->yield_now && t->should_cancel()) {
+    switch (t->waiting.kind) {
+      case WaitInfo::Receive: case WaitInfo::Send: case WaitInfo::Select:
+      case WaitInfo::Sleep: case WaitInfo::Forever: case WaitInfo::Await:
+        runtime_.interrupt(t);
+        break;
+      default: break;
+    }
+  }
   // It parked (or yields): requeue it now if a wake came in meanwhile.
   bool requeue_now = false;
   {

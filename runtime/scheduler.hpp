@@ -66,12 +66,16 @@ class Scheduler {
   std::string deadlock_report;
   int exit_code = -1;           // set by os.exit on any task
   void request_exit(int code);
+  // Releases timers nobody can observe any more (a cancelled sleep, an unread channel).
+  void drop_stale_timers();
 
   // The task running on the calling worker, or null off the workers.
   static Task* current();
   // Other tasks are waiting for a worker: the running task should yield at its next
   // preemption point.
-  bool others_waiting() const { return queued_.load(std::memory_order_relaxed) > 0; }
+  bool others_waiting() const { return queued_.load(std::memory_order_relaxed) > 0 || timer_due(); }
+  // The earliest timer is due (a relaxed look; the worker that fires it locks).
+  bool timer_due() const;
 
   int threads() const { return int(workers_.size()); }
 
@@ -83,6 +87,7 @@ class Scheduler {
     Task* next = nullptr;
     int index = 0;
     uint32_t ticks = 0;  // tasks taken; paces the fairness checks in find_work
+    uint32_t next_streak = 0;  // tasks taken from `next` in a row
   };
   struct Timer {
     Clock::time_point when;
@@ -97,6 +102,7 @@ class Scheduler {
   Task* find_work(Worker* w);
   void run_task(Worker* w, Task* t);
   void fire_timers(std::unique_lock<std::mutex>& held);
+
   void on_deadlock(std::unique_lock<std::mutex>& held);
 
   Runtime& runtime_;
@@ -106,12 +112,14 @@ class Scheduler {
   std::condition_variable done_cv_;
   std::deque<Task*> global_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
-  std::vector<Task*> live_;
+  Task* live_ = nullptr;                  // every task not Done, linked through live_prev/next
   std::atomic<int> idle_{0};
   bool stopping_ = false;
   bool finished_ = false;
   Task* main_ = nullptr;
   std::atomic<int64_t> queued_{0};        // tasks in any queue or next slot
+  std::atomic<int64_t> next_deadline_{INT64_MAX};  // the earliest timer (Clock ticks)
+  void note_next_deadline();              // under mutex_, after the timers changed
 };
 
 }  // namespace tsk::rt

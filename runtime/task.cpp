@@ -2,37 +2,44 @@
 // awaiting, scopes and task ends are in runtime/concurrency.cpp.
 #include "runtime/task.hpp"
 
+#include "runtime/fiber.hpp"
 #include "runtime/runtime.hpp"
 
 namespace tsk::rt {
 
-Task::Task(Runtime& rt, uint64_t task_id, std::string fn_name, std::string file_name, lang::Loc at)
-    : runtime(rt), vm(rt, task_id), id(task_id), name(std::move(fn_name)),
-      file(std::move(file_name)), spawned_at(at) {
+Task::Task(Runtime& rt, uint64_t task_id, std::string_view fn_name, std::string_view file_name, lang::Loc at)
+    : runtime(rt), vm(rt, task_id), id(task_id), name(fn_name), file(file_name), spawned_at(at) {
   vm.host = this;
+  rt.tasks_alive.fetch_add(1, std::memory_order_relaxed);
   rng = 0x9E3779B97F4A7C15ull * (task_id + 1) ^ uint64_t(reinterpret_cast<uintptr_t>(this));
   if (rng == 0) rng = 1;
 }
 
-Task::~Task() = default;
+Task::~Task() {
+  if (vm.fiber_call) discard_fiber(vm);
+  runtime.tasks_alive.fetch_sub(1, std::memory_order_relaxed);
+}
 
 std::string Task::describe() const {
-  return "<task " + std::to_string(id) + " " + name + " at " + file + ":" +
+  return "<task " + std::to_string(id) + " " + std::string(name) + " at " + std::string(file) + ":" +
          std::to_string(spawned_at.line) + ">";
 }
 
 uint64_t Task::begin_wait(WaitInfo what) {
-  uint64_t gen = wait_gen.load(std::memory_order_relaxed) + 1;
-  // claimed_gen trails wait_gen by one while the wait is open; a claim moves it up.
-  claimed_gen.store(gen - 1, std::memory_order_release);
-  wait_gen.store(gen, std::memory_order_release);
+  // Every field first, the generations last: a waker that claims this wait (an
+  // acquire CAS on claimed_gen after reading wait_gen) then sees them all written.
   waiting = what;
   wake_value = vm::Message();
   wake_case = -1;
   wake_closed = false;
-  wake_error_kind.clear();
+  wake_error_kind = nullptr;
   wake_error_message.clear();
+  woken_by = nullptr;
   wait_channels.clear();
+  uint64_t gen = wait_gen.load(std::memory_order_relaxed) + 1;
+  // claimed_gen trails wait_gen by one while the wait is open; a claim moves it up.
+  claimed_gen.store(gen - 1, std::memory_order_release);
+  wait_gen.store(gen, std::memory_order_release);
   return gen;
 }
 

@@ -31,6 +31,7 @@
 #include <vector>
 
 #include "lang/ast.hpp"
+#include "runtime/sync.hpp"
 #include "vm/task.hpp"
 #include "vm/transfer.hpp"
 
@@ -57,35 +58,42 @@ class Scope {
  public:
   explicit Scope(Task* owner) : owner(owner) {}
   Task* owner;
-  std::mutex lock;
+  Mutex lock;
   int live = 0;                          // tasks of this scope that have not ended
-  std::vector<Task*> tasks;              // every task spawned into it (each holds a reference)
+  Task* members = nullptr;               // those tasks, linked through Task::member_prev/next;
+                                         // the list holds a reference to each
   std::vector<Failure> failures;         // the first one is raised at the scope's end
   bool cancelled = false;                // a failure cancelled the scope's own code
+  bool cancel_sent = false;              // its owner, cancelled, has cancelled its tasks
   bool owner_waiting = false;            // the owner is parked at the scope's end
 };
 
 class Task final : public vm::Shared {
  public:
-  Task(Runtime& runtime, uint64_t id, std::string name, std::string file, lang::Loc spawned_at);
+  // `name` and `file` must outlive the task: a proto's or a native entry's strings.
+  Task(Runtime& runtime, uint64_t id, std::string_view name, std::string_view file, lang::Loc spawned_at);
   ~Task() override;
   std::string describe() const override;
 
   Runtime& runtime;
   vm::Task vm;
   const uint64_t id;
-  const std::string name;       // the function it runs ("<spawn>" for a block)
-  const std::string file;
+  const std::string_view name;  // the function it runs ("<spawn>" for a block)
+  const std::string_view file;
   const lang::Loc spawned_at;
   const vm::Proto* spawner = nullptr;  // the function that ran the spawn (for tracebacks)
 
   Scope* member_of = nullptr;    // the scope it belongs to (null for the main task)
+  Task* member_prev = nullptr;   // its neighbours in member_of's list while it runs
+  Task* member_next = nullptr;
+  Task* live_prev = nullptr;     // its neighbours in the scheduler's live list
+  Task* live_next = nullptr;
   Scope implicit_scope{this};
   std::vector<std::unique_ptr<Scope>> open_scopes;  // `scope { }` blocks, innermost last
 
   // --- scheduling (guarded by `lock`) ---
   enum State : uint8_t { Runnable, Running, Parked, Done };
-  std::mutex lock;
+  Mutex lock;
   State state = Runnable;
   bool wake_pending = false;
   bool in_queue = false;
@@ -99,7 +107,9 @@ class Task final : public vm::Shared {
   vm::Message wake_value;
   int wake_case = -1;
   bool wake_closed = false;
-  std::string wake_error_kind, wake_error_message;  // non-empty: raise it on resume
+  const char* wake_error_kind = nullptr;   // set: raise this kind on resume, with:
+  std::string wake_error_message;
+  Channel* woken_by = nullptr;            // the channel that completed the wait, if any
 
   std::atomic<bool> cancel_requested{false};
   bool yield_now = false;                 // yield() or preemption: requeue, do not park

@@ -665,7 +665,7 @@ const NativeEntry kBuiltins[] = {
     {"", "delete", "delete(m, k)", kInstant, "Removes the key k from m if present", b_delete, 2, 2},
     {"", "sort", "sort(xs, less = nil)", kInstant,
      "A new stably sorted list; less(a, b) returns true when a goes first (default: <)",
-     b_sort, 1, 2},
+     b_sort, 1, 2, true},
     {"", "min", "min(a, b, ...) or min(xs)", kInstant,
      "The smallest of the arguments, or of the list or range xs (ValueError when empty)",
      b_min, 1, -1},

@@ -31,6 +31,9 @@ struct NativeEntry {
   NativeFn fn;
   int8_t min_args;
   int8_t max_args;        // -1: variadic
+  // Calls script functions it was given (sort's less, list.map's f): a task runs it on a
+  // fiber, so a callback may wait (runtime/fiber.hpp).
+  bool calls_back = false;
 };
 
 // A standard module: its functions and the constants it adds (math.pi, os.args, ...).

@@ -30,7 +30,7 @@ lang::Loc call_site(Task& t, std::string& file) {
 Value new_channel(Task& t, size_t capacity) {
   std::string file;
   lang::Loc at = call_site(t, file);
-  auto* ch = new rt::Channel(t.runtime.next_chan_id++, capacity, file, at);
+  auto* ch = new rt::Channel(t.runtime, t.runtime.next_chan_id++, capacity, file, at);
   Value v = Value::object(t.heap.handle(Tag::Chan, ch));
   ch->release();  // the handle holds it now
   return v;
@@ -75,7 +75,7 @@ Value t_cancel(Task& t, Value* args, int) {
 Value t_sleep(Task& t, Value* args, int) {
   double d = seconds_arg(t, args, "sleep");
   rt::check_cancel(t);
-  if (t.call_depth > 0 || !t.host)
+  if ((t.call_depth > 0 && !t.in_fiber) || !t.host)
     t.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
   rt::Task& self = *t.host;
   uint64_t gen = self.begin_wait(rt::WaitInfo{rt::WaitInfo::Sleep, nullptr, 0});

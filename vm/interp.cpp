@@ -18,6 +18,7 @@
 #include <string>
 
 #include "runtime/concurrency.hpp"
+#include "runtime/fiber.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/task.hpp"
 #include "stdlib/registry.hpp"
@@ -49,12 +50,17 @@ const char* arity_plural(int n) { return n == 1 ? "" : "s"; }
                             std::to_string(given) + " given)");
 }
 
-Value call_native(Task& t, Native* n, Value* args, int nargs) {
+void check_arity(Task& t, Native* n, int nargs) {
   const NativeEntry* e = n->entry;
   if (nargs < e->min_args || (e->max_args >= 0 && nargs > e->max_args)) {
     std::string name = e->module[0] ? std::string(e->module) + "." + e->name : e->name;
     arity_error(t, name, e->min_args, e->max_args, nargs);
   }
+}
+
+Value call_native(Task& t, Native* n, Value* args, int nargs) {
+  const NativeEntry* e = n->entry;
+  check_arity(t, n, nargs);
   // Copy the arguments: a native that calls back into script may grow (move) the stack.
   Value buf[8];
   if (nargs <= 8) {
@@ -147,12 +153,18 @@ Value Task::execute(size_t entry) {
 
   // Parks the task: the frame's pc was saved; finish_wait and the Resume kind say how
   // to complete the instruction when the task runs again.
+  // Inside a native's callback on a fiber, parking switches back to the worker; when
+  // the task runs again the fiber resumes here and the loop completes the wait.
 #define SUSPEND(kind, a_reg, b_reg)   \
   do {                                \
     resume = kind;                    \
     resume_a = uint16_t(a_reg);       \
     resume_b = uint16_t(b_reg);       \
     suspended = true;                 \
+    if (in_fiber && call_depth > 0) { \
+      rt::park_fiber(*this);          \
+      goto resumed_in_fiber;          \
+    }                                 \
     return Value::undef();            \
   } while (0)
 
@@ -182,6 +194,16 @@ Value Task::execute(size_t entry) {
       Closure* cl;
       const Instr* ip;  // the instruction running now; the frame's pc is ip + 1
       Value retval;
+    resumed_in_fiber:
+      if (fiber_pending && !in_fiber) {
+        // The task parked inside a native running on a fiber: go on there.
+        Value r;
+        if (!rt::resume_fiber(*this, r)) {
+          suspended = true;
+          return Value::undef();
+        }
+        stack[frames.back().base + fiber_reg] = r;
+      }
       if (resume != Resume::None) complete_wait();
       LOAD_FRAME();
 #ifdef TSK_SWITCH_DISPATCH
@@ -518,7 +540,22 @@ Value Task::execute(size_t entry) {
           DISPATCH();
         }
         if (callee.tag == Tag::Native) {
-          Value r = call_native(*this, callee.as_native(), R + ip->a + 1, nargs);
+          Native* n = callee.as_native();
+          if (n->entry->calls_back && host && call_depth == 0) {
+            check_arity(*this, n, nargs);
+            Value r;
+            if (!rt::call_on_fiber(*this, n, R + ip->a + 1, nargs, r)) {
+              fiber_reg = ip->a;
+              suspended = true;
+              return Value::undef();
+            }
+            f = &frames.back();
+            RELOAD_R();
+            R[ip->a] = r;
+            SAFEPOINT();
+            DISPATCH();
+          }
+          Value r = call_native(*this, n, R + ip->a + 1, nargs);
           if (suspended) SUSPEND(Resume::Value, ip->a, 0);  // a yields native parked the task
           f = &frames.back();
           RELOAD_R();

@@ -7,10 +7,8 @@
 namespace tsk::vm {
 
 Task::Task(rt::Runtime& rt, uint64_t task_id) : runtime(rt), id(task_id) {
-  // 256 registers and 16 frames: enough for a shallow script without regrowing; the
-  // stack grows by doubling (interp.cpp) up to Config::max_stack_slots.
-  stack.resize(256);
-  frames.reserve(16);
+  // Nothing up front: a parked task should cost little, so the register stack starts
+  // with exactly what the entry frame needs and grows by doubling (interp.cpp).
 }
 
 Task::~Task() = default;

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "runtime/sync.hpp"
 #include "vm/heap.hpp"
 #include "vm/opcodes.hpp"
 #include "vm/proto.hpp"
@@ -73,7 +74,7 @@ class Task {
   rt::Task* host = nullptr;        // the scheduler's task this state belongs to
   // Held while this task collects, and by another task copying one of this task's
   // top-level values (Module::owner): the copy never sees an object being freed.
-  std::mutex gc_mutex;
+  rt::Mutex gc_mutex;
 
   // Suspension (the concurrency runtime): an instruction that must wait saves its pc,
   // records how to finish on resume, and makes execute() return with `suspended` set.
@@ -86,6 +87,13 @@ class Task {
     Nothing,   // SEND: nothing to store
   };
   bool suspended = false;
+  // A native with `calls_back` running on a fiber (runtime/fiber.hpp): in_fiber while
+  // its code runs; fiber_pending while the task is parked inside it, whose result then
+  // goes to register fiber_reg of the calling frame.
+  void* fiber_call = nullptr;
+  bool in_fiber = false;
+  bool fiber_pending = false;
+  uint16_t fiber_reg = 0;
   Resume resume = Resume::None;
   uint16_t resume_a = 0, resume_b = 0;
   // On resume: completes the parked instruction (interp.cpp).

@@ -1,6 +1,6 @@
-// Parked tasks: 100000 goroutines each report ready, then block receiving on their own
+// Parked tasks: `count` goroutines each report ready, then block receiving on their own
 // channel; once all are parked, main releases each and joins them all. `parked0` is the
-// same program with 0 goroutines: the peak-RSS difference is the cost of the parked ones.
+// same program with count = 0: the peak-RSS difference is the cost of the parked ones.
 package main
 
 import "fmt"

@@ -1,0 +1,1029 @@
+// Unit and stress tests of the concurrency runtime (SPEC §6–§9, §13): run queues and the
+// scheduler, channels, select, timers, deadlock detection and cancellation, each driven
+// through the public API (tsk::Runtime) over 1, 2, 4 and 8 worker threads.
+//
+// Invariants every case checks at teardown (the leak check): after a run, the runtime
+// holds exactly one task (the persistent main task) and no channel. The test programs
+// keep every channel and task handle in function locals, never in top-level bindings, so
+// nothing the program made stays reachable once the run is over.
+//
+// The stress cases scale with TSK_STRESS_SCALE (a float, default 1): sanitizer builds run
+// them with 0.1 so they still finish in seconds. Timing checks use wide margins (tens of
+// milliseconds between deadlines, upper bounds of seconds) so a loaded machine passes.
+#include <doctest/doctest.h>
+
+#include <algorithm>
+#include <atomic>
+#include <chrono>
+#include <cstdlib>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+#include "runtime/runtime.hpp"
+#include "tsk/tsk.hpp"
+
+namespace {
+
+const int kThreadCounts[] = {1, 2, 4, 8};
+
+// What one run produced, and the runtime's live counters right after it.
+struct RunResult {
+  int status = -1;
+  std::string out, err;
+  int64_t tasks_alive = -1;
+  int64_t channels_alive = -1;
+  int64_t peak_tasks = 0;  // the most tasks seen alive at once by the sampling thread
+  double seconds = 0;
+};
+
+// Runs `source` on a fresh runtime with `threads` workers. With `sample_peak`, a host
+// thread polls tasks_alive during the run to record the peak.
+RunResult run_program(const std::string& source, int threads, bool sample_peak = false) {
+  RunResult r;
+  std::mutex output_lock;  // print may flush from any worker
+  tsk::Options options;
+  options.threads = threads;
+  options.out = [&](std::string_view s) {
+    std::lock_guard g(output_lock);
+    r.out.append(s);
+  };
+  options.err = [&](std::string_view s) {
+    std::lock_guard g(output_lock);
+    r.err.append(s);
+  };
+  tsk::Runtime runtime(options);
+  std::atomic<bool> running{true};
+  std::atomic<int64_t> peak{0};
+  std::thread sampler;
+  if (sample_peak) {
+    sampler = std::thread([&] {
+      while (running.load()) {
+        int64_t now = runtime.internal().tasks_alive.load();
+        if (now > peak.load()) peak.store(now);
+        std::this_thread::sleep_for(std::chrono::milliseconds(2));
+      }
+    });
+  }
+  auto start = std::chrono::steady_clock::now();
+  r.status = runtime.run(source, "test.tsk");
+  r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  running = false;
+  if (sampler.joinable()) sampler.join();
+  r.peak_tasks = peak.load();
+  r.tasks_alive = runtime.internal().tasks_alive.load();
+  r.channels_alive = runtime.internal().channels_alive.load();
+  return r;
+}
+
+// The leak check: only the main task is left, and no channel.
+void check_no_leaks(const RunResult& r) {
+  CHECK(r.tasks_alive == 1);
+  CHECK(r.channels_alive == 0);
+}
+
+// Runs a program expected to succeed with exactly `expected_out` on stdout, over every
+// thread count, with the leak check.
+void check_program(const std::string& source, const std::string& expected_out) {
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(source, threads);
+    CHECK(r.status == 0);
+    CHECK(r.err == "");
+    CHECK(r.out == expected_out);
+    check_no_leaks(r);
+  }
+}
+
+double stress_scale() {
+  const char* s = std::getenv("TSK_STRESS_SCALE");
+  double v = s ? std::atof(s) : 1.0;
+  return v > 0 ? v : 1.0;
+}
+
+int64_t scaled(int64_t n, int64_t at_least = 1) {
+  return std::max<int64_t>(at_least, int64_t(double(n) * stress_scale()));
+}
+
+// Replaces every `$NAME` in `text` with `value`.
+std::string with(std::string text, const std::string& name, int64_t value) {
+  std::string key = "$" + name, v = std::to_string(value);
+  for (size_t at = text.find(key); at != std::string::npos; at = text.find(key, at + v.size()))
+    text.replace(at, key.size(), v);
+  return text;
+}
+
+}  // namespace
+
+TEST_SUITE("runtime") {
+
+// --- run queues and the scheduler -------------------------------------------------
+
+TEST_CASE("ping-pong of 10,000 round trips over an unbuffered pair") {
+  const char* source = R"(
+fn player(inbox, outbox, n) {
+    for _ in 0..n {
+        let v = <-inbox
+        outbox <- v + 1
+    }
+}
+fn main() {
+    let ping = chan()
+    let pong = chan()
+    let other = spawn player(ping, pong, 10_000)
+    var v = 0
+    for _ in 0..10_000 {
+        ping <- v
+        v = <-pong
+    }
+    await other
+    print(v)
+}
+main()
+)";
+  check_program(source, "10000\n");
+}
+
+TEST_CASE("a ring of tasks passes a token around many times") {
+  const char* source = R"(
+fn link(inbox, outbox) {
+    for v in inbox { outbox <- v + 1 }
+    close(outbox)
+}
+fn main() {
+    let first = chan()
+    var prev = first
+    for _ in 0..50 {
+        let next = chan()
+        spawn link(prev, next)
+        prev = next
+    }
+    var total = 0
+    for round in 0..100 {
+        first <- round
+        total += <-prev
+    }
+    close(first)
+    print(<-prev, total)
+}
+main()
+)";
+  // Each round adds 50; sum(0..100) + 100 * 50 = 4950 + 5000.
+  check_program(source, "nil 9950\n");
+}
+
+TEST_CASE("busy tasks share workers with yield and preemption") {
+  const char* source = R"(
+fn spin(n) {
+    var s = 0
+    for i in 0..n { s += i % 7 }
+    return s
+}
+fn main() {
+    var handles = []
+    for _ in 0..16 { push(handles, spawn spin(20_000)) }
+    var total = 0
+    for h in handles { total += await h }
+    var yields = 0
+    for _ in 0..1000 { yield(); yields += 1 }
+    print(total, yields)
+}
+main()
+)";
+  // sum(i % 7 for i in 0..20000) = 2857 full cycles * 21 + (0+1+2+3+4) * ... computed below.
+  int64_t one = 0;
+  for (int i = 0; i < 20000; ++i) one += i % 7;
+  check_program(source, std::to_string(one * 16) + " 1000\n");
+}
+
+// --- channels --------------------------------------------------------------------
+
+TEST_CASE("buffered channel: FIFO under 4 producers and 4 consumers, every value once") {
+  const char* source = R"(
+fn producer(id, ch, n) {
+    for i in 0..n { ch <- id * 1_000_000 + i }
+}
+# Returns [count, sum, in_order]: the values each consumer sees from one producer must
+# come in the order they were sent (the channel is FIFO and one consumer receives in turn).
+fn consumer(ch) {
+    var last = [-1, -1, -1, -1]
+    var count = 0
+    var sum = 0
+    var in_order = true
+    for v in ch {
+        let p = v // 1_000_000
+        let i = v % 1_000_000
+        if i <= last[p] { in_order = false }
+        last[p] = i
+        count += 1
+        sum += v
+    }
+    return [count, sum, in_order]
+}
+fn main(n) {
+    let ch = chan(16)
+    var consumers = []
+    for _ in 0..4 { push(consumers, spawn consumer(ch)) }
+    scope {
+        for id in 0..4 { spawn producer(id, ch, n) }
+    }
+    close(ch)
+    var count = 0
+    var sum = 0
+    var in_order = true
+    for c in consumers {
+        let r = await c
+        count += r[0]
+        sum += r[1]
+        in_order = in_order and r[2]
+    }
+    print(count, sum, in_order)
+}
+main(5000)
+)";
+  // sum over ids 0..3 of (id * 1e6 * 5000 + 0..4999)
+  int64_t sum = 0;
+  for (int64_t id = 0; id < 4; ++id)
+    for (int64_t i = 0; i < 5000; ++i) sum += id * 1000000 + i;
+  check_program(source, "20000 " + std::to_string(sum) + " true\n");
+}
+
+TEST_CASE("buffered channel: one consumer sees each producer's values exactly in order") {
+  const char* source = R"(
+fn producer(id, ch, n) {
+    for i in 0..n { ch <- [id, i] }
+}
+fn main(n) {
+    let ch = chan(3)
+    for id in 0..4 { spawn producer(id, ch, n) }
+    var next = [0, 0, 0, 0]
+    var ok = true
+    for _ in 0..4 * n {
+        let m = <-ch
+        if m[1] != next[m[0]] { ok = false }
+        next[m[0]] += 1
+    }
+    print(ok, next)
+}
+main(2000)
+)";
+  check_program(source, "true [2000, 2000, 2000, 2000]\n");
+}
+
+TEST_CASE("closing wakes every waiting receiver and sender") {
+  const char* source = R"(
+fn receiver(ch) { return <-ch }
+fn sender(ch) {
+    try { ch <- 1 } catch e { return e.kind }
+    return "sent"
+}
+fn main() {
+    let rx = chan()
+    let tx = chan()
+    var handles = []
+    for _ in 0..20 { push(handles, spawn receiver(rx)) }
+    var senders = []
+    for _ in 0..20 { push(senders, spawn sender(tx)) }
+    sleep(20ms)
+    close(rx)
+    close(tx)
+    var nils = 0
+    for h in handles { if (await h) == nil { nils += 1 } }
+    var closed = 0
+    for h in senders { if (await h) == "ChannelClosedError" { closed += 1 } }
+    print(nils, closed)
+}
+main()
+)";
+  check_program(source, "20 20\n");
+}
+
+// --- select ------------------------------------------------------------------------
+
+TEST_CASE("select picks among ready cases uniformly") {
+  const char* source = R"(
+fn main(rounds) {
+    let full = chan(rounds)
+    for i in 0..rounds { full <- i }
+    let closed = chan()
+    close(closed)
+    let room = chan(rounds)
+    var counts = [0, 0, 0]
+    for _ in 0..rounds {
+        select {
+        case <-full { counts[0] += 1 }
+        case <-closed { counts[1] += 1 }
+        case room <- 1 { counts[2] += 1 }
+        }
+    }
+    # Expected 1000 each; below 800 has a probability under 1e-10.
+    print(counts[0] + counts[1] + counts[2], counts[0] > 800 and counts[1] > 800 and counts[2] > 800)
+    if counts[0] <= 800 or counts[1] <= 800 or counts[2] <= 800 { print(counts) }
+}
+main(3000)
+)";
+  check_program(source, "3000 true\n");
+}
+
+TEST_CASE("select between competing producers serves both, and default only when none is ready") {
+  const char* source = R"(
+fn produce(ch, tag, n) {
+    for _ in 0..n { ch <- tag }
+}
+fn main(n) {
+    let a = chan()
+    let b = chan()
+    spawn produce(a, 0, n)
+    spawn produce(b, 1, n)
+    var counts = [0, 0]
+    for _ in 0..2 * n {
+        select {
+        case v = <-a { counts[v] += 1 }
+        case v = <-b { counts[v] += 1 }
+        }
+    }
+    let empty = chan(1)
+    var defaults = 0
+    for _ in 0..100 {
+        select {
+        case <-empty { defaults -= 1000 }
+        default { defaults += 1 }
+        }
+    }
+    print(counts, defaults)
+}
+main(2000)
+)";
+  check_program(source, "[2000, 2000] 100\n");
+}
+
+// --- timers --------------------------------------------------------------------------
+
+TEST_CASE("timers: sleep and after fire in deadline order") {
+  const char* source = R"(
+import time
+fn main() {
+    let done = chan(3)
+    spawn { sleep(300ms); done <- "third" }
+    spawn { sleep(10ms); done <- "first" }
+    spawn { sleep(150ms); done <- "second" }
+    print(<-done, <-done, <-done)
+
+    let late = after(250ms)
+    let early = after(20ms)
+    select {
+    case <-late { print("late first") }
+    case <-early { print("early first") }
+    }
+    let t = <-late
+    print(type(t))
+
+    let never = chan()
+    select {
+    case <-never { print("impossible") }
+    case <-after(30ms) { print("timeout") }
+    }
+
+    let t0 = time.mono()
+    sleep(50ms)
+    let dt = time.mono() - t0
+    print(dt >= 0.05, dt < 5)
+}
+main()
+)";
+  check_program(source, "first second third\nearly first\nfloat\ntimeout\ntrue true\n");
+}
+
+TEST_CASE("timers: many sleepers wake grouped by deadline") {
+  const char* source = R"(
+fn sleeper(group, out) {
+    sleep(group * 100ms)
+    out <- group
+}
+fn main() {
+    let out = chan(60)
+    for i in 0..60 { spawn sleeper(i % 4, out) }
+    var last = 0
+    var ordered = true
+    for _ in 0..60 {
+        let g = <-out
+        if g < last { ordered = false }
+        last = g
+    }
+    print(ordered)
+}
+main()
+)";
+  check_program(source, "true\n");
+}
+
+// BUG: the timer of a sleep keeps its task alive until the deadline, even once the task
+// has been cancelled and awaited: after this run tasks_alive is 2, and each cancelled
+// sleep(1000s) holds its task (and heap) for 1000 s.
+TEST_CASE("a cancelled long sleep does not keep the program or its task alive") {
+  const char* source = R"(
+fn main() {
+    let t = spawn { sleep(1000s) }
+    sleep(10ms)
+    cancel(t)
+    try { await t } catch e { print(e.kind) }
+}
+main()
+)";
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(source, threads);
+    CHECK(r.status == 0);
+    CHECK(r.out == "Cancelled\n");
+    CHECK(r.seconds < 10);
+    check_no_leaks(r);
+  }
+}
+
+// BUG (minor): a pending after() timer still holds its channel when the run ends, so
+// channels_alive is 1 after the run although no binding holds the channel.
+TEST_CASE("an unread after() channel does not keep the program alive for long") {
+  // SPEC is silent on whether a pending after() timer holds the program open; either way
+  // the run must end and, once it has, free the channel.
+  const char* source = R"(
+fn main() {
+    let t = after(200ms)
+    print("made")
+}
+main()
+)";
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(source, threads);
+    CHECK(r.status == 0);
+    CHECK(r.out == "made\n");
+    CHECK(r.seconds < 5);
+    CHECK(r.tasks_alive == 1);
+    CHECK(r.channels_alive == 0);
+  }
+}
+
+// --- deadlock detection -------------------------------------------------------------
+
+TEST_CASE("deadlock: status 1 and the report on err") {
+  const char* source = R"(
+fn stuck(ch) { <-ch }
+fn main() {
+    let a = chan()
+    let b = chan()
+    spawn stuck(a)
+    <-b
+}
+main()
+)";
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(source, threads);
+    CHECK(r.status == 1);
+    CHECK(r.out == "");
+    CHECK(r.err.find("error: Deadlock: all tasks are waiting") != std::string::npos);
+    CHECK(r.err.find("task 1 <main>") != std::string::npos);
+    CHECK(r.err.find("stuck at test.tsk") != std::string::npos);
+    CHECK(r.err.find("receiving on chan") != std::string::npos);
+    // The Deadlock raised in main cancels the stuck task; it ends, and so does the run.
+    check_no_leaks(r);
+  }
+}
+
+TEST_CASE("deadlock after main has finished: status 1 and the report") {
+  const char* source = R"(
+fn stuck(ch) { ch <- 1 }
+fn main() {
+    spawn stuck(chan())
+    print("main done")
+}
+main()
+)";
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(source, threads);
+    CHECK(r.status == 1);
+    CHECK(r.out == "main done\n");
+    CHECK(r.err.find("error: Deadlock: all tasks are waiting") != std::string::npos);
+    CHECK(r.err.find("sending on chan") != std::string::npos);
+    // Not checked: a task blocked forever after main has ended is not required to be
+    // freed before the runtime is destroyed. Record what happens.
+    MESSAGE("after an unrecoverable deadlock: tasks_alive=" << r.tasks_alive
+                                                            << " channels_alive=" << r.channels_alive);
+  }
+}
+
+TEST_CASE("a caught deadlock lets main go on, and the runtime can run again") {
+  const char* source = R"(
+fn main() {
+    let ch = chan()
+    try { <-ch } catch e { print(e.kind) }
+    print("after")
+}
+main()
+)";
+  check_program(source, "Deadlock\nafter\n");
+}
+
+TEST_CASE("a sleeping task is not a deadlock") {
+  const char* source = R"(
+fn main() {
+    let ch = chan()
+    spawn { sleep(50ms); ch <- "woke" }
+    print(<-ch)
+}
+main()
+)";
+  check_program(source, "woke\n");
+}
+
+// --- cancellation ---------------------------------------------------------------------
+
+TEST_CASE("cancel of tasks parked in recv, send, select, sleep and await") {
+  const char* source = R"(
+fn in_recv(ch) { <-ch }
+fn in_send(ch) { ch <- 1 }
+fn in_select(a, b) {
+    select {
+    case <-a { }
+    case b <- 1 { }
+    }
+}
+fn in_sleep() { sleep(1000s) }
+fn in_await(ch) {
+    let inner = spawn in_recv(ch)
+    await inner
+}
+fn main() {
+    let ch = chan()
+    let full = chan(1)
+    full <- 0
+    var handles = []
+    push(handles, spawn in_recv(ch))
+    push(handles, spawn in_send(full))
+    push(handles, spawn in_select(ch, full))
+    push(handles, spawn in_sleep())
+    push(handles, spawn in_await(ch))
+    sleep(30ms)
+    for h in handles { cancel(h) }
+    var kinds = []
+    for h in handles {
+        try { await h; push(kinds, "returned") } catch e { push(kinds, e.kind) }
+    }
+    print(kinds)
+}
+main()
+)";
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(source, threads);
+    CHECK(r.status == 0);
+    CHECK(r.err == "");
+    CHECK(r.out == "[\"Cancelled\", \"Cancelled\", \"Cancelled\", \"Cancelled\", \"Cancelled\"]\n");
+    // The leak check is left to the case below: a cancelled sleep's task outlives the run.
+    CHECK(r.channels_alive == 0);
+  }
+}
+
+// BUG: cancel(t) while t waits at the end of its `scope { }` block neither raises
+// Cancelled in t nor cancels the scope's tasks: t and its child stay blocked and the
+// program reports Deadlock instead (repro: tests/scripts/stress/cancel_at_scope_end.tsk).
+TEST_CASE("cancel of a task parked at the end of its scope block") {
+  const char* source = R"(
+fn main() {
+    let ch = chan()
+    let t = spawn { scope { spawn { <-ch } } }
+    sleep(20ms)
+    cancel(t)
+    try { await t } catch e { print(e.kind) }
+}
+main()
+)";
+  check_program(source, "Cancelled\n");
+}
+
+// BUG: with every worker running a busy loop, due timers never fire: timers are only
+// checked when a worker looks for work, and preemption only yields when another task is
+// queued. So `sleep` in main never returns while a busy task runs on the only worker
+// (repro: tests/scripts/stress/busy_loop_starves_timer.tsk).
+TEST_CASE("a busy task does not keep a sleeping task from waking") {
+  const char* source = R"(
+fn busy() {
+    var n = 0
+    while true { n = (n + 1) % 1000 }
+}
+fn main() {
+    var handles = []
+    for _ in 0..8 { push(handles, spawn busy()) }
+    sleep(20ms)
+    for h in handles { cancel(h) }
+    var kinds = []
+    for h in handles {
+        try { await h } catch e { push(kinds, e.kind) }
+    }
+    print(len(kinds), kinds[0])
+}
+main()
+)";
+  check_program(source, "8 Cancelled\n");
+}
+
+TEST_CASE("cancel of busy tasks at their preemption points") {
+  const char* source = R"(
+fn busy() {
+    var n = 0
+    while true { n = (n + 1) % 1000 }
+}
+fn main() {
+    var handles = []
+    for _ in 0..8 { push(handles, spawn busy()) }
+    for _ in 0..100 { yield() }
+    for h in handles { cancel(h) }
+    var kinds = []
+    for h in handles {
+        try { await h } catch e { push(kinds, e.kind) }
+    }
+    print(len(kinds), kinds[0])
+}
+main()
+)";
+  check_program(source, "8 Cancelled\n");
+}
+
+TEST_CASE("cancelling a waiting receiver does not lose a value sent afterwards") {
+  const char* source = R"(
+fn receiver(ch) { return <-ch }
+fn main() {
+    let ch = chan()
+    let victim = spawn receiver(ch)
+    let survivor = spawn receiver(ch)
+    sleep(20ms)
+    cancel(victim)
+    ch <- 42
+    try { await victim } catch e { print(e.kind) }
+    print(await survivor)
+}
+main()
+)";
+  check_program(source, "Cancelled\n42\n");
+}
+
+// --- independent runtimes ---------------------------------------------------------------
+
+TEST_CASE("two runtimes on two host threads at once stay independent") {
+  const char* pingpong = R"(
+fn player(inbox, outbox, n) {
+    for _ in 0..n { outbox <- (<-inbox) + 1 }
+}
+fn main() {
+    let a = chan()
+    let b = chan()
+    spawn player(a, b, 5000)
+    var v = 0
+    for _ in 0..5000 { a <- v; v = <-b }
+    sleep(50ms)
+    print("pingpong", v, task_id())
+}
+main()
+)";
+  // Deadlocks while the other runtime is busy and has timers pending: detection must
+  // look at its own runtime only.
+  const char* deadlocked = R"(
+fn main() {
+    spawn { sleep(10ms) }
+    let ch = chan()
+    <-ch
+}
+main()
+)";
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult first, second, third;
+    std::thread a([&] { first = run_program(pingpong, threads); });
+    std::thread b([&] { second = run_program(pingpong, threads); });
+    std::thread c([&] { third = run_program(deadlocked, threads); });
+    a.join();
+    b.join();
+    c.join();
+    for (RunResult* r : {&first, &second}) {
+      CHECK(r->status == 0);
+      CHECK(r->err == "");
+      CHECK(r->out == "pingpong 5000 1\n");
+      check_no_leaks(*r);
+    }
+    CHECK(third.status == 1);
+    CHECK(third.out == "");
+    CHECK(third.err.find("Deadlock") != std::string::npos);
+  }
+}
+
+TEST_CASE("one runtime runs several programs in turn, freeing each one's tasks") {
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    std::string out;
+    tsk::Options options;
+    options.threads = threads;
+    options.out = [&](std::string_view s) { out.append(s); };
+    tsk::Runtime runtime(options);
+    for (int i = 0; i < 5; ++i) {
+      std::string source = with(R"(
+fn main() {
+    let ch = chan(4)
+    for i in 0..8 { spawn { ch <- i } }
+    var s = 0
+    for _ in 0..8 { s += <-ch }
+    print(s + $I)
+}
+main()
+)", "I", i);
+      CHECK(runtime.run(source, "turn.tsk") == 0);
+      CHECK(runtime.internal().tasks_alive.load() == 1);
+      CHECK(runtime.internal().channels_alive.load() == 0);
+    }
+    CHECK(out == "28\n29\n30\n31\n32\n");
+  }
+}
+
+// --- stress ---------------------------------------------------------------------------
+
+TEST_CASE("stress: 100,000 live tasks, each parked on its own channel") {
+  const int64_t n = scaled(100'000, 1000);
+  std::string source = with(R"(
+fn waiter(ready, ch) {
+    ready <- 1
+    return <-ch
+}
+fn main(n) {
+    let ready = chan(1024)
+    var chans = []
+    var handles = []
+    for i in 0..n {
+        let ch = chan()
+        push(chans, ch)
+        push(handles, spawn waiter(ready, ch))
+    }
+    for _ in 0..n { <-ready }
+    # Every task is now parked in its receive.
+    sleep(20ms)
+    for i in 0..n { chans[i] <- i }
+    var sum = 0
+    for h in handles { sum += await h }
+    print(sum)
+}
+main($N)
+)", "N", n);
+  // Two thread counts are enough to stress this; the others only make it longer.
+  for (int threads : {1, 4}) {
+    CAPTURE(threads);
+    RunResult r = run_program(source, threads, true);
+    CHECK(r.status == 0);
+    CHECK(r.err == "");
+    CHECK(r.out == std::to_string(n * (n - 1) / 2) + "\n");
+    CHECK(r.peak_tasks >= n);
+    check_no_leaks(r);
+    MESSAGE("100k tasks (n=" << n << ", threads=" << threads << "): " << r.seconds << " s");
+  }
+}
+
+TEST_CASE("stress: random select storm, every value received exactly once") {
+  const int64_t per_sender = scaled(2000, 50);
+  // 8 channels of mixed capacities. Senders each send `per_sender` distinct values through
+  // selects over 3 randomly chosen channels (some with default and retry); receivers
+  // select over all 8, drop a channel once it is closed and drained, and return their
+  // count and sum. Since every receiver watches every channel, a waiting sender always
+  // finds a receiver, so the storm cannot deadlock.
+  std::string source = with(R"(
+fn next_random(seed) { return (seed * 1103515245 + 12345) % 2147483648 }
+fn sender(id, chs, n) {
+    var seed = id * 7919 + 1
+    for j in 0..n {
+        let v = id * 1_000_000 + j
+        seed = next_random(seed)
+        let a = seed % 8
+        seed = next_random(seed)
+        let b = seed % 8
+        seed = next_random(seed)
+        let c = seed % 8
+        if id % 2 == 0 {
+            select {
+            case chs[a] <- v { }
+            case chs[b] <- v { }
+            case chs[c] <- v { }
+            }
+        } else {
+            var sent = false
+            while not sent {
+                select {
+                case chs[a] <- v { sent = true }
+                case chs[b] <- v { sent = true }
+                default { yield() }
+                }
+            }
+        }
+    }
+}
+fn receiver(chs) {
+    var mine = chs
+    var open = 8
+    var count = 0
+    var sum = 0
+    while open > 0 {
+        var got = nil
+        var from = -1
+        select {
+        case v = <-mine[0] { got = v; from = 0 }
+        case v = <-mine[1] { got = v; from = 1 }
+        case v = <-mine[2] { got = v; from = 2 }
+        case v = <-mine[3] { got = v; from = 3 }
+        case v = <-mine[4] { got = v; from = 4 }
+        case v = <-mine[5] { got = v; from = 5 }
+        case v = <-mine[6] { got = v; from = 6 }
+        case v = <-mine[7] { got = v; from = 7 }
+        }
+        if got == nil {
+            mine[from] = nil
+            open -= 1
+        } else {
+            count += 1
+            sum += got
+        }
+    }
+    return [count, sum]
+}
+fn main(senders, receivers, n) {
+    let chs = [chan(), chan(), chan(1), chan(1), chan(4), chan(4), chan(64), chan()]
+    var rs = []
+    for _ in 0..receivers { push(rs, spawn receiver(chs)) }
+    scope {
+        for id in 0..senders { spawn sender(id, chs, n) }
+    }
+    for ch in chs { close(ch) }
+    var count = 0
+    var sum = 0
+    for r in rs {
+        let got = await r
+        count += got[0]
+        sum += got[1]
+    }
+    print(count, sum)
+}
+main(12, 6, $N)
+)", "N", per_sender);
+  int64_t sum = 0;
+  for (int64_t id = 0; id < 12; ++id)
+    for (int64_t j = 0; j < per_sender; ++j) sum += id * 1000000 + j;
+  std::string expected = std::to_string(12 * per_sender) + " " + std::to_string(sum) + "\n";
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(source, threads);
+    CHECK(r.status == 0);
+    CHECK(r.err == "");
+    CHECK(r.out == expected);
+    check_no_leaks(r);
+  }
+}
+
+// Runs the cancel storm, with tasks parked in sleep among the cancelled ones or not.
+void cancel_storm(bool sleepers) {
+  const int64_t rounds = scaled(20, 3);
+  // Each round spawns tasks that wait in every way (recv, send, select, sleep, await) and
+  // tasks that spin, plus traffic on unbuffered channels whose senders and receivers get
+  // cancelled mid-flight. Cancelled tasks catch Cancelled and return their tallies: a
+  // value is counted by its sender exactly when its receiver counts it, so the sums must
+  // match whatever the cancels interrupted.
+  std::string source = with(R"(
+fn in_recv(ch) { <-ch }
+fn in_send(ch) { ch <- 1 }
+fn in_select(a, b) {
+    select {
+    case <-a { }
+    case b <- 1 { }
+    }
+}
+fn in_sleep() { sleep(1000s) }
+fn in_await(ch) { await spawn in_recv(ch) }
+fn busy() {
+    var n = 0
+    while true { n = (n + 1) % 1000 }
+}
+fn sender(ch, base) {
+    var sum = 0
+    var i = 0
+    try {
+        while true {
+            ch <- base + i
+            sum += base + i
+            i += 1
+        }
+    } catch e {
+        if e.kind != "Cancelled" { throw e }
+    }
+    return sum
+}
+fn receiver(ch) {
+    var sum = 0
+    try {
+        while true {
+            let v = <-ch
+            sum += v
+        }
+    } catch e {
+        if e.kind != "Cancelled" { throw e }
+    }
+    return sum
+}
+fn selecting_receiver(a, b) {
+    var sum = 0
+    try {
+        while true {
+            select {
+            case v = <-a { sum += v }
+            case v = <-b { sum += v }
+            }
+        }
+    } catch e {
+        if e.kind != "Cancelled" { throw e }
+    }
+    return sum
+}
+fn round(r, sleepers) {
+    let idle = chan()
+    let full = chan(1)
+    full <- 0
+    var parked = []
+    for _ in 0..10 {
+        push(parked, spawn in_recv(idle))
+        push(parked, spawn in_send(full))
+        push(parked, spawn in_select(idle, full))
+        if sleepers { push(parked, spawn in_sleep()) }
+        push(parked, spawn in_await(idle))
+        push(parked, spawn busy())
+    }
+    let a = chan()
+    let b = chan()
+    var senders = []
+    var receivers = []
+    for k in 0..4 {
+        push(senders, spawn sender(a, k * 1_000_000))
+        push(senders, spawn sender(b, (k + 4) * 1_000_000))
+        push(receivers, spawn receiver(a))
+        push(receivers, spawn selecting_receiver(a, b))
+    }
+    # Yields, not sleep: a due timer cannot fire while busy tasks hold every worker (bug).
+    for _ in 0..(r % 3 + 1) * 20 { yield() }
+    # Cancel in an interleaved order so sends and receives are interrupted mid-flight.
+    for i in 0..len(senders) {
+        cancel(receivers[i])
+        cancel(senders[i])
+    }
+    for h in parked { cancel(h) }
+    var sent = 0
+    for h in senders { sent += await h }
+    var received = 0
+    for h in receivers { received += await h }
+    var cancelled = 0
+    for h in parked {
+        try { await h } catch e { if e.kind == "Cancelled" { cancelled += 1 } }
+    }
+    return sent == received and cancelled == len(parked)
+}
+fn main(rounds, s) {
+    let sleepers = s == 1
+    var ok = 0
+    for r in 0..rounds {
+        if round(r, sleepers) { ok += 1 } else { print("round", r, "lost or duplicated a value") }
+    }
+    print(ok == rounds)
+}
+main($N, $S)
+)", "N", rounds);
+  source = sleepers ? with(source, "S", 1) : with(source, "S", 0);
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(source, threads);
+    CHECK(r.status == 0);
+    CHECK(r.err == "");
+    CHECK(r.out == "true\n");
+    CHECK(r.seconds < 60);
+    check_no_leaks(r);
+  }
+}
+
+// BUGS: (1) a cancel that arrives after the task's check_cancel but before it parks is
+// lost (interrupt claims the previous, already claimed wait generation), so a cancelled
+// sender stays parked and main reports Deadlock (seen with 4 threads; repro:
+// tests/scripts/stress/cancel_storm.tsk). (2) With 1 worker, a sender and a receiver
+// handing values over an unbuffered channel starve every other task (repro:
+// tests/scripts/stress/handoff_starves_others.tsk), so this storm hangs on 1 thread.
+TEST_CASE("stress: cancel storm over parked and running tasks") {
+  cancel_storm(false);
+}
+
+// BUG: blocked by the sleep-timer leak above (each cancelled sleeper stays alive until
+// its 1000 s deadline), so the leak check fails.
+TEST_CASE("stress: cancel storm including tasks parked in sleep") {
+  cancel_storm(true);
+}
+
+}  // TEST_SUITE("runtime")
