@@ -130,6 +130,20 @@ void scope_task_ended(Runtime& rt, Scope& scope, Task& task) {
 
 vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
   vm::Task* owner = m->owner;
+  if (!m->names[index].mutable_) {
+    // A `let` or `fn` binding never changes once set, and what it holds stays reachable
+    // from the module, so the owner cannot free it: a function (the common case, a task
+    // calling a top-level fn) is re-made in this task's heap without any lock.
+    vm::Value& slot = m->globals[index];
+    vm::Value v;
+    v.tag_word_ = std::atomic_ref<uint64_t>(slot.tag_word_).load(std::memory_order_acquire);
+    v.i = std::atomic_ref<int64_t>(slot.i).load(std::memory_order_relaxed);
+    if (!v.is_obj()) return v;
+    if (v.tag == vm::Tag::Closure && v.as_closure()->ncells == 0) {
+      vm::Closure* c = v.as_closure();
+      return vm::Value::object(t.heap.closure(c->proto, c->module, 0));
+    }
+  }
   std::lock_guard gc(owner->gc_mutex);  // the owner cannot collect what is being copied
   vm::Value v;
   for (;;) {

@@ -99,7 +99,7 @@ bool Scheduler::timer_due() const {
 
 void Scheduler::add_live(Task* task) {
   task->retain();
-  std::lock_guard g(mutex_);
+  std::lock_guard g(live_lock_);
   task->live_next = live_;
   if (live_) live_->live_prev = task;
   live_ = task;
@@ -107,7 +107,7 @@ void Scheduler::add_live(Task* task) {
 
 void Scheduler::remove_live(Task* task) {
   {
-    std::lock_guard g(mutex_);
+    std::lock_guard g(live_lock_);
     if (task->live_prev) task->live_prev->live_next = task->live_next;
     else if (live_ == task) live_ = task->live_next;
     else return;  // not in the list
@@ -323,7 +323,7 @@ Task* Scheduler::find_work(Worker* w) {
     g.lock();
     if (stopping_) return nullptr;
     if (!global_.empty()) continue;
-    if (idle_ + 1 == int(workers_.size()) && queued_.load() == 0 && timers_.empty() && live_ &&
+    if (idle_ + 1 == int(workers_.size()) && queued_.load() == 0 && timers_.empty() && has_live() &&
         !finished_ && main_) {
       on_deadlock(g);
       continue;  // main may have been woken into this worker's next slot
@@ -339,12 +339,23 @@ Task* Scheduler::find_work(Worker* w) {
 void Scheduler::on_deadlock(std::unique_lock<std::mutex>& held) {
   std::string lines;
   std::vector<Task*> tasks;
-  for (Task* t = live_; t; t = t->live_next) tasks.push_back(t);
+  {
+    std::lock_guard g(live_lock_);
+    for (Task* t = live_; t; t = t->live_next) tasks.push_back(t);
+  }
   std::sort(tasks.begin(), tasks.end(), [](Task* a, Task* b) { return a->id < b->id; });
-  for (Task* t : tasks) lines += "  " + describe_wait(t) + "\n";
+  for (Task* t : tasks) {
+    std::lock_guard tg(t->lock);  // every task is parked; the lock orders our reads after its park
+    lines += "  " + describe_wait(t) + "\n";
+  }
   Task* main = main_;
+  bool main_catchable = false;
+  if (main) {
+    std::lock_guard tg(main->lock);
+    main_catchable = main->state == Task::Parked && catchable_wait(main->waiting);
+  }
   // Main may catch Deadlock where it waits on something a task could have completed.
-  if (main && main->state == Task::Parked && catchable_wait(main->waiting) && main->claim(main->wait_gen)) {
+  if (main_catchable && main->claim(main->wait_gen)) {
     main->wake_error_kind = "Deadlock";
     main->wake_error_message = "all tasks are waiting\n" + lines.substr(0, lines.empty() ? 0 : lines.size() - 1);
     held.unlock();

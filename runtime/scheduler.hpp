@@ -28,6 +28,7 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/sync.hpp"
 #include "runtime/task.hpp"
 
 namespace tsk::rt {
@@ -112,7 +113,12 @@ class Scheduler {
   std::condition_variable done_cv_;
   std::deque<Task*> global_;
   std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+  Mutex live_lock_;                       // guards live_ (taken alone, or after mutex_)
   Task* live_ = nullptr;                  // every task not Done, linked through live_prev/next
+  bool has_live() {
+    std::lock_guard g(live_lock_);
+    return live_ != nullptr;
+  }
   std::atomic<int> idle_{0};
   bool stopping_ = false;
   bool finished_ = false;

@@ -248,8 +248,9 @@ Value Task::execute(size_t entry) {
         m->seq.store(seq + 1, std::memory_order_relaxed);
         std::atomic_thread_fence(std::memory_order_release);
         Value& slot = m->globals[ip->bx()];
-        std::atomic_ref<uint64_t>(slot.tag_word_).store(R[ip->a].tag_word_, std::memory_order_relaxed);
+        // Payload first, tag last (release): a reader that sees the tag sees its payload.
         std::atomic_ref<int64_t>(slot.i).store(R[ip->a].i, std::memory_order_relaxed);
+        std::atomic_ref<uint64_t>(slot.tag_word_).store(R[ip->a].tag_word_, std::memory_order_release);
         m->seq.store(seq + 2, std::memory_order_release);
         DISPATCH();
       }
