@@ -9,21 +9,42 @@
 #include "runtime/runtime.hpp"
 #include "stdlib/registry.hpp"
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/common_interface_defs.h>
+#define TSK_ASAN_FIBERS 1
+#endif
+
 namespace tsk::rt {
 
 namespace ctx = boost::context;
 
 namespace {
 
+// AddressSanitizer must be told when the stack changes under it, or an exception thrown
+// on a fiber looks like a use of a dead stack frame. Each switch is announced before
+// (start) and confirmed after (finish); these compile to nothing without ASan.
+struct AsanSwitch {
+#ifdef TSK_ASAN_FIBERS
+  void* fake = nullptr;
+  const void* bottom = nullptr;
+  size_t size = 0;
+#endif
+  void start(const void* to_bottom, size_t to_size, bool leaving_for_good = false) {
+#ifdef TSK_ASAN_FIBERS
+    __sanitizer_start_switch_fiber(leaving_for_good ? nullptr : &fake, to_bottom, to_size);
+#endif
+  }
+  // Confirms the switch and learns the stack that was left (to switch back to it).
+  void finish(const void** from_bottom = nullptr, size_t* from_size = nullptr) {
+#ifdef TSK_ASAN_FIBERS
+    __sanitizer_finish_switch_fiber(fake, from_bottom, from_size);
+#endif
+  }
+};
+
 // 1 MiB of address space a fiber, committed only as touched, with a guard page: nested
 // interpreter loops inside a callback need real C++ stack (Task::call bounds them at 200).
 constexpr size_t kFiberStack = 1 << 20;
-
-struct PooledStack {
-  StackPool* pool;
-  ctx::stack_context allocate() { return pool->take(); }
-  void deallocate(ctx::stack_context& sc) { pool->give(sc); }
-};
 
 }  // namespace
 
@@ -33,7 +54,26 @@ struct FiberCall {
   vm::Value result;
   std::exception_ptr failure;
   bool finished = false;
+  ctx::stack_context stack;  // the fiber's stack (for AddressSanitizer)
+  AsanSwitch on_worker;      // switches made from the worker's stack
+  AsanSwitch on_fiber;       // switches made from the fiber's stack
+  const void* worker_bottom = nullptr;
+  size_t worker_size = 0;
 };
+
+namespace {
+
+struct PooledStack {
+  StackPool* pool;
+  FiberCall* call;
+  ctx::stack_context allocate() {
+    call->stack = pool->take();
+    return call->stack;
+  }
+  void deallocate(ctx::stack_context& sc) { pool->give(sc); }
+};
+
+}  // namespace
 
 StackPool::~StackPool() {
   ctx::protected_fixedsize_stack alloc(kFiberStack);
@@ -62,7 +102,10 @@ namespace {
 // Switches into the fiber of `call` and back; true when the native has finished.
 bool run(vm::Task& t, FiberCall* call, vm::Value& out) {
   t.in_fiber = true;
+  const char* top = static_cast<const char*>(call->stack.sp);
+  call->on_worker.start(top - call->stack.size, call->stack.size);
   call->fiber = std::move(call->fiber).resume();
+  call->on_worker.finish();
   t.in_fiber = false;
   if (!call->finished) {
     t.fiber_pending = true;
@@ -82,8 +125,9 @@ bool run(vm::Task& t, FiberCall* call, vm::Value& out) {
 bool call_on_fiber(vm::Task& t, vm::Native* native, vm::Value* args, int nargs, vm::Value& out) {
   auto* call = new FiberCall();
   std::vector<vm::Value> copied(args, args + nargs);
-  call->fiber = ctx::fiber(std::allocator_arg, PooledStack{&t.runtime.fiber_stacks},
+  call->fiber = ctx::fiber(std::allocator_arg, PooledStack{&t.runtime.fiber_stacks, call},
                            [&t, call, native, copied](ctx::fiber&& worker) mutable {
+                             call->on_fiber.finish(&call->worker_bottom, &call->worker_size);
                              call->worker = std::move(worker);
                              try {
                                call->result = native->entry->fn(t, copied.data(), int(copied.size()));
@@ -93,6 +137,7 @@ bool call_on_fiber(vm::Task& t, vm::Native* native, vm::Value* args, int nargs, 
                                call->failure = std::current_exception();
                              }
                              call->finished = true;
+                             call->on_fiber.start(call->worker_bottom, call->worker_size, true);
                              return std::move(call->worker);
                            });
   t.fiber_call = call;
@@ -109,7 +154,10 @@ void discard_fiber(vm::Task& t) {
 
 void park_fiber(vm::Task& t) {
   auto* call = static_cast<FiberCall*>(t.fiber_call);
+  call->on_fiber.start(call->worker_bottom, call->worker_size);
   call->worker = std::move(call->worker).resume();
+  // Resumed, perhaps by another worker thread: learn its stack anew.
+  call->on_fiber.finish(&call->worker_bottom, &call->worker_size);
 }
 
 }  // namespace tsk::rt

@@ -83,6 +83,31 @@ Scheduler::~Scheduler() {
     if (t.task) t.task->release();
     if (t.chan) t.chan->release();
   }
+  // Tasks still alive (a deadlock, os.exit) hold one another through scopes, awaits and
+  // channel registrations: break those links, then drop the live list's references.
+  std::vector<Task*> left;
+  for (Task* t = live_; t; t = t->live_next) left.push_back(t);
+  live_ = nullptr;
+  for (Task* t : left) {
+    channel_forget(*t);
+    for (Task* a : t->awaiters) a->release();
+    t->awaiters.clear();
+    auto drop_members = [](Scope& s) {
+      while (Task* m = s.members) {
+        s.members = m->member_next;
+        m->member_prev = m->member_next = nullptr;
+        m->release();
+      }
+      s.live = 0;
+    };
+    drop_members(t->implicit_scope);
+    for (auto& s : t->open_scopes) drop_members(*s);
+    t->live_prev = t->live_next = nullptr;
+  }
+  for (Task* t : left) t->release();
+  for (auto& w : workers_) {
+    for (Task* t : w->queue) (void)t;  // queued tasks are all in the live list too
+  }
 }
 
 Task* Scheduler::current() { return tl_task; }
@@ -330,7 +355,11 @@ Task* Scheduler::find_work(Worker* w) {
     }
     idle_++;
     if (timers_.empty()) idle_cv_.wait(g);
-    else idle_cv_.wait_until(g, timers_.top().when);
+    else {
+      // A copy: the queue may reallocate while this worker sleeps without the lock.
+      Clock::time_point until = timers_.top().when;
+      idle_cv_.wait_until(g, until);
+    }
     idle_--;
     if (stopping_) return nullptr;
   }

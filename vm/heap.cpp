@@ -72,10 +72,11 @@ String* Heap::string(std::string_view bytes) {
 }
 
 String* Heap::intern(std::string_view bytes) {
-  auto it = interned_.find(bytes);
-  if (it != interned_.end()) return it->second;
+  if (!interned_) interned_ = std::make_unique<std::unordered_map<std::string_view, String*>>();
+  auto it = interned_->find(bytes);
+  if (it != interned_->end()) return it->second;
   String* s = string(bytes);
-  interned_.emplace(s->view(), s);
+  interned_->emplace(s->view(), s);
   return s;
 }
 

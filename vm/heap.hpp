@@ -7,6 +7,7 @@
 
 #include <cstddef>
 #include <string_view>
+#include <memory>
 #include <unordered_map>
 #include <vector>
 
@@ -62,7 +63,8 @@ class Heap {
   size_t threshold_ = 256 * 1024;
   bool shared_;
   std::vector<Obj*> gray_;
-  std::unordered_map<std::string_view, String*> interned_;
+  // Only the shared area interns; a task heap does not pay for the table.
+  std::unique_ptr<std::unordered_map<std::string_view, String*>> interned_;
 };
 
 }  // namespace tsk::vm
