@@ -46,7 +46,9 @@ Runtime::Runtime(Config cfg) : config(std::move(cfg)) {
 
 Runtime::~Runtime() {
   flush_out();
-  // Workers first: nothing may run while the tasks and their heaps go.
+  // Workers first: nothing may run while the tasks and their heaps go (and workers
+  // still read `scheduler` while they stop, so it is cleared only afterwards).
+  if (scheduler) scheduler->shutdown();
   scheduler.reset();
   modules.clear();
   if (main_) {

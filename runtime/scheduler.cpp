@@ -2,6 +2,8 @@
 #include "runtime/scheduler.hpp"
 
 #include <algorithm>
+#include <cstdio>
+#include <cstdlib>
 
 #include "runtime/channel.hpp"
 #include "runtime/concurrency.hpp"
@@ -70,13 +72,20 @@ Scheduler::Scheduler(Runtime& runtime, int threads) : runtime_(runtime) {
   }
 }
 
-Scheduler::~Scheduler() {
+void Scheduler::shutdown() {
+  if (workers_.empty() || !workers_.front()->thread.joinable()) return;
   {
     std::lock_guard g(mutex_);
     stopping_ = true;
+    stopping_flag_.store(true, std::memory_order_relaxed);
   }
   idle_cv_.notify_all();
+  // A task still running (os.exit left it busy) yields at its next preemption point.
   for (auto& w : workers_) w->thread.join();
+}
+
+Scheduler::~Scheduler() {
+  shutdown();
   while (!timers_.empty()) {
     Timer t = timers_.top();
     timers_.pop();
@@ -105,9 +114,6 @@ Scheduler::~Scheduler() {
     t->live_prev = t->live_next = nullptr;
   }
   for (Task* t : left) t->release();
-  for (auto& w : workers_) {
-    for (Task* t : w->queue) (void)t;  // queued tasks are all in the live list too
-  }
 }
 
 Task* Scheduler::current() { return tl_task; }
@@ -152,33 +158,27 @@ void Scheduler::wake(Task* task) {
     if (task->state != Task::Parked) return;
     task->state = Task::Runnable;
   }
+  enqueue(task, true);
+}
+
+void Scheduler::requeue(Task* task) { enqueue(task, false); }
+
+void Scheduler::enqueue(Task* task, bool next_slot) {
   queued_.fetch_add(1, std::memory_order_relaxed);
   if (tl_scheduler == this && tl_worker) {
     Worker* w = static_cast<Worker*>(tl_worker);
     std::lock_guard g(w->lock);
-    if (w->next) w->queue.push_back(w->next);
-    w->next = task;
+    if (!next_slot) {
+      w->queue.push_back(task);
+    } else {
+      if (w->next) w->queue.push_back(w->next);
+      w->next = task;
+    }
   } else {
     std::lock_guard g(mutex_);
     global_.push_back(task);
   }
   // Another worker may be asleep while this one is busy: let it steal.
-  if (idle_ > 0) {
-    std::lock_guard g(mutex_);
-    idle_cv_.notify_one();
-  }
-}
-
-void Scheduler::requeue(Task* task) {
-  queued_.fetch_add(1, std::memory_order_relaxed);
-  if (tl_scheduler == this && tl_worker) {
-    Worker* w = static_cast<Worker*>(tl_worker);
-    std::lock_guard g(w->lock);
-    w->queue.push_back(task);
-  } else {
-    std::lock_guard g(mutex_);
-    global_.push_back(task);
-  }
   if (idle_ > 0) {
     std::lock_guard g(mutex_);
     idle_cv_.notify_one();
@@ -413,6 +413,12 @@ void Scheduler::worker_loop(Worker* w) {
 void Scheduler::run_task(Worker* w, Task* t) {
   {
     std::lock_guard g(t->lock);
+    // Invariant: only a Runnable task is in a queue, and it is in exactly one.
+    if (t->state != Task::Runnable) {
+      std::fprintf(stderr, "tsk: internal error: task %llu taken from a run queue in state %d\n",
+                   static_cast<unsigned long long>(t->id), int(t->state));
+      std::abort();
+    }
     t->state = Task::Running;
     t->wake_pending = false;
   }
@@ -435,9 +441,11 @@ void Scheduler::run_task(Worker* w, Task* t) {
     ended = true;
   } catch (vm::ExitRequest& x) {
     tl_task = nullptr;
+    {
+      std::lock_guard g(t->lock);
+      t->state = Task::Parked;  // never runs again; freed at shutdown
+    }
     request_exit(x.code);
-    std::lock_guard g(t->lock);
-    t->state = Task::Parked;  // never runs again; freed at shutdown
     return;
   }
   if (ended) {
@@ -445,7 +453,8 @@ void Scheduler::run_task(Worker* w, Task* t) {
     vm.handlers.clear();
     if (body_ended(*t, result, error)) {
       tl_task = nullptr;
-      return;  // Done: task_done has released it from the live set
+      left_task(t);  // Done: task_done has released it from the live set
+      return;
     }
   }
   tl_task = nullptr;
@@ -473,17 +482,19 @@ void Scheduler::run_task(Worker* w, Task* t) {
       t->state = Task::Parked;
     }
   }
-  if (requeue_now) requeue(t);
-  (void)w;
+  if (requeue_now && !stopping_flag_.load(std::memory_order_relaxed)) requeue(t);
 }
 
-void Scheduler::task_finished(Task* task) {
+void Scheduler::task_finished(Task* task) { remove_live(task); }
+
+void Scheduler::left_task(Task* task) {
+  // Only once the worker is done with the task may the host reuse it (the REPL's and
+  // the embedder's next run starts the same main task again).
+  std::lock_guard g(mutex_);
   if (task == main_) {
-    std::lock_guard g(mutex_);
     finished_ = true;
     done_cv_.notify_all();
   }
-  remove_live(task);
 }
 
 }  // namespace tsk::rt

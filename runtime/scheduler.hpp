@@ -74,7 +74,13 @@ class Scheduler {
   static Task* current();
   // Other tasks are waiting for a worker: the running task should yield at its next
   // preemption point.
-  bool others_waiting() const { return queued_.load(std::memory_order_relaxed) > 0 || timer_due(); }
+  bool others_waiting() const {
+    return queued_.load(std::memory_order_relaxed) > 0 || timer_due() ||
+           stopping_flag_.load(std::memory_order_relaxed);
+  }
+  // Stops the workers: running tasks stop at their next preemption point, parked and
+  // queued ones stay as they are (the destructor frees them). Idempotent.
+  void shutdown();
   // The earliest timer is due (a relaxed look; the worker that fires it locks).
   bool timer_due() const;
 
@@ -100,6 +106,11 @@ class Scheduler {
   };
 
   void worker_loop(Worker* w);
+  // Puts a runnable task in this worker's next slot (or local queue), or the global
+  // queue from outside the workers.
+  void enqueue(Task* task, bool next_slot);
+  // The worker has finished running `task` for good; ends run_main when it is main.
+  void left_task(Task* task);
   Task* find_work(Worker* w);
   void run_task(Worker* w, Task* t);
   void fire_timers(std::unique_lock<std::mutex>& held);
@@ -124,6 +135,7 @@ class Scheduler {
   bool finished_ = false;
   Task* main_ = nullptr;
   std::atomic<int64_t> queued_{0};        // tasks in any queue or next slot
+  std::atomic<bool> stopping_flag_{false};  // stopping_, readable without the mutex
   std::atomic<int64_t> next_deadline_{INT64_MAX};  // the earliest timer (Clock ticks)
   void note_next_deadline();              // under mutex_, after the timers changed
 };
