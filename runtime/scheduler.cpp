@@ -229,14 +229,28 @@ void Scheduler::drop_stale_timers() {
 }
 
 bool Scheduler::run_main(Task* main) {
+  main->retain();  // the live list's reference
   {
+    // One step under the scheduler mutex, which the deadlock check holds: main must
+    // never be seen alive but not yet queued, or idle workers would call it a deadlock.
     std::lock_guard g(mutex_);
     main_ = main;
     finished_ = false;
     deadlock_report.clear();
+    {
+      std::lock_guard lg(live_lock_);
+      main->live_next = live_;
+      if (live_) live_->live_prev = main;
+      live_ = main;
+    }
+    {
+      std::lock_guard tg(main->lock);
+      main->state = Task::Runnable;
+    }
+    queued_.fetch_add(1, std::memory_order_relaxed);
+    global_.push_back(main);
+    idle_cv_.notify_one();
   }
-  add_live(main);
-  wake(main);
   std::unique_lock g(mutex_);
   done_cv_.wait(g, [&] { return finished_; });
   main_ = nullptr;
