@@ -140,8 +140,12 @@ vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
     v.i = std::atomic_ref<int64_t>(slot.i).load(std::memory_order_relaxed);
     if (!v.is_obj()) return v;
     if (v.tag == vm::Tag::Closure && v.as_closure()->ncells == 0) {
+      auto cached = t.foreign_values.find(&slot);
+      if (cached != t.foreign_values.end()) return cached->second;
       vm::Closure* c = v.as_closure();
-      return vm::Value::object(t.heap.closure(c->proto, c->module, 0));
+      vm::Value copy = vm::Value::object(t.heap.closure(c->proto, c->module, 0));
+      t.foreign_values.emplace(&slot, copy);
+      return copy;
     }
   }
   std::lock_guard gc(owner->gc_mutex);  // the owner cannot collect what is being copied

@@ -30,6 +30,7 @@ void Task::collect() {
   for (uint32_t i = 0; i < top; i++) heap.mark(stack[i]);
   for (const Frame& f : frames) heap.mark(f.closure);
   for (Value v : roots) heap.mark(v);
+  for (auto& [slot, v] : foreign_values) heap.mark(v);
   // Modules live in the shared area; the globals of those this task owns are its roots.
   auto mark_globals = [&](Module* m) {
     if (m->owner == this)

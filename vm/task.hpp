@@ -9,6 +9,7 @@
 
 #include <cstdint>
 #include <mutex>
+#include <unordered_map>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -72,6 +73,9 @@ class Task {
   uint64_t budget_left = 0;        // instructions left when Config::instruction_budget is set
   uint32_t call_depth = 0;         // nesting of Task::call (natives calling back into script)
   rt::Task* host = nullptr;        // the scheduler's task this state belongs to
+  // Copies of another task's `let`/`fn` top-level values, by slot: such a binding never
+  // changes once set, so a task calling a top-level fn re-makes it once, not per call.
+  std::unordered_map<const Value*, Value> foreign_values;
   // Held while this task collects, and by another task copying one of this task's
   // top-level values (Module::owner): the copy never sees an object being freed.
   rt::Mutex gc_mutex;
