@@ -1,6 +1,6 @@
 // The lexer's scanners (re2c, UTF-8 mode): the token scanner and the string-body
 // scanner. The state they share and the rules they follow are described in
-// lang/lexer.hpp.
+// lang/lexer_state.hpp.
 //
 // re2c builds the DFAs in UTF-8 mode, so a character class such as [^"\\] matches only
 // well-formed UTF-8 sequences (shortest form, no surrogates); a byte that starts no such
@@ -13,7 +13,7 @@
 #include <string_view>
 
 #include "lang/diagnostic.hpp"
-#include "lang/lexer.hpp"
+#include "lang/lexer_state.hpp"
 
 namespace tsk::lang {
 

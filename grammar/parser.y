@@ -47,7 +47,7 @@ namespace tsk::lang { class Lexer; }
 %code {
 #include <algorithm>
 #include <limits>
-#include "lang/lexer.hpp"
+#include "lang/lexer_state.hpp"
 
 namespace tsk::lang::gen {
 

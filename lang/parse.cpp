@@ -5,7 +5,7 @@
 #include <new>
 
 #include "lang/diagnostic.hpp"
-#include "lang/lexer.hpp"
+#include "lang/lexer_state.hpp"
 #include "lang/parse_tree.hpp"
 #include "parser.hpp"
 

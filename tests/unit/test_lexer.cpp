@@ -8,7 +8,7 @@
 #include <cstdio>
 #include <string>
 
-#include "lang/lexer.hpp"
+#include "lang/lexer_state.hpp"
 
 namespace {
 
