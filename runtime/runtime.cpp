@@ -40,6 +40,7 @@ void write_fd(int fd, std::string_view s) {
 }  // namespace
 
 Runtime::Runtime(Config cfg) : config(std::move(cfg)) {
+  budget_left = int64_t(config.instruction_budget);
   for (const vm::NativeEntry& e : vm::builtin_functions())
     builtins.push_back(vm::Value::object(shared.native(&e)));
 }
@@ -91,14 +92,12 @@ int Runtime::builtin_index(std::string_view name) const {
 vm::Task& Runtime::main_task() {
   if (!main_) {
     main_ = new Task(*this, 1, "<main>", "", lang::Loc{});
-    main_->vm.budget_left = config.instruction_budget;
   }
   return main_->vm;
 }
 
 Task* Runtime::new_task(std::string_view name, std::string_view file, lang::Loc spawned_at) {
   Task* t = new Task(*this, next_task_id++, name, file, spawned_at);
-  t->vm.budget_left = config.instruction_budget;
   t->state = Task::Parked;  // made runnable by the spawner's wake
   return t;
 }

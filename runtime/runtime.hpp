@@ -94,6 +94,9 @@ class Runtime {
   std::atomic<uint64_t> next_chan_id{1};
   // Objects alive now: tests check both return to zero (main aside) after a run.
   std::atomic<int64_t> tasks_alive{0};
+  // Config::instruction_budget left, shared by every task of the runtime: a program
+  // cannot escape the budget by spreading its work over many tasks.
+  std::atomic<int64_t> budget_left{0};
   std::atomic<int64_t> channels_alive{0};
   // A new task (one reference, the caller's), not yet runnable.
   Task* new_task(std::string_view name, std::string_view file, lang::Loc spawned_at);

@@ -135,11 +135,11 @@ Value Task::execute(size_t entry) {
     if (--ticks <= 0) {                                                 \
       ticks = kTickQuantum;                                             \
       SAVE_PC();                                                        \
-      if (runtime.config.instruction_budget) {                          \
-        if (budget_left <= uint64_t(kTickQuantum))                      \
-          raise("Error", "instruction budget exhausted");               \
-        budget_left -= kTickQuantum;                                    \
-      }                                                                 \
+      if (runtime.config.instruction_budget &&                          \
+          runtime.budget_left.fetch_sub(kTickQuantum,                   \
+                                        std::memory_order_relaxed) <=   \
+              kTickQuantum)                                             \
+        raise("Error", "instruction budget exhausted");                 \
       if (host) {                                                       \
         rt::check_cancel(*this);                                        \
         if (rt::should_yield(*this)) {                                  \

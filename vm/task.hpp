@@ -70,7 +70,6 @@ class Task {
   std::vector<Handler> handlers;
   std::vector<Value> roots;  // values natives keep alive across Task::call
   Error* pending_error = nullptr;  // an error being unwound, kept alive meanwhile
-  uint64_t budget_left = 0;        // instructions left when Config::instruction_budget is set
   uint32_t call_depth = 0;         // nesting of Task::call (natives calling back into script)
   rt::Task* host = nullptr;        // the scheduler's task this state belongs to
   // Copies of another task's `let`/`fn` top-level values, by slot: such a binding never
