@@ -418,7 +418,7 @@ main()
   check_program(source, "true\n");
 }
 
-// BUG: the timer of a sleep keeps its task alive until the deadline, even once the task
+// Regression, fixed: the timer of a sleep keeps its task alive until the deadline, even once the task
 // has been cancelled and awaited: after this run tasks_alive is 2, and each cancelled
 // sleep(1000s) holds its task (and heap) for 1000 s.
 TEST_CASE("a cancelled long sleep does not keep the program or its task alive") {
@@ -441,7 +441,7 @@ main()
   }
 }
 
-// BUG (minor): a pending after() timer still holds its channel when the run ends, so
+// Regression, fixed: a pending after() timer still holds its channel when the run ends, so
 // channels_alive is 1 after the run although no binding holds the channel.
 TEST_CASE("an unread after() channel does not keep the program alive for long") {
   // SPEC is silent on whether a pending after() timer holds the program open; either way
@@ -586,7 +586,7 @@ main()
   }
 }
 
-// BUG: cancel(t) while t waits at the end of its `scope { }` block neither raises
+// Regression, fixed: cancel(t) while t waits at the end of its `scope { }` block neither raises
 // Cancelled in t nor cancels the scope's tasks: t and its child stay blocked and the
 // program reports Deadlock instead (repro: tests/scripts/stress/cancel_at_scope_end.tsk).
 TEST_CASE("cancel of a task parked at the end of its scope block") {
@@ -603,7 +603,7 @@ main()
   check_program(source, "Cancelled\n");
 }
 
-// BUG: with every worker running a busy loop, due timers never fire: timers are only
+// Regression, fixed: with every worker running a busy loop, due timers never fire: timers are only
 // checked when a worker looks for work, and preemption only yields when another task is
 // queued. So `sleep` in main never returns while a busy task runs on the only worker
 // (repro: tests/scripts/stress/busy_loop_starves_timer.tsk).
@@ -1010,7 +1010,7 @@ main($N, $S)
   }
 }
 
-// BUGS: (1) a cancel that arrives after the task's check_cancel but before it parks is
+// Regressions, fixed: (1) a cancel that arrives after the task's check_cancel but before it parks is
 // lost (interrupt claims the previous, already claimed wait generation), so a cancelled
 // sender stays parked and main reports Deadlock (seen with 4 threads; repro:
 // tests/scripts/stress/cancel_storm.tsk). (2) With 1 worker, a sender and a receiver
@@ -1020,7 +1020,7 @@ TEST_CASE("stress: cancel storm over parked and running tasks") {
   cancel_storm(false);
 }
 
-// BUG: blocked by the sleep-timer leak above (each cancelled sleeper stays alive until
+// Regression, fixed: blocked by the sleep-timer leak above (each cancelled sleeper stays alive until
 // its 1000 s deadline), so the leak check fails.
 TEST_CASE("stress: cancel storm including tasks parked in sleep") {
   cancel_storm(true);
