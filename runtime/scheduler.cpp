@@ -474,7 +474,10 @@ void Scheduler::run_task(Worker* w, Task* t) {
   tl_task = nullptr;
   // A cancel that arrived between the task's last check and its registering the wait
   // found no wait to complete: complete it now (interrupt sees the task still Running
-  // and marks the wake pending).
+  // and marks the wake pending). The fence pairs with the one in Runtime::interrupt: the
+  // canceller stores its flag then reads wait_gen, this task stored wait_gen and now
+  // reads the flag, and without both fences each could miss the other's store.
+  if (!t->yield_now) std::atomic_thread_fence(std::memory_order_seq_cst);
   if (!t->yield_now && t->should_cancel()) {
     switch (t->waiting.kind) {
       case WaitInfo::Receive: case WaitInfo::Send: case WaitInfo::Select:

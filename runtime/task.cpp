@@ -50,9 +50,9 @@ bool Task::claim(uint64_t gen) {
 
 bool Task::should_cancel() {
   if (cancel_requested.load(std::memory_order_acquire)) return true;
-  if (implicit_scope.cancelled) return true;
+  if (implicit_scope.cancelled.load(std::memory_order_acquire)) return true;
   for (auto& s : open_scopes)
-    if (s->cancelled) return true;
+    if (s->cancelled.load(std::memory_order_acquire)) return true;
   return false;
 }
 

@@ -63,7 +63,7 @@ class Scope {
   Task* members = nullptr;               // those tasks, linked through Task::member_prev/next;
                                          // the list holds a reference to each
   std::vector<Failure> failures;         // the first one is raised at the scope's end
-  bool cancelled = false;                // a failure cancelled the scope's own code
+  std::atomic<bool> cancelled{false};    // a failure cancelled the scope's own code
   bool cancel_sent = false;              // its owner, cancelled, has cancelled its tasks
   bool owner_waiting = false;            // the owner is parked at the scope's end
 };

@@ -1016,6 +1016,10 @@ main($N, $S)
 // tests/scripts/stress/cancel_storm.tsk). (2) With 1 worker, a sender and a receiver
 // handing values over an unbuffered channel starve every other task (repro:
 // tests/scripts/stress/handoff_starves_others.tsk), so this storm hangs on 1 thread.
+// (3) The canceller stores its flag then reads the task's wait generation while the task
+// stores a new generation then reads the flag: without a full fence on both sides each can
+// miss the other's store, the cancel is lost, and main reports Deadlock (or, with sleepers,
+// waits out their 1000 s sleep). Seen about once in 20 runs on a loaded machine.
 TEST_CASE("stress: cancel storm over parked and running tasks") {
   cancel_storm(false);
 }
