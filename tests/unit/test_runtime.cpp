@@ -15,6 +15,8 @@
 #include <algorithm>
 #include <atomic>
 #include <chrono>
+#include <condition_variable>
+#include <cstdio>
 #include <cstdlib>
 #include <mutex>
 #include <string>
@@ -27,6 +29,7 @@
 namespace {
 
 const int kThreadCounts[] = {1, 2, 4, 8};
+const int kHangSeconds = 300;  // no program here runs for more than seconds, even under TSan
 
 // What one run produced, and the runtime's live counters right after it.
 struct RunResult {
@@ -66,9 +69,28 @@ RunResult run_program(const std::string& source, int threads, bool sample_peak =
       }
     });
   }
+  // A hang fails this test case at once, named by doctest's crash report, rather than
+  // the whole unit stage at CTest's timeout.
+  std::mutex watchdog_lock;
+  std::condition_variable run_over;
+  bool over = false;
+  std::thread watchdog([&] {
+    std::unique_lock g(watchdog_lock);
+    if (!run_over.wait_for(g, std::chrono::seconds(kHangSeconds), [&] { return over; })) {
+      std::fprintf(stderr, "run_program: the program with %d threads has not ended after %d s: a hang\n",
+                   threads, kHangSeconds);
+      std::abort();
+    }
+  });
   auto start = std::chrono::steady_clock::now();
   r.status = runtime.run(source, "test.tsk");
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  {
+    std::lock_guard g(watchdog_lock);
+    over = true;
+  }
+  run_over.notify_one();
+  watchdog.join();
   running = false;
   if (sampler.joinable()) sampler.join();
   r.peak_tasks = peak.load();
