@@ -31,10 +31,6 @@ namespace tsk::vm {
 
 namespace {
 
-// Back-edges and calls between budget checks. 1024: cheap enough to be invisible, small
-// enough that a budget or (later) preemption reacts within microseconds.
-constexpr int32_t kTickQuantum = 1024;
-
 uint32_t frame_top(const Frame& f) { return f.base + f.closure->proto->nregs; }
 
 const char* arity_plural(int n) { return n == 1 ? "" : "s"; }
@@ -107,7 +103,6 @@ Value Task::call(Value fn, const Value* args, int nargs) {
 }
 
 Value Task::execute(size_t entry) {
-  int32_t ticks = kTickQuantum;
 
 #define LOAD_FRAME()                       \
   do {                                     \

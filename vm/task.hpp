@@ -71,6 +71,11 @@ class Task {
   std::vector<Value> roots;  // values natives keep alive across Task::call
   Error* pending_error = nullptr;  // an error being unwound, kept alive meanwhile
   uint32_t call_depth = 0;         // nesting of Task::call (natives calling back into script)
+  // Back-edges and calls between budget, cancel and preemption checks. It lives on the
+  // task, not in one execute() call, so a task that parks every few instructions (a
+  // filter in a chain of channels) is charged for its work like any other.
+  static constexpr int32_t kTickQuantum = 1024;
+  int32_t ticks = kTickQuantum;
   rt::Task* host = nullptr;        // the scheduler's task this state belongs to
   // Copies of another task's `let`/`fn` top-level values, by slot: such a binding never
   // changes once set, so a task calling a top-level fn re-makes it once, not per call.

@@ -91,6 +91,21 @@ TEST_CASE("the instruction budget stops an endless loop") {
   CHECK(o.err.find("instruction budget exhausted") != std::string::npos);
 }
 
+// Regression, fixed: every task that parked within 1024 back-edges started its count
+// afresh on resume, so a chain of tasks passing values never paid the budget (a fuzzed
+// prime sieve ran unbounded).
+TEST_CASE("the instruction budget stops tasks that park every few instructions") {
+  Outcome o = run(
+      "fn generate(ch) { var i = 2\n while true { ch <- i\n i += 1 } }\n"
+      "fn filter(src, dst, p) { for i in src { if i % p != 0 { dst <- i } } }\n"
+      "var ch = chan()\n"
+      "spawn generate(ch)\n"
+      "while true { let p = <-ch\n let next = chan()\n spawn filter(ch, next, p)\n ch = next }\n",
+      200000);
+  CHECK(o.status == 1);
+  CHECK(o.err.find("instruction budget exhausted") != std::string::npos);
+}
+
 TEST_CASE("syntax errors give status 2 and file:line:col") {
   Outcome o = run("let x = (1 +\n");
   CHECK(o.status == 2);
