@@ -28,16 +28,16 @@ bool take_live(Channel& ch, Fifo<Registration>& q, Registration& out) {
 void register_wait(Task& task, Channel& ch, Fifo<Registration>& q, uint64_t gen, int case_index,
                    vm::Message value) {
   q.push_back(Registration{&task, gen, case_index, std::move(value)});
-  if (std::find(task.wait_channels.begin(), task.wait_channels.end(), &ch) == task.wait_channels.end()) {
+  if (!task.wait_channels.contains(&ch)) {
     ch.retain();
-    task.wait_channels.push_back(&ch);
+    task.wait_channels.add(&ch);
   }
 }
 
 }  // namespace
 
-Channel::Channel(Runtime& rt, uint64_t channel_id, size_t cap, std::string made_in, lang::Loc at)
-    : runtime(rt), id(channel_id), capacity(cap), file(std::move(made_in)), made_at(at) {
+Channel::Channel(Runtime& rt, uint64_t channel_id, size_t cap, const char* made_in, lang::Loc at)
+    : runtime(rt), id(channel_id), capacity(cap), file(made_in), made_at(at) {
   rt.channels_alive.fetch_add(1, std::memory_order_relaxed);
 }
 
@@ -67,7 +67,7 @@ Op channel_send(Runtime& rt, Task& task, Channel& ch, vm::Message& m) {
     g.unlock();
     task.vm.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
   }
-  uint64_t gen = task.begin_wait(WaitInfo{WaitInfo::Send, &ch, 0});
+  uint64_t gen = task.begin_wait(WaitInfo::on_channel(WaitInfo::Send, &ch));
   register_wait(task, ch, ch.sendq, gen, -1, std::move(m));
   return Op::Parked;
 }
@@ -104,7 +104,7 @@ Op channel_recv(Runtime& rt, Task& task, Channel& ch, vm::Message& out, bool& cl
     g.unlock();
     task.vm.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
   }
-  uint64_t gen = task.begin_wait(WaitInfo{WaitInfo::Receive, &ch, 0});
+  uint64_t gen = task.begin_wait(WaitInfo::on_channel(WaitInfo::Receive, &ch));
   register_wait(task, ch, ch.recvq, gen, -1, vm::Message());
   return Op::Parked;
 }
@@ -226,7 +226,7 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
     unlock_all();
     task.vm.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
   }
-  uint64_t gen = task.begin_wait(WaitInfo{WaitInfo::Select, nullptr, 0});
+  uint64_t gen = task.begin_wait(WaitInfo::on(WaitInfo::Select));
   for (int i = 0; i < int(cases.size()); i++) {
     SelectCase& c = cases[size_t(i)];
     if (!c.chan) continue;

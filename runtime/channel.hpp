@@ -37,14 +37,15 @@ struct Registration {
 
 class Channel final : public vm::Shared {
  public:
-  Channel(Runtime& runtime, uint64_t id, size_t capacity, std::string file, lang::Loc made_at);
+  // `file` must outlive the channel: a proto's string.
+  Channel(Runtime& runtime, uint64_t id, size_t capacity, const char* file, lang::Loc made_at);
   ~Channel() override;
   Runtime& runtime;
   std::string describe() const override;
 
   const uint64_t id;
   const size_t capacity;
-  const std::string file;
+  const char* const file;
   const lang::Loc made_at;
 
   Mutex lock;

@@ -37,7 +37,7 @@ Channel* chan_of(vm::Task& t, vm::Value v, const char* what) {
 }
 
 Scope& innermost_scope(Task& task) {
-  return task.open_scopes.empty() ? task.implicit_scope : *task.open_scopes.back();
+  return task.innermost ? *task.innermost : task.implicit_scope;
 }
 
 // Extends the trace of an error leaving `task` (SPEC §5): "in task 4 spawned at
@@ -82,12 +82,13 @@ void scope_failed(Runtime& rt, Scope& scope, vm::Error* error, Task* from) {
   bool first;
   {
     std::lock_guard g(scope.lock);
-    first = scope.failures.empty();
+    first = !scope.failed();
+    if (!scope.failures) scope.failures = std::make_unique<std::vector<Failure>>();
     Failure f;
     f.error = vm::pack(vm::Value::object(error));
     f.task_id = from ? from->id : 0;
     if (from) note_crossing(f.error.value.as_error(), *from);
-    scope.failures.push_back(std::move(f));
+    scope.failures->push_back(std::move(f));
     if (first) scope.cancelled = true;
   }
   if (first) {
@@ -113,15 +114,21 @@ void scope_task_ended(Runtime& rt, Scope& scope, Task& task) {
   task.release();  // the scope's reference
 }
 
-// The error to raise at a scope's end: the first failure, with the others listed.
-[[noreturn]] void raise_scope_failure(vm::Task& t, Scope& scope) {
-  vm::Error* first = scope.failures.front().error.value.as_error();
-  vm::Error* e = vm::copy_into(t.heap, vm::Value::object(first)).as_error();
-  for (size_t i = 1; i < scope.failures.size(); i++) {
-    vm::Error* other = scope.failures[i].error.value.as_error();
+// A copy in `heap` of a failed scope's first failure, with the others listed.
+vm::Error* scope_error(vm::Heap& heap, Scope& scope) {
+  std::vector<Failure>& failures = *scope.failures;
+  vm::Error* e = vm::copy_into(heap, failures.front().error.value).as_error();
+  for (size_t i = 1; i < failures.size(); i++) {
+    vm::Error* other = failures[i].error.value.as_error();
     e->trace.push_back(vm::TraceLine{"", "", {}, "also failed: " + std::string(other->kind->view()) + ": " +
                                                      std::string(other->message->view())});
   }
+  return e;
+}
+
+// The error to raise at a scope's end.
+[[noreturn]] void raise_scope_failure(vm::Task& t, Scope& scope) {
+  vm::Error* e = scope_error(t.heap, scope);
   e->traced = false;
   throw vm::ScriptError{e};
 }
@@ -140,12 +147,17 @@ vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
     v.i = std::atomic_ref<int64_t>(slot.i).load(std::memory_order_relaxed);
     if (!v.is_obj()) return v;
     if (v.tag == vm::Tag::Closure && v.as_closure()->ncells == 0) {
-      auto cached = t.foreign_values.find(&slot);
-      if (cached != t.foreign_values.end()) return cached->second;
-      vm::Closure* c = v.as_closure();
-      vm::Value copy = vm::Value::object(t.heap.closure(c->proto, c->module, 0));
-      t.foreign_values.emplace(&slot, copy);
-      return copy;
+      using Foreign = vm::Task::ForeignValues;
+      if (!t.foreign_values) t.foreign_values = std::make_unique<Foreign>();
+      auto& by_slot = t.foreign_values->by_slot;
+      auto cached = by_slot.find(&slot);
+      if (cached == by_slot.end()) {
+        vm::Closure* c = v.as_closure();
+        vm::Value copy = vm::Value::object(t.heap.closure(c->proto, c->module, 0));
+        cached = by_slot.emplace(&slot, copy).first;
+      }
+      t.foreign_values->recent[index % Foreign::kRecent] = {&slot, cached->second};
+      return cached->second;
     }
   }
   std::lock_guard gc(owner->gc_mutex);  // the owner cannot collect what is being copied
@@ -162,7 +174,7 @@ vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
   if (v.tag == vm::Tag::Undef) return v;
   if (!v.immutable())
     t.raise("OwnershipError", "'" + m->names[index].name + "' belongs to the main task and holds a mutable " +
-                                  vm::type_name(v) + "; task " + std::to_string(t.id) +
+                                  vm::type_name(v) + "; task " + std::to_string(host(t).id) +
                                   " may read it only while it is immutable (freeze it, or pass it to the task)");
   return vm::copy_into(t.heap, v);
 }
@@ -171,7 +183,7 @@ void write_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
   if (!m->owner)
     t.raise("FrozenError", "cannot assign to '" + m->names[index].name + "': module '" +
                                std::string(m->name->view()) + "' is read-only");
-  t.raise("OwnershipError", "cannot assign to '" + m->names[index].name + "' from task " + std::to_string(t.id) +
+  t.raise("OwnershipError", "cannot assign to '" + m->names[index].name + "' from task " + std::to_string(host(t).id) +
                                 ": top-level bindings belong to the main task; send the value on a channel");
 }
 
@@ -187,12 +199,12 @@ vm::Value spawn(vm::Task& t, vm::Value* callee_and_args, int nargs, lang::Loc at
   Runtime& rt = t.runtime;
   Task& parent = host(t);
   vm::Value callee = callee_and_args[0];
-  std::string_view name;
-  if (callee.tag == vm::Tag::Closure) name = callee.as_closure()->proto->name;
+  const char* name;
+  if (callee.tag == vm::Tag::Closure) name = callee.as_closure()->proto->name.c_str();
   else if (callee.tag == vm::Tag::Native) name = callee.as_native()->entry->name;
   else t.raise("TypeError", std::string("cannot spawn a call of ") + vm::type_name(callee));
   const vm::Frame& f = t.frames.back();
-  Task* child = rt.new_task(name, f.closure->proto->file, at);
+  Task* child = rt.new_task(name, f.closure->proto->file.c_str(), at);
   child->spawner = f.closure->proto;
   // Arguments and captured values cross into the new task's heap as copies (SPEC §6).
   std::vector<vm::Value> copied;
@@ -225,17 +237,18 @@ bool await(vm::Task& t, vm::Value handle, vm::Value& out) {
     std::lock_guard g(target->lock);
     if (target->state != Task::Done) {
       require_parkable(t);
-      self.begin_wait(WaitInfo{WaitInfo::Await, nullptr, target->id});
-      target->awaiters.push_back(&self);
+      self.begin_wait(WaitInfo::on_task(target->id));
+      self.next_awaiter = target->awaiters;
+      target->awaiters = &self;
       self.retain();
       t.suspended = true;
       return false;
     }
   }
   switch (target->outcome.load()) {
-    case Task::Returned: out = vm::copy_into(t.heap, target->result); return true;
+    case Task::Returned: out = vm::copy_into(t.heap, target->ending->result); return true;
     case Task::Cancelled: t.raise("Cancelled", "the awaited task was cancelled");
-    default: raise_from(t, target->error, target);
+    default: raise_from(t, target->ending->error, target);
   }
 }
 
@@ -245,13 +258,12 @@ void cancel(vm::Task& t, vm::Value handle) {
 }
 
 void scope_begin(vm::Task& t) {
-  Task& self = host(t);
-  self.open_scopes.push_back(std::make_unique<Scope>(&self));
+  host(t).open_scope();
 }
 
 bool scope_end(vm::Task& t, vm::Value block_error) {
   Task& self = host(t);
-  Scope& scope = *self.open_scopes.back();
+  Scope& scope = *self.innermost;
   Runtime& rt = t.runtime;
   if (block_error.tag == vm::Tag::Error) {
     vm::Error* e = block_error.as_error();
@@ -260,7 +272,7 @@ bool scope_end(vm::Task& t, vm::Value block_error) {
     bool record;
     {
       std::lock_guard g(scope.lock);
-      record = scope.failures.empty() && !(is_cancelled_error(e) && scope.cancelled);
+      record = !scope.failed() && !(is_cancelled_error(e) && scope.cancelled);
     }
     if (record && !is_cancelled_error(e)) scope_failed(rt, scope, e, nullptr);
     else if (is_cancelled_error(e)) cancel_scope_tasks(rt, scope, nullptr);
@@ -274,7 +286,7 @@ bool scope_end(vm::Task& t, vm::Value block_error) {
     std::lock_guard g(scope.lock);
     if (scope.live > 0) {
       require_parkable(t);
-      self.begin_wait(WaitInfo{WaitInfo::ScopeEnd, nullptr, 0});
+      self.begin_wait(WaitInfo::on(WaitInfo::ScopeEnd));
       scope.owner_waiting = true;
       t.suspended = true;
       return false;
@@ -282,9 +294,8 @@ bool scope_end(vm::Task& t, vm::Value block_error) {
     scope.owner_waiting = false;
   }
   // Every task of the scope has ended: close it and raise what must be raised.
-  std::unique_ptr<Scope> closed = std::move(self.open_scopes.back());
-  self.open_scopes.pop_back();
-  if (!closed->failures.empty()) raise_scope_failure(t, *closed);
+  std::unique_ptr<Scope> closed = self.close_scope();
+  if (closed->failed()) raise_scope_failure(t, *closed);
   if (block_error.tag == vm::Tag::Error) throw vm::ScriptError{block_error.as_error()};
   // The end of a scope is a wait: a task cancelled while it waited here stops now.
   check_cancel(t);
@@ -343,32 +354,33 @@ void finish_wait(vm::Task& t) {
   self.waiting = WaitInfo{};
   if (self.wake_error_kind) {
     const char* kind = self.wake_error_kind;
-    std::string message = std::move(self.wake_error_message);
+    std::string message = self.wake_error_message;
     self.wake_error_kind = nullptr;
+    self.wake_error_message = nullptr;
     t.raise(kind, message);
   }
 }
 
 bool body_ended(Task& task, vm::Value value, vm::Error* error) {
-  Runtime& rt = task.runtime;
+  Runtime& rt = task.runtime();
   vm::Task& t = task.vm;
   if (!task.body_finished) {
     task.body_finished = true;
-    task.result_heap = std::make_unique<vm::Heap>(false);
+    task.ending = std::make_unique<Ending>();
     if (error) {
-      task.error = vm::copy_into(*task.result_heap, vm::Value::object(error)).as_error();
+      task.ending->error = vm::copy_into(task.ending->heap, vm::Value::object(error)).as_error();
       if (!is_cancelled_error(error)) {
         bool record;
         {
           std::lock_guard g(task.implicit_scope.lock);
-          record = task.implicit_scope.failures.empty();
+          record = !task.implicit_scope.failed();
         }
         if (record) scope_failed(rt, task.implicit_scope, error, nullptr);
       } else {
         cancel_scope_tasks(rt, task.implicit_scope, nullptr);
       }
     } else {
-      task.result = vm::copy_into(*task.result_heap, value);
+      task.ending->result = vm::copy_into(task.ending->heap, value);
     }
   }
   bool children_left;
@@ -384,7 +396,7 @@ bool body_ended(Task& task, vm::Value value, vm::Error* error) {
   {
     std::lock_guard g(task.implicit_scope.lock);
     if (task.implicit_scope.live > 0) {
-      task.begin_wait(WaitInfo{WaitInfo::TaskEnd, nullptr, 0});
+      task.begin_wait(WaitInfo::on(WaitInfo::TaskEnd));
       task.implicit_scope.owner_waiting = true;
       t.suspended = true;
       return false;
@@ -393,19 +405,13 @@ bool body_ended(Task& task, vm::Value value, vm::Error* error) {
   // The outcome: a failure of the implicit scope (the first, possibly this task's own)
   // wins over a return; a Cancelled body with no failure is Cancelled.
   Scope& scope = task.implicit_scope;
+  Ending& ending = *task.ending;
   uint8_t outcome;
-  if (!scope.failures.empty()) {
-    vm::Error* first = scope.failures.front().error.value.as_error();
-    vm::Error* e = vm::copy_into(*task.result_heap, vm::Value::object(first)).as_error();
-    for (size_t i = 1; i < scope.failures.size(); i++) {
-      vm::Error* other = scope.failures[i].error.value.as_error();
-      e->trace.push_back(vm::TraceLine{"", "", {}, "also failed: " + std::string(other->kind->view()) + ": " +
-                                                       std::string(other->message->view())});
-    }
-    task.error = e;
+  if (scope.failed()) {
+    ending.error = scope_error(ending.heap, scope);
     outcome = Task::Failed;
-  } else if (task.error) {
-    outcome = is_cancelled_error(task.error) ? Task::Cancelled : Task::Failed;
+  } else if (ending.error) {
+    outcome = is_cancelled_error(ending.error) ? Task::Cancelled : Task::Failed;
   } else if (scope.cancel_sent) {
     outcome = Task::Cancelled;  // cancelled while it waited for its tasks
   } else {
@@ -415,7 +421,7 @@ bool body_ended(Task& task, vm::Value value, vm::Error* error) {
   rt.task_done(task);
   // Tell the scope this task belongs to.
   if (task.member_of) {
-    if (outcome == Task::Failed) scope_failed(rt, *task.member_of, task.error, &task);
+    if (outcome == Task::Failed) scope_failed(rt, *task.member_of, ending.error, &task);
     scope_task_ended(rt, *task.member_of, task);
   }
   return true;

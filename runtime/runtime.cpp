@@ -96,7 +96,7 @@ vm::Task& Runtime::main_task() {
   return main_->vm;
 }
 
-Task* Runtime::new_task(std::string_view name, std::string_view file, lang::Loc spawned_at) {
+Task* Runtime::new_task(const char* name, const char* file, lang::Loc spawned_at) {
   Task* t = new Task(*this, next_task_id++, name, file, spawned_at);
   t->state = Task::Parked;  // made runnable by the spawner's wake
   return t;
@@ -161,13 +161,14 @@ void Runtime::cancel_task(Task* task) {
 }
 
 void Runtime::task_done(Task& task) {
-  std::vector<Task*> awaiters;
+  Task* awaiters;
   {
     std::lock_guard g(task.lock);
     task.state = Task::Done;
-    awaiters.swap(task.awaiters);
+    awaiters = std::exchange(task.awaiters, nullptr);
   }
-  for (Task* a : awaiters) {
+  while (Task* a = awaiters) {
+    awaiters = std::exchange(a->next_awaiter, nullptr);
     interrupt(a);
     a->release();
   }
@@ -186,12 +187,10 @@ int Runtime::run_main(vm::Value main_closure) {
   m.vm.resume = vm::Task::Resume::None;
   m.body_finished = false;
   m.outcome = Task::Pending;
-  m.result_heap.reset();
-  m.result = vm::Value::nil();
-  m.error = nullptr;
+  m.ending.reset();
   m.cancel_requested = false;
-  m.open_scopes.clear();
-  m.implicit_scope.failures.clear();
+  while (m.innermost) m.close_scope();
+  m.implicit_scope.failures.reset();
   m.implicit_scope.cancelled = false;
   m.implicit_scope.owner_waiting = false;
   m.implicit_scope.cancel_sent = false;
@@ -213,7 +212,7 @@ int Runtime::run_main(vm::Value main_closure) {
     return 1;
   }
   if (m.outcome == Task::Failed || m.outcome == Task::Cancelled) {
-    write_err(vm::Task::format_error(m.error));
+    write_err(vm::Task::format_error(m.ending->error));
     return 1;
   }
   return 0;

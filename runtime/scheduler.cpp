@@ -44,9 +44,9 @@ std::string describe_wait(Task* t) {
   }
   line += " — ";
   line += wait_text(t->waiting);
-  if (t->waiting.chan) {
+  if (t->waiting.kind == WaitInfo::Receive || t->waiting.kind == WaitInfo::Send) {
     Channel* c = t->waiting.chan;
-    line += "chan " + std::to_string(c->id) + " (made at " + c->file + ":" + std::to_string(c->made_at.line) +
+    line += "chan " + std::to_string(c->id) + " (made at " + std::string(c->file) + ":" + std::to_string(c->made_at.line) +
             ":" + std::to_string(c->made_at.col) + ")";
   }
   if (t->waiting.kind == WaitInfo::Await) line += std::to_string(t->waiting.task_id);
@@ -99,8 +99,11 @@ Scheduler::~Scheduler() {
   live_ = nullptr;
   for (Task* t : left) {
     channel_forget(*t);
-    for (Task* a : t->awaiters) a->release();
-    t->awaiters.clear();
+    while (Task* a = t->awaiters) {
+      t->awaiters = a->next_awaiter;
+      a->next_awaiter = nullptr;
+      a->release();
+    }
     auto drop_members = [](Scope& s) {
       while (Task* m = s.members) {
         s.members = m->member_next;
@@ -110,7 +113,7 @@ Scheduler::~Scheduler() {
       s.live = 0;
     };
     drop_members(t->implicit_scope);
-    for (auto& s : t->open_scopes) drop_members(*s);
+    for (Scope* s = t->innermost; s; s = s->outer) drop_members(*s);
     t->live_prev = t->live_next = nullptr;
   }
   for (Task* t : left) t->release();
@@ -400,7 +403,8 @@ void Scheduler::on_deadlock(std::unique_lock<std::mutex>& held) {
   // Main may catch Deadlock where it waits on something a task could have completed.
   if (main_catchable && main->claim(main->wait_gen)) {
     main->wake_error_kind = "Deadlock";
-    main->wake_error_message = "all tasks are waiting\n" + lines.substr(0, lines.empty() ? 0 : lines.size() - 1);
+    deadlock_message = "all tasks are waiting\n" + lines.substr(0, lines.empty() ? 0 : lines.size() - 1);
+    main->wake_error_message = deadlock_message.c_str();
     held.unlock();
     wake(main);
     held.lock();

@@ -7,8 +7,8 @@
 
 namespace tsk::rt {
 
-Task::Task(Runtime& rt, uint64_t task_id, std::string_view fn_name, std::string_view file_name, lang::Loc at)
-    : runtime(rt), vm(rt, task_id), id(task_id), name(fn_name), file(file_name), spawned_at(at) {
+Task::Task(Runtime& rt, uint64_t task_id, const char* fn_name, const char* file_name, lang::Loc at)
+    : vm(rt), id(task_id), name(fn_name), file(file_name), spawned_at(at) {
   vm.host = this;
   rt.tasks_alive.fetch_add(1, std::memory_order_relaxed);
   rng = 0x9E3779B97F4A7C15ull * (task_id + 1) ^ uint64_t(reinterpret_cast<uintptr_t>(this));
@@ -17,7 +17,39 @@ Task::Task(Runtime& rt, uint64_t task_id, std::string_view fn_name, std::string_
 
 Task::~Task() {
   if (vm.fiber_call) discard_fiber(vm);
-  runtime.tasks_alive.fetch_sub(1, std::memory_order_relaxed);
+  while (innermost) close_scope();
+  runtime().tasks_alive.fetch_sub(1, std::memory_order_relaxed);
+}
+
+void Task::open_scope() { innermost = new Scope(this, innermost); }
+
+std::unique_ptr<Scope> Task::close_scope() {
+  std::unique_ptr<Scope> closed(innermost);
+  innermost = closed->outer;
+  return closed;
+}
+
+bool WaitChannels::contains(Channel* ch) const {
+  for (Channel* c : *this)
+    if (c == ch) return true;
+  return false;
+}
+
+void WaitChannels::add(Channel* ch) {
+  if (several()) {
+    more_->push_back(ch);
+  } else if (!one_) {
+    one_ = ch;
+  } else {
+    if (!more_) more_ = std::make_unique<std::vector<Channel*>>();
+    more_->push_back(one_);
+    more_->push_back(ch);
+  }
+}
+
+void WaitChannels::clear() {
+  one_ = nullptr;
+  if (more_) more_->clear();  // keeps its room: a task that selects once selects again
 }
 
 std::string Task::describe() const {
@@ -33,7 +65,7 @@ uint64_t Task::begin_wait(WaitInfo what) {
   wake_case = -1;
   wake_closed = false;
   wake_error_kind = nullptr;
-  wake_error_message.clear();
+  wake_error_message = nullptr;
   woken_by = nullptr;
   wait_channels.clear();
   uint64_t gen = wait_gen.load(std::memory_order_relaxed) + 1;
@@ -51,7 +83,7 @@ bool Task::claim(uint64_t gen) {
 bool Task::should_cancel() {
   if (cancel_requested.load(std::memory_order_acquire)) return true;
   if (implicit_scope.cancelled.load(std::memory_order_acquire)) return true;
-  for (auto& s : open_scopes)
+  for (Scope* s = innermost; s; s = s->outer)
     if (s->cancelled.load(std::memory_order_acquire)) return true;
   return false;
 }

@@ -44,8 +44,27 @@ class Task;
 // What a parked task waits for; the deadlock report prints it.
 struct WaitInfo {
   enum Kind : uint8_t { None, Receive, Send, Select, Await, ScopeEnd, TaskEnd, Sleep, Forever } kind = None;
-  Channel* chan = nullptr;  // Receive, Send
-  uint64_t task_id = 0;     // Await
+  union {
+    Channel* chan = nullptr;  // Receive, Send
+    uint64_t task_id;         // Await
+  };
+  static WaitInfo on_channel(Kind kind, Channel* chan) {
+    WaitInfo w;
+    w.kind = kind;
+    w.chan = chan;
+    return w;
+  }
+  static WaitInfo on_task(uint64_t id) {
+    WaitInfo w;
+    w.kind = Await;
+    w.task_id = id;
+    return w;
+  }
+  static WaitInfo on(Kind kind) {
+    WaitInfo w;
+    w.kind = kind;
+    return w;
+  }
 };
 
 // A failure recorded by a scope: the error in transit form and where it came from.
@@ -56,30 +75,60 @@ struct Failure {
 
 class Scope {
  public:
-  explicit Scope(Task* owner) : owner(owner) {}
+  Scope(Task* owner, Scope* outer) : owner(owner), outer(outer) {}
   Task* owner;
+  Scope* outer;                          // the enclosing `scope { }` of the same task, if any
   Mutex lock;
   int live = 0;                          // tasks of this scope that have not ended
   Task* members = nullptr;               // those tasks, linked through Task::member_prev/next;
                                          // the list holds a reference to each
-  std::vector<Failure> failures;         // the first one is raised at the scope's end
+  // The first one is raised at the scope's end. Allocated at the first failure: most
+  // scopes never see one, and every task carries its implicit scope.
+  std::unique_ptr<std::vector<Failure>> failures;
   std::atomic<bool> cancelled{false};    // a failure cancelled the scope's own code
   bool cancel_sent = false;              // its owner, cancelled, has cancelled its tasks
   bool owner_waiting = false;            // the owner is parked at the scope's end
+  bool failed() const { return failures && !failures->empty(); }
+};
+
+// The channels a task's current wait registered on: one, or several for a select.
+class WaitChannels {
+ public:
+  bool contains(Channel* ch) const;
+  void add(Channel* ch);
+  size_t size() const { return several() ? more_->size() : (one_ ? 1 : 0); }
+  Channel* const* begin() const { return several() ? more_->data() : &one_; }
+  Channel* const* end() const { return begin() + size(); }
+  void clear();
+
+ private:
+  bool several() const { return more_ && !more_->empty(); }
+  Channel* one_ = nullptr;  // the only channel, until a second one moves both to more_
+  std::unique_ptr<std::vector<Channel*>> more_;
+};
+
+// What a finished task leaves for its awaiters: its result or error, in a heap of its own
+// (the task's heap is freed when its body ends).
+struct Ending {
+  vm::Heap heap{false};
+  vm::Value result;
+  vm::Error* error = nullptr;
 };
 
 class Task final : public vm::Shared {
  public:
   // `name` and `file` must outlive the task: a proto's or a native entry's strings.
-  Task(Runtime& runtime, uint64_t id, std::string_view name, std::string_view file, lang::Loc spawned_at);
+  Task(Runtime& runtime, uint64_t id, const char* name, const char* file, lang::Loc spawned_at);
   ~Task() override;
   std::string describe() const override;
+  Runtime& runtime() const { return vm.runtime; }
 
-  Runtime& runtime;
+  // Kept small on purpose: a parked task is this object, its registers and frames, its
+  // heap's objects, and its channel registrations; the goal is well under 1 KB in all.
   vm::Task vm;
   const uint64_t id;
-  const std::string_view name;  // the function it runs ("<spawn>" for a block)
-  const std::string_view file;
+  const char* const name;  // the function it runs ("<spawn>" for a block)
+  const char* const file;
   const lang::Loc spawned_at;
   const vm::Proto* spawner = nullptr;  // the function that ran the spawn (for tracebacks)
 
@@ -88,8 +137,8 @@ class Task final : public vm::Shared {
   Task* member_next = nullptr;
   Task* live_prev = nullptr;     // its neighbours in the scheduler's live list
   Task* live_next = nullptr;
-  Scope implicit_scope{this};
-  std::vector<std::unique_ptr<Scope>> open_scopes;  // `scope { }` blocks, innermost last
+  Scope implicit_scope{this, nullptr};
+  Scope* innermost = nullptr;    // the innermost open `scope { }` block (owned; linked by outer)
 
   // --- scheduling (guarded by `lock`) ---
   enum State : uint8_t { Runnable, Running, Parked, Done };
@@ -97,22 +146,26 @@ class Task final : public vm::Shared {
   State state = Runnable;
   bool wake_pending = false;
   bool in_queue = false;
+  bool yield_now = false;                 // yield() or preemption: requeue, do not park
 
   // --- the current wait ---
   std::atomic<uint64_t> wait_gen{0};      // bumped by each new wait (read by wakers)
   std::atomic<uint64_t> claimed_gen{0};   // == wait_gen once someone completed this wait
   WaitInfo waiting;
-  std::vector<Channel*> wait_channels;    // where its registrations are (for clean-up)
+  WaitChannels wait_channels;             // where its registrations are (for clean-up)
   // Set by whoever claimed the wait, read by the task when it runs again.
   vm::Message wake_value;
   int wake_case = -1;
   bool wake_closed = false;
+  std::atomic<bool> cancel_requested{false};
+  bool body_finished = false;             // its function returned or failed
+  // --- outcome (final once state == Done) ---
+  enum Outcome : uint8_t { Pending, Returned, Failed, Cancelled };
+  std::atomic<uint8_t> outcome{Pending};
   const char* wake_error_kind = nullptr;   // set: raise this kind on resume, with:
-  std::string wake_error_message;
+  const char* wake_error_message = nullptr;  // a literal, or the scheduler's deadlock report
   Channel* woken_by = nullptr;            // the channel that completed the wait, if any
 
-  std::atomic<bool> cancel_requested{false};
-  bool yield_now = false;                 // yield() or preemption: requeue, do not park
   uint64_t rng;                           // select's random choice (xorshift), per task
 
   size_t random_below(size_t n) {
@@ -122,14 +175,11 @@ class Task final : public vm::Shared {
     return size_t(rng % n);
   }
 
-  // --- outcome (final once state == Done) ---
-  enum Outcome : uint8_t { Pending, Returned, Failed, Cancelled };
-  std::atomic<uint8_t> outcome{Pending};
-  std::unique_ptr<vm::Heap> result_heap;   // holds `result` or `error` for every awaiter
-  vm::Value result;
-  vm::Error* error = nullptr;
-  bool body_finished = false;               // its function returned or failed
-  std::vector<Task*> awaiters;              // parked in await on it (guarded by `lock`)
+  std::unique_ptr<Ending> ending;           // set when its body ends
+  // Tasks parked in await on it, linked through next_awaiter (guarded by `lock`); the
+  // list holds a reference to each.
+  Task* awaiters = nullptr;
+  Task* next_awaiter = nullptr;             // its neighbour in the list of the task it awaits
 
   // Starts a new wait: returns its generation. The task must still be Running.
   uint64_t begin_wait(WaitInfo what);
@@ -139,6 +189,10 @@ class Task final : public vm::Shared {
   // True when a wait point must raise Cancelled: cancel() was called, or a failure
   // cancelled one of the scopes whose code is running.
   bool should_cancel();
+
+  // `scope { }` blocks: opens one; closes the innermost, handing it to the caller.
+  void open_scope();
+  std::unique_ptr<Scope> close_scope();
 };
 
 }  // namespace tsk::rt

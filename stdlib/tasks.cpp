@@ -19,16 +19,16 @@ rt::Channel* channel_arg(Task& t, const Value* args, std::string_view fn) {
 }
 
 // Where the native was called from: the CALL instruction of the innermost frame.
-lang::Loc call_site(Task& t, std::string& file) {
+lang::Loc call_site(Task& t, const char*& file) {
   const vm::Frame& f = t.frames.back();
   const vm::Proto* p = f.closure->proto;
-  file = p->file;
+  file = p->file.c_str();
   size_t at = size_t(f.pc - p->code.data());
   return at > 0 && at <= p->locs.size() ? p->locs[at - 1] : p->loc;
 }
 
 Value new_channel(Task& t, size_t capacity) {
-  std::string file;
+  const char* file;
   lang::Loc at = call_site(t, file);
   auto* ch = new rt::Channel(t.runtime, t.runtime.next_chan_id++, capacity, file, at);
   Value v = Value::object(t.heap.handle(Tag::Chan, ch));
@@ -78,7 +78,7 @@ Value t_sleep(Task& t, Value* args, int) {
   if ((t.call_depth > 0 && !t.in_fiber) || !t.host)
     t.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
   rt::Task& self = *t.host;
-  uint64_t gen = self.begin_wait(rt::WaitInfo{rt::WaitInfo::Sleep, nullptr, 0});
+  uint64_t gen = self.begin_wait(rt::WaitInfo::on(rt::WaitInfo::Sleep));
   t.runtime.scheduler->add_timer(deadline(d), &self, gen);
   t.suspended = true;
   return Value::nil();
@@ -99,7 +99,7 @@ Value t_yield(Task& t, Value*, int) {
   return Value::nil();
 }
 
-Value t_task_id(Task& t, Value*, int) { return Value::integer(int64_t(t.id)); }
+Value t_task_id(Task& t, Value*, int) { return Value::integer(int64_t(t.host->id)); }
 
 Value t_tick(Task& t, Value* args, int) {
   double d = seconds_arg(t, args, "time.tick");

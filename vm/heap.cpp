@@ -166,13 +166,14 @@ void Heap::free_object(Obj* o) {
 void Heap::mark(Obj* o) {
   if (o->flags & (kMarked | kShared)) return;
   o->flags |= kMarked;
-  gray_.push_back(o);
+  if (!gray_) gray_ = std::make_unique<std::vector<Obj*>>();
+  gray_->push_back(o);
 }
 
 void Heap::trace() {
-  while (!gray_.empty()) {
-    Obj* o = gray_.back();
-    gray_.pop_back();
+  while (gray_ && !gray_->empty()) {
+    Obj* o = gray_->back();
+    gray_->pop_back();
     switch (o->tag) {
       case Tag::List:
         for (Value v : static_cast<List*>(o)->items) mark(v);

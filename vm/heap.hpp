@@ -62,7 +62,7 @@ class Heap {
   // a script allocating little never collects. Doubles with the live size (Lua's pause 200%).
   size_t threshold_ = 256 * 1024;
   bool shared_;
-  std::vector<Obj*> gray_;
+  std::unique_ptr<std::vector<Obj*>> gray_;  // allocated at the first collection
   // Only the shared area interns; a task heap does not pay for the table.
   std::unique_ptr<std::unordered_map<std::string_view, String*>> interned_;
 };

@@ -220,6 +220,9 @@ Value Task::execute(size_t entry) {
         Value v;
         if (m->owner == this || !m->owner) {
           v = m->globals[ip->bx()];
+        } else if (foreign_values &&
+                   foreign_values->recent[ip->bx() % ForeignValues::kRecent].slot == &m->globals[ip->bx()]) {
+          v = foreign_values->recent[ip->bx() % ForeignValues::kRecent].value;  // a top-level fn read before
         } else {
           // Another task's top-level binding (SPEC §6): readable only while immutable.
           SAVE_PC();
@@ -680,9 +683,20 @@ Value Task::execute(size_t entry) {
       CASE(THROW) {
         Value v = R[ip->a];
         SAVE_PC();
-        if (v.tag == Tag::Error) throw ScriptError{v.as_error()};
-        if (v.tag == Tag::String) throw ScriptError{heap.error(heap.string("Error"), v.as_string())};
-        raise("TypeError", std::string("can only throw an error or a string, not ") + type_name(v));
+        Error* e;
+        if (v.tag == Tag::Error) e = v.as_error();
+        else if (v.tag == Tag::String) e = heap.error(heap.string("Error"), v.as_string());
+        else raise("TypeError", std::string("can only throw an error or a string, not ") + type_name(v));
+        // A handler in this run of the loop is reached without a C++ throw, which costs
+        // microseconds: an error unwinding through a `finally` at every level of a deep
+        // recursion is thrown again once per level.
+        if (!handlers.empty() && handlers.back().frame >= entry) {
+          record_trace(e);
+          unwind_to_handler(e);
+          LOAD_FRAME();
+          DISPATCH();
+        }
+        throw ScriptError{e};
       }
       CASE(TRY) {
         handlers.push_back(Handler{uint32_t(frames.size() - 1), ip + 1 + ip->sbx(), ip->a});
@@ -779,19 +793,23 @@ Value Task::execute(size_t entry) {
         pending_error = nullptr;
         throw;
       }
-      Handler h = handlers.back();
-      handlers.pop_back();
-      while (frames.size() > h.frame + 1) {
-        if (frames.back().kind == kFrameImport) runtime.abort_import(frames.back().closure->module);
-        frames.pop_back();
-      }
-      frames.back().pc = h.target;
-      stack[frames.back().base + h.reg] = Value::object(err.error);
+      unwind_to_handler(err.error);
       pending_error = nullptr;
     }
   }
 #undef CASE
 #undef DISPATCH
+}
+
+void Task::unwind_to_handler(Error* e) {
+  Handler h = handlers.back();
+  handlers.pop_back();
+  while (frames.size() > h.frame + 1) {
+    if (frames.back().kind == kFrameImport) runtime.abort_import(frames.back().closure->module);
+    frames.pop_back();
+  }
+  frames.back().pc = h.target;
+  stack[frames.back().base + h.reg] = Value::object(e);
 }
 
 void Task::complete_wait() {

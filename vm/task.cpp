@@ -6,7 +6,7 @@
 
 namespace tsk::vm {
 
-Task::Task(rt::Runtime& rt, uint64_t task_id) : runtime(rt), id(task_id) {
+Task::Task(rt::Runtime& rt) : runtime(rt) {
   // Nothing up front: a parked task should cost little, so the register stack starts
   // with exactly what the entry frame needs and grows by doubling (interp.cpp).
 }
@@ -30,7 +30,8 @@ void Task::collect() {
   for (uint32_t i = 0; i < top; i++) heap.mark(stack[i]);
   for (const Frame& f : frames) heap.mark(f.closure);
   for (Value v : roots) heap.mark(v);
-  for (auto& [slot, v] : foreign_values) heap.mark(v);
+  if (foreign_values)
+    for (auto& [slot, v] : foreign_values->by_slot) heap.mark(v);
   // Modules live in the shared area; the globals of those this task owns are its roots.
   auto mark_globals = [&](Module* m) {
     if (m->owner == this)

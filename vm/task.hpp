@@ -8,6 +8,7 @@
 #pragma once
 
 #include <cstdint>
+#include <memory>
 #include <mutex>
 #include <unordered_map>
 #include <string>
@@ -58,11 +59,10 @@ struct Handler {
 
 class Task {
  public:
-  Task(rt::Runtime& runtime, uint64_t id);
+  explicit Task(rt::Runtime& runtime);
   ~Task();
 
   rt::Runtime& runtime;
-  uint64_t id;
   Heap heap{false};
 
   std::vector<Value> stack;
@@ -79,7 +79,21 @@ class Task {
   rt::Task* host = nullptr;        // the scheduler's task this state belongs to
   // Copies of another task's `let`/`fn` top-level values, by slot: such a binding never
   // changes once set, so a task calling a top-level fn re-makes it once, not per call.
-  std::unordered_map<const Value*, Value> foreign_values;
+  // `recent` holds a few of them by slot index, which GETG looks at before leaving the
+  // loop: a spawned task recursing through a top-level fn reads it on every call, and
+  // the map lookup alone cost a spawned fib(32) a quarter of its time. Every entry of
+  // `recent` is also in `by_slot`, which keeps it alive.
+  struct ForeignValues {
+    struct Hit {
+      const Value* slot = nullptr;
+      Value value;
+    };
+    static constexpr uint32_t kRecent = 4;
+    Hit recent[kRecent];
+    std::unordered_map<const Value*, Value> by_slot;
+  };
+  // Allocated at the first such read: most tasks make none.
+  std::unique_ptr<ForeignValues> foreign_values;
   // Held while this task collects, and by another task copying one of this task's
   // top-level values (Module::owner): the copy never sees an object being freed.
   rt::Mutex gc_mutex;
@@ -130,6 +144,9 @@ class Task {
   // Runs frames from frames[entry] (a kFrameEntry frame already pushed) until that
   // frame returns; the interpreter loop (vm/interp.cpp).
   Value execute(size_t entry);
+  // Pops the innermost handler and the frames above its own, and resumes there with `e`
+  // in the handler's register.
+  void unwind_to_handler(Error* e);
   // Makes room for registers up to `needed` (StackOverflowError past the limit).
   void ensure_stack(size_t needed);
 

@@ -26,7 +26,7 @@ std::string fstr(double d) {
 // A runtime and a task whose heap the tests allocate in.
 struct Fixture {
   tsk::rt::Runtime runtime{tsk::rt::Config{}};
-  tsk::vm::Task task{runtime, 99};
+  tsk::vm::Task task{runtime};
   Value str(std::string_view s) { return Value::object(task.heap.string(s)); }
   Value list(std::initializer_list<Value> items) {
     tsk::vm::List* l = task.heap.list();
