@@ -12,22 +12,24 @@ namespace tsk::rt {
 namespace {
 
 // Pops registrations until one whose wait can still be claimed; claims it.
-bool take_live(Channel& ch, Fifo<Registration>& q, Registration& out) {
+bool take_live(Fifo<Registration>& q, Registration& out) {
   while (!q.empty()) {
-    Registration r = std::move(q.front());
+    Registration r = q.front();
     q.pop_front();
     if (r.task->claim(r.gen)) {
-      r.task->woken_by = &ch;
-      out = std::move(r);
+      r.task->woken_by_channel = true;
+      out = r;
       return true;
     }
   }
   return false;
 }
 
-void register_wait(Task& task, Channel& ch, Fifo<Registration>& q, uint64_t gen, int case_index,
-                   vm::Message value) {
-  q.push_back(Registration{&task, gen, case_index, std::move(value)});
+// The message a claimed sender offered.
+vm::Message take_offered(Registration& r) { return std::move(r.task->offered(r.case_index)); }
+
+void register_wait(Task& task, Channel& ch, Fifo<Registration>& q, uint64_t gen, int case_index) {
+  q.push_back(Registration{&task, gen, case_index});
   if (!task.wait_channels.contains(&ch)) {
     ch.retain();
     task.wait_channels.add(&ch);
@@ -52,7 +54,7 @@ Op channel_send(Runtime& rt, Task& task, Channel& ch, vm::Message& m) {
     task.vm.raise("ChannelClosedError", "send on a closed channel");
   }
   Registration r;
-  if (take_live(ch, ch.recvq, r)) {
+  if (take_live(ch.recvq, r)) {
     r.task->wake_value = std::move(m);
     r.task->wake_case = r.case_index;
     g.unlock();
@@ -68,7 +70,8 @@ Op channel_send(Runtime& rt, Task& task, Channel& ch, vm::Message& m) {
     task.vm.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
   }
   uint64_t gen = task.begin_wait(WaitInfo::on_channel(WaitInfo::Send, &ch));
-  register_wait(task, ch, ch.sendq, gen, -1, std::move(m));
+  task.wake_value = std::move(m);
+  register_wait(task, ch, ch.sendq, gen, -1);
   return Op::Parked;
 }
 
@@ -79,8 +82,8 @@ Op channel_recv(Runtime& rt, Task& task, Channel& ch, vm::Message& out, bool& cl
     out = std::move(ch.buffer.front());
     ch.buffer.pop_front();
     Registration r;
-    if (take_live(ch, ch.sendq, r)) {
-      ch.buffer.push_back(std::move(r.value));
+    if (take_live(ch.sendq, r)) {
+      ch.buffer.push_back(take_offered(r));
       r.task->wake_case = r.case_index;
       g.unlock();
       rt.scheduler->wake(r.task);
@@ -88,8 +91,8 @@ Op channel_recv(Runtime& rt, Task& task, Channel& ch, vm::Message& out, bool& cl
     return Op::Done;
   }
   Registration r;
-  if (take_live(ch, ch.sendq, r)) {
-    out = std::move(r.value);
+  if (take_live(ch.sendq, r)) {
+    out = take_offered(r);
     r.task->wake_case = r.case_index;
     g.unlock();
     rt.scheduler->wake(r.task);
@@ -105,7 +108,7 @@ Op channel_recv(Runtime& rt, Task& task, Channel& ch, vm::Message& out, bool& cl
     task.vm.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
   }
   uint64_t gen = task.begin_wait(WaitInfo::on_channel(WaitInfo::Receive, &ch));
-  register_wait(task, ch, ch.recvq, gen, -1, vm::Message());
+  register_wait(task, ch, ch.recvq, gen, -1);
   return Op::Parked;
 }
 
@@ -118,15 +121,15 @@ void channel_close(Runtime& rt, Task& task, Channel& ch) {
     } else {
       ch.closed = true;
       Registration r;
-      while (take_live(ch, ch.recvq, r)) {
+      while (take_live(ch.recvq, r)) {
         r.task->wake_value = vm::Message();
         r.task->wake_closed = true;
         r.task->wake_case = r.case_index;
         woken.push_back(r.task);
       }
-      while (take_live(ch, ch.sendq, r)) {
-        r.task->wake_error_kind = "ChannelClosedError";
-        r.task->wake_error_message = "the channel was closed while sending";
+      while (take_live(ch.sendq, r)) {
+        static constexpr WakeError kClosed{"ChannelClosedError", "the channel was closed while sending"};
+        r.task->wake_error = &kClosed;
         woken.push_back(r.task);
       }
       goto wake;
@@ -182,7 +185,7 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
         unlock_all();
         task.vm.raise("ChannelClosedError", "send on a closed channel");
       }
-      if (take_live(ch, ch.recvq, r)) {
+      if (take_live(ch.recvq, r)) {
         r.task->wake_value = vm::pack(c.value);
         r.task->wake_case = r.case_index;
         woken = r.task;
@@ -195,13 +198,13 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
     } else if (!ch.buffer.empty()) {
       out = std::move(ch.buffer.front());
       ch.buffer.pop_front();
-      if (take_live(ch, ch.sendq, r)) {
-        ch.buffer.push_back(std::move(r.value));
+      if (take_live(ch.sendq, r)) {
+        ch.buffer.push_back(take_offered(r));
         r.task->wake_case = r.case_index;
         woken = r.task;
       }
-    } else if (take_live(ch, ch.sendq, r)) {
-      out = std::move(r.value);
+    } else if (take_live(ch.sendq, r)) {
+      out = take_offered(r);
       r.task->wake_case = r.case_index;
       woken = r.task;
     } else if (ch.closed) {
@@ -230,8 +233,14 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
   for (int i = 0; i < int(cases.size()); i++) {
     SelectCase& c = cases[size_t(i)];
     if (!c.chan) continue;
-    if (c.is_send) register_wait(task, *c.chan, c.chan->sendq, gen, i, vm::pack(c.value));
-    else register_wait(task, *c.chan, c.chan->recvq, gen, i, vm::Message());
+    if (c.is_send) {
+      if (!task.select_sends) task.select_sends = std::make_unique<std::vector<vm::Message>>();
+      if (task.select_sends->size() < cases.size()) task.select_sends->resize(cases.size());
+      (*task.select_sends)[size_t(i)] = vm::pack(c.value);
+      register_wait(task, *c.chan, c.chan->sendq, gen, i);
+    } else {
+      register_wait(task, *c.chan, c.chan->recvq, gen, i);
+    }
   }
   unlock_all();
   return Op::Parked;
@@ -243,7 +252,7 @@ void channel_offer(Runtime& rt, Channel& ch, vm::Message m) {
     std::lock_guard g(ch.lock);
     if (ch.closed) return;
     Registration r;
-    if (take_live(ch, ch.recvq, r)) {
+    if (take_live(ch.recvq, r)) {
       r.task->wake_value = std::move(m);
       r.task->wake_case = r.case_index;
       woken = r.task;
@@ -257,7 +266,7 @@ void channel_offer(Runtime& rt, Channel& ch, vm::Message m) {
 void channel_forget(Task& task) {
   for (Channel* ch : task.wait_channels) {
     // The channel that completed a single-channel wait already took the registration.
-    if (ch != task.woken_by || task.wait_channels.size() > 1) {
+    if (!task.woken_by_channel || task.wait_channels.size() > 1) {
       std::lock_guard g(ch->lock);
       auto drop = [&](Fifo<Registration>& q) {
         q.erase_if([&](const Registration& r) { return r.task == &task; });
@@ -268,6 +277,7 @@ void channel_forget(Task& task) {
     ch->release();
   }
   task.wait_channels.clear();
+  if (task.select_sends) task.select_sends->clear();  // the cases not taken
 }
 
 }  // namespace tsk::rt

@@ -8,7 +8,7 @@
 //    only when it is empty and the channel is open.
 //  - Registrations carry their wait generation; one whose task has already been claimed
 //    (by another channel of a select, or by cancel) is stale and is dropped when met.
-//  - A sender waiting on a full buffer holds its message in its registration; a
+//  - A sender waiting on a full buffer keeps its message (Task::offered); a
 //    receiver taking from the buffer moves the first waiting sender's message in, so
 //    values stay FIFO and waiters are served first come, first served.
 // A direct hand-off (a sender meeting a waiting receiver) skips the buffer.
@@ -28,11 +28,11 @@
 
 namespace tsk::rt {
 
+// A task waiting in a queue. A sender's message stays with the task (Task::offered).
 struct Registration {
   Task* task;
   uint64_t gen;
   int case_index;          // the select case, or -1
-  vm::Message value;       // a sender's message
 };
 
 class Channel final : public vm::Shared {

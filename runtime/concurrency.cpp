@@ -45,9 +45,9 @@ Scope& innermost_scope(Task& task) {
 // frames follow when it records the trace (its innermost frame left out when it is that
 // same function, so the spawn site is not listed twice).
 void note_crossing(vm::Error* e, const Task& task) {
-  std::string at = std::string(task.file) + ":" + std::to_string(task.spawned_at.line) + ":" + std::to_string(task.spawned_at.col);
+  std::string at = std::string(task.file()) + ":" + std::to_string(task.spawned_at.line) + ":" + std::to_string(task.spawned_at.col);
   e->trace.push_back(vm::TraceLine{"", "", {}, "in task " + std::to_string(task.id) + " spawned at " + at});
-  if (task.spawner) e->trace.push_back(vm::TraceLine{task.spawner->name, std::string(task.file), task.spawned_at, ""});
+  if (task.spawner) e->trace.push_back(vm::TraceLine{task.spawner->name, task.spawner->file, task.spawned_at, ""});
   e->skip_innermost = task.spawner;
 }
 
@@ -204,8 +204,7 @@ vm::Value spawn(vm::Task& t, vm::Value* callee_and_args, int nargs, lang::Loc at
   else if (callee.tag == vm::Tag::Native) name = callee.as_native()->entry->name;
   else t.raise("TypeError", std::string("cannot spawn a call of ") + vm::type_name(callee));
   const vm::Frame& f = t.frames.back();
-  Task* child = rt.new_task(name, f.closure->proto->file.c_str(), at);
-  child->spawner = f.closure->proto;
+  Task* child = rt.new_task(name, f.closure->proto, at);
   // Arguments and captured values cross into the new task's heap as copies (SPEC §6).
   std::vector<vm::Value> copied;
   for (int i = 0; i <= nargs; i++) copied.push_back(vm::copy_into(child->vm.heap, callee_and_args[i]));
@@ -352,11 +351,10 @@ void finish_wait(vm::Task& t) {
   Task& self = host(t);
   channel_forget(self);
   self.waiting = WaitInfo{};
-  if (self.wake_error_kind) {
-    const char* kind = self.wake_error_kind;
-    std::string message = self.wake_error_message;
-    self.wake_error_kind = nullptr;
-    self.wake_error_message = nullptr;
+  if (const WakeError* error = std::exchange(self.wake_error, nullptr)) {
+    self.wake_value = vm::Message();  // a sender's message nobody took
+    const char* kind = error->kind;
+    std::string message = error->message;
     t.raise(kind, message);
   }
 }

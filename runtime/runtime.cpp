@@ -91,13 +91,13 @@ int Runtime::builtin_index(std::string_view name) const {
 
 vm::Task& Runtime::main_task() {
   if (!main_) {
-    main_ = new Task(*this, 1, "<main>", "", lang::Loc{});
+    main_ = new Task(*this, 1, "<main>", nullptr, lang::Loc{});
   }
   return main_->vm;
 }
 
-Task* Runtime::new_task(const char* name, const char* file, lang::Loc spawned_at) {
-  Task* t = new Task(*this, next_task_id++, name, file, spawned_at);
+Task* Runtime::new_task(const char* name, const vm::Proto* spawner, lang::Loc spawned_at) {
+  Task* t = new Task(*this, next_task_id++, name, spawner, spawned_at);
   t->state = Task::Parked;  // made runnable by the spawner's wake
   return t;
 }
@@ -146,8 +146,8 @@ void Runtime::interrupt(Task* task) {
     case WaitInfo::Receive: case WaitInfo::Send: case WaitInfo::Select:
     case WaitInfo::Sleep: case WaitInfo::Forever:
       if (task->should_cancel()) {
-        task->wake_error_kind = "Cancelled";
-        task->wake_error_message = "the task was cancelled";
+        static constexpr WakeError kCancelled{"Cancelled", "the task was cancelled"};
+        task->wake_error = &kCancelled;
       }
       break;
     default: break;  // Await, ScopeEnd, TaskEnd run their instruction again

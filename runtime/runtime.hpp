@@ -99,7 +99,7 @@ class Runtime {
   std::atomic<int64_t> budget_left{0};
   std::atomic<int64_t> channels_alive{0};
   // A new task (one reference, the caller's), not yet runnable.
-  Task* new_task(const char* name, const char* file, lang::Loc spawned_at);
+  Task* new_task(const char* name, const vm::Proto* spawner, lang::Loc spawned_at);
   // Pushes the entry frame of `task` for fn(args...) (any callable: natives and arity
   // errors are handled by a hidden trampoline frame, so the call fails inside the task).
   void prepare_entry(Task& task, vm::Value fn, const vm::Value* args, int nargs);

@@ -402,9 +402,9 @@ void Scheduler::on_deadlock(std::unique_lock<std::mutex>& held) {
   }
   // Main may catch Deadlock where it waits on something a task could have completed.
   if (main_catchable && main->claim(main->wait_gen)) {
-    main->wake_error_kind = "Deadlock";
     deadlock_message = "all tasks are waiting\n" + lines.substr(0, lines.empty() ? 0 : lines.size() - 1);
-    main->wake_error_message = deadlock_message.c_str();
+    deadlock_error = WakeError{"Deadlock", deadlock_message.c_str()};
+    main->wake_error = &deadlock_error;
     held.unlock();
     wake(main);
     held.lock();

@@ -7,8 +7,8 @@
 
 namespace tsk::rt {
 
-Task::Task(Runtime& rt, uint64_t task_id, const char* fn_name, const char* file_name, lang::Loc at)
-    : vm(rt), id(task_id), name(fn_name), file(file_name), spawned_at(at) {
+Task::Task(Runtime& rt, uint64_t task_id, const char* fn_name, const vm::Proto* spawned_by, lang::Loc at)
+    : vm(rt), id(task_id), name(fn_name), spawned_at(at), spawner(spawned_by) {
   vm.host = this;
   rt.tasks_alive.fetch_add(1, std::memory_order_relaxed);
   rng = 0x9E3779B97F4A7C15ull * (task_id + 1) ^ uint64_t(reinterpret_cast<uintptr_t>(this));
@@ -53,7 +53,7 @@ void WaitChannels::clear() {
 }
 
 std::string Task::describe() const {
-  return "<task " + std::to_string(id) + " " + std::string(name) + " at " + std::string(file) + ":" +
+  return "<task " + std::to_string(id) + " " + std::string(name) + " at " + file() + ":" +
          std::to_string(spawned_at.line) + ">";
 }
 
@@ -64,9 +64,9 @@ uint64_t Task::begin_wait(WaitInfo what) {
   wake_value = vm::Message();
   wake_case = -1;
   wake_closed = false;
-  wake_error_kind = nullptr;
-  wake_error_message = nullptr;
-  woken_by = nullptr;
+  wake_error = nullptr;
+  woken_by_channel = false;
+  if (select_sends) select_sends->clear();
   wait_channels.clear();
   uint64_t gen = wait_gen.load(std::memory_order_relaxed) + 1;
   // claimed_gen trails wait_gen by one while the wait is open; a claim moves it up.

@@ -67,6 +67,12 @@ struct WaitInfo {
   }
 };
 
+// An error a waker makes a parked task raise when it resumes.
+struct WakeError {
+  const char* kind;
+  const char* message;
+};
+
 // A failure recorded by a scope: the error in transit form and where it came from.
 struct Failure {
   vm::Message error;        // an Error value
@@ -117,8 +123,9 @@ struct Ending {
 
 class Task final : public vm::Shared {
  public:
-  // `name` and `file` must outlive the task: a proto's or a native entry's strings.
-  Task(Runtime& runtime, uint64_t id, const char* name, const char* file, lang::Loc spawned_at);
+  // `name` must outlive the task: a proto's or a native entry's string. `spawner` is the
+  // function that ran the spawn (null for the main task).
+  Task(Runtime& runtime, uint64_t id, const char* name, const vm::Proto* spawner, lang::Loc spawned_at);
   ~Task() override;
   std::string describe() const override;
   Runtime& runtime() const { return vm.runtime; }
@@ -128,9 +135,9 @@ class Task final : public vm::Shared {
   vm::Task vm;
   const uint64_t id;
   const char* const name;  // the function it runs ("<spawn>" for a block)
-  const char* const file;
   const lang::Loc spawned_at;
-  const vm::Proto* spawner = nullptr;  // the function that ran the spawn (for tracebacks)
+  const vm::Proto* const spawner;  // the function that ran the spawn (for tracebacks)
+  const char* file() const { return spawner ? spawner->file.c_str() : ""; }
 
   Scope* member_of = nullptr;    // the scope it belongs to (null for the main task)
   Task* member_prev = nullptr;   // its neighbours in member_of's list while it runs
@@ -155,16 +162,21 @@ class Task final : public vm::Shared {
   WaitChannels wait_channels;             // where its registrations are (for clean-up)
   // Set by whoever claimed the wait, read by the task when it runs again.
   vm::Message wake_value;
-  int wake_case = -1;
+  int16_t wake_case = -1;
   bool wake_closed = false;
+  bool woken_by_channel = false;          // a channel completed the wait (and dropped its
+                                          // registration there)
   std::atomic<bool> cancel_requested{false};
   bool body_finished = false;             // its function returned or failed
   // --- outcome (final once state == Done) ---
   enum Outcome : uint8_t { Pending, Returned, Failed, Cancelled };
   std::atomic<uint8_t> outcome{Pending};
-  const char* wake_error_kind = nullptr;   // set: raise this kind on resume, with:
-  const char* wake_error_message = nullptr;  // a literal, or the scheduler's deadlock report
-  Channel* woken_by = nullptr;            // the channel that completed the wait, if any
+  const WakeError* wake_error = nullptr;  // set: raise this on resume (a constant, or the
+                                          // scheduler's deadlock report)
+  // What a parked sender offers: a plain send's message is in wake_value (a sender gets
+  // nothing back), a select's send cases' messages are here by case index.
+  std::unique_ptr<std::vector<vm::Message>> select_sends;
+  vm::Message& offered(int case_index) { return case_index < 0 ? wake_value : (*select_sends)[size_t(case_index)]; }
 
   uint64_t rng;                           // select's random choice (xorshift), per task
 

@@ -72,11 +72,11 @@ String* Heap::string(std::string_view bytes) {
 }
 
 String* Heap::intern(std::string_view bytes) {
-  if (!interned_) interned_ = std::make_unique<std::unordered_map<std::string_view, String*>>();
-  auto it = interned_->find(bytes);
-  if (it != interned_->end()) return it->second;
+  auto& interned = extras().interned;
+  auto it = interned.find(bytes);
+  if (it != interned.end()) return it->second;
   String* s = string(bytes);
-  interned_->emplace(s->view(), s);
+  interned.emplace(s->view(), s);
   return s;
 }
 
@@ -166,14 +166,15 @@ void Heap::free_object(Obj* o) {
 void Heap::mark(Obj* o) {
   if (o->flags & (kMarked | kShared)) return;
   o->flags |= kMarked;
-  if (!gray_) gray_ = std::make_unique<std::vector<Obj*>>();
-  gray_->push_back(o);
+  extras().gray.push_back(o);
 }
 
 void Heap::trace() {
-  while (gray_ && !gray_->empty()) {
-    Obj* o = gray_->back();
-    gray_->pop_back();
+  if (!extras_) return;
+  std::vector<Obj*>& gray = extras_->gray;
+  while (!gray.empty()) {
+    Obj* o = gray.back();
+    gray.pop_back();
     switch (o->tag) {
       case Tag::List:
         for (Value v : static_cast<List*>(o)->items) mark(v);

@@ -62,9 +62,18 @@ class Heap {
   // a script allocating little never collects. Doubles with the live size (Lua's pause 200%).
   size_t threshold_ = 256 * 1024;
   bool shared_;
-  std::unique_ptr<std::vector<Obj*>> gray_;  // allocated at the first collection
-  // Only the shared area interns; a task heap does not pay for the table.
-  std::unique_ptr<std::unordered_map<std::string_view, String*>> interned_;
+  // What only some heaps need, allocated at first use: the collector's gray stack (at
+  // the first collection) and the intern table (the shared area). A heap per task
+  // makes every byte here count.
+  struct Extras {
+    std::vector<Obj*> gray;
+    std::unordered_map<std::string_view, String*> interned;
+  };
+  Extras& extras() {
+    if (!extras_) extras_ = std::make_unique<Extras>();
+    return *extras_;
+  }
+  std::unique_ptr<Extras> extras_;
 };
 
 }  // namespace tsk::vm

@@ -19,6 +19,7 @@
 #include "vm/heap.hpp"
 #include "vm/opcodes.hpp"
 #include "vm/proto.hpp"
+#include "vm/small_vector.hpp"
 #include "vm/value.hpp"
 
 namespace tsk::rt { class Runtime; class Task; }
@@ -65,10 +66,10 @@ class Task {
   rt::Runtime& runtime;
   Heap heap{false};
 
-  std::vector<Value> stack;
-  std::vector<Frame> frames;
-  std::vector<Handler> handlers;
-  std::vector<Value> roots;  // values natives keep alive across Task::call
+  SmallVector<Value> stack;
+  SmallVector<Frame> frames;
+  SmallVector<Handler> handlers;
+  SmallVector<Value> roots;  // values natives keep alive across Task::call
   Error* pending_error = nullptr;  // an error being unwound, kept alive meanwhile
   uint32_t call_depth = 0;         // nesting of Task::call (natives calling back into script)
   // Back-edges and calls between budget, cancel and preemption checks. It lives on the
@@ -108,16 +109,17 @@ class Task {
     Select,    // R[a] = the chosen case, R[a+1] = the received value
     Nothing,   // SEND: nothing to store
   };
+  // (The small fields are grouped so the task packs tightly.)
   bool suspended = false;
+  Resume resume = Resume::None;
   // A native with `calls_back` running on a fiber (runtime/fiber.hpp): in_fiber while
   // its code runs; fiber_pending while the task is parked inside it, whose result then
   // goes to register fiber_reg of the calling frame.
-  void* fiber_call = nullptr;
   bool in_fiber = false;
   bool fiber_pending = false;
   uint16_t fiber_reg = 0;
-  Resume resume = Resume::None;
   uint16_t resume_a = 0, resume_b = 0;
+  void* fiber_call = nullptr;
   // On resume: completes the parked instruction (interp.cpp).
   void complete_wait();
   void host_yield();
