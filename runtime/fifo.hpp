@@ -2,6 +2,9 @@
 // queue that never held anything costs 8 bytes and no allocation, and a program may hold
 // a channel (three queues) per parked task. Push and pop are amortised O(1); the ring
 // doubles when full and is freed when a large one drains, so a burst does not pin memory.
+// The pointer's low bit says whether the queue holds anything, so the checks a channel
+// makes on every operation ("is a receiver waiting?") read no memory but the channel's:
+// under contention, reading the ring's header moved another cache line between cores.
 // std::deque was rejected (about 600 bytes up front per queue), and so was a vector with
 // a head index (32 bytes per queue even when empty).
 #pragma once
@@ -21,25 +24,27 @@ class Fifo {
   Fifo& operator=(const Fifo&) = delete;
   ~Fifo() { release(); }
 
-  bool empty() const { return !ring_ || ring_->count == 0; }
-  size_t size() const { return ring_ ? ring_->count : 0; }
+  bool empty() const { return !(bits_ & kNonEmpty); }
+  size_t size() const { return empty() ? 0 : ring()->count; }
   T& front() { return at(0); }
   // The i-th item from the front.
-  T& at(size_t i) { return ring_->items()[(ring_->head + i) & (ring_->capacity - 1)]; }
+  T& at(size_t i) {
+    Ring* r = ring();
+    return r->items()[(r->head + i) & (r->capacity - 1)];
+  }
 
   void push_back(T&& v) {
-    if (!ring_ || ring_->count == ring_->capacity) grow();
-    new (&at(ring_->count)) T(std::move(v));
-    ring_->count++;
+    if (!ring() || ring()->count == ring()->capacity) grow();
+    new (&at(ring()->count)) T(std::move(v));
+    ring()->count++;
+    bits_ |= kNonEmpty;
   }
 
   void pop_front() {
     front().~T();
-    ring_->head = (ring_->head + 1) & (ring_->capacity - 1);
-    if (--ring_->count == 0) {
-      ring_->head = 0;
-      if (ring_->capacity > kKeptWhenEmpty) release();
-    }
+    Ring* r = ring();
+    r->head = (r->head + 1) & (r->capacity - 1);
+    if (--r->count == 0) drained();
   }
 
   // Removes, in order, every item for which pred(item) is true.
@@ -53,10 +58,9 @@ class Fifo {
       kept++;
     }
     for (size_t i = kept; i < n; i++) at(i).~T();
-    if (ring_) ring_->count = uint32_t(kept);
-    if (kept == 0 && ring_) {
-      ring_->head = 0;
-      if (ring_->capacity > kKeptWhenEmpty) release();
+    if (n > 0) {
+      ring()->count = uint32_t(kept);
+      if (kept == 0) drained();
     }
   }
 
@@ -79,7 +83,7 @@ class Fifo {
   iterator end() { return iterator(this, size()); }
 
  private:
-  static constexpr uint32_t kKeptWhenEmpty = 4;  // a drained ring this small stays for reuse
+  static constexpr uint32_t kKeptWhenEmpty = 256;  // a drained ring this small stays for reuse
   static constexpr size_t kHeader = 16;            // the Ring, padded so items stay aligned
 
   struct Ring {
@@ -89,19 +93,29 @@ class Fifo {
     T* items() { return reinterpret_cast<T*>(reinterpret_cast<char*>(this) + kHeader); }
   };
 
+  static constexpr uintptr_t kNonEmpty = 1;  // rings are 16-byte aligned: the bit is free
+  Ring* ring() const { return reinterpret_cast<Ring*>(bits_ & ~kNonEmpty); }
+
+  void drained() {
+    ring()->head = 0;
+    bits_ &= ~kNonEmpty;
+    if (ring()->capacity > kKeptWhenEmpty) release();
+  }
+
   void grow() {
-    uint32_t capacity = ring_ ? ring_->capacity * 2 : 1;
+    Ring* old = ring();
+    uint32_t capacity = old ? old->capacity * 2 : 1;
     Ring* bigger = new_ring(capacity);
-    if (ring_) {
-      for (uint32_t i = 0; i < ring_->count; i++) {
+    if (old) {
+      for (uint32_t i = 0; i < old->count; i++) {
         T& item = at(i);
         new (&bigger->items()[i]) T(std::move(item));
         item.~T();
       }
-      bigger->count = ring_->count;
-      ::operator delete(ring_);
+      bigger->count = old->count;
+      ::operator delete(old);
     }
-    ring_ = bigger;
+    bits_ = reinterpret_cast<uintptr_t>(bigger) | (bits_ & kNonEmpty);
   }
 
   static Ring* new_ring(uint32_t capacity) {
@@ -111,13 +125,14 @@ class Fifo {
   }
 
   void release() {
-    if (!ring_) return;
-    for (uint32_t i = 0; i < ring_->count; i++) at(i).~T();
-    ::operator delete(ring_);
-    ring_ = nullptr;
+    Ring* r = ring();
+    if (!r) return;
+    for (uint32_t i = 0; i < r->count; i++) at(i).~T();
+    ::operator delete(r);
+    bits_ = 0;
   }
 
-  Ring* ring_ = nullptr;
+  uintptr_t bits_ = 0;  // the Ring's address | kNonEmpty
 };
 
 }  // namespace tsk::rt
