@@ -197,6 +197,11 @@ bool should_yield(vm::Task& t) {
 
 vm::Value spawn(vm::Task& t, vm::Value* callee_and_args, int nargs, lang::Loc at) {
   Runtime& rt = t.runtime;
+  // A spawn does the work of many instructions (a task, its heap, copies of its
+  // arguments): it pays for them, or a loop of spawns would outrun any budget.
+  constexpr int64_t kSpawnCost = 1000;
+  if (rt.config.instruction_budget && rt.budget_left.fetch_sub(kSpawnCost, std::memory_order_relaxed) <= kSpawnCost)
+    t.raise("Error", "instruction budget exhausted");
   Task& parent = host(t);
   vm::Value callee = callee_and_args[0];
   const char* name;

@@ -23,8 +23,9 @@ struct Options {
   // Where print() and error reports go; unset = the process's stdout and stderr.
   std::function<void(std::string_view)> out;
   std::function<void(std::string_view)> err;
-  // Stops a run after this many instructions with an Error (0 = no limit). For fuzzing
-  // and for hosts that run untrusted code.
+  // Stops a run after this many instructions with an Error (0 = no limit). Counted at
+  // calls and loop back-edges, across every task of the run; a spawn counts 1000. For
+  // fuzzing and for hosts that run untrusted code.
   uint64_t instruction_budget = 0;
 };
 

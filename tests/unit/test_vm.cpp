@@ -106,6 +106,18 @@ TEST_CASE("the instruction budget stops tasks that park every few instructions")
   CHECK(o.err.find("instruction budget exhausted") != std::string::npos);
 }
 
+TEST_CASE("the instruction budget counts spawns") {
+  // 100,000 iterations fit a budget of 200,000; 100,000 spawns of parked tasks do not.
+  Outcome o = run(
+      "var hs = []\n"
+      "for i in 0..100000 { push(hs, spawn { let c = chan()\n <-c }) }\n"
+      "print(\"all spawned\")\n",
+      200000);
+  CHECK(o.status == 1);
+  CHECK(o.out == "");
+  CHECK(o.err.find("instruction budget exhausted") != std::string::npos);
+}
+
 TEST_CASE("syntax errors give status 2 and file:line:col") {
   Outcome o = run("let x = (1 +\n");
   CHECK(o.status == 2);
