@@ -38,8 +38,8 @@ void register_wait(Task& task, Channel& ch, Fifo<Registration>& q, uint64_t gen,
 
 }  // namespace
 
-Channel::Channel(Runtime& rt, uint64_t channel_id, size_t cap, const char* made_in, lang::Loc at)
-    : runtime(rt), id(channel_id), capacity(cap), file(made_in), made_at(at) {
+Channel::Channel(Runtime& rt, uint64_t channel_id, uint32_t cap, const vm::Proto* proto, uint32_t pc)
+    : runtime(rt), id(channel_id), made_in(proto), capacity(cap), made_pc(pc), closed(0) {
   rt.channels_alive.fetch_add(1, std::memory_order_relaxed);
 }
 

@@ -37,21 +37,27 @@ struct Registration {
 
 class Channel final : public vm::Shared {
  public:
-  // `file` must outlive the channel: a proto's string.
-  Channel(Runtime& runtime, uint64_t id, size_t capacity, const char* file, lang::Loc made_at);
+  // Made by the instruction at `made_pc` of `made_in` (which outlives the channel: the
+  // runtime keeps every proto). `capacity` <= Fifo's kMaxItems.
+  Channel(Runtime& runtime, uint64_t id, uint32_t capacity, const vm::Proto* made_in, uint32_t made_pc);
   ~Channel() override;
-  Runtime& runtime;
   std::string describe() const override;
+  const char* file() const { return made_in->file.c_str(); }
+  lang::Loc made_at() const {
+    return made_pc > 0 && made_pc <= made_in->locs.size() ? made_in->locs[made_pc - 1] : made_in->loc;
+  }
 
-  const uint64_t id;
-  const size_t capacity;
-  const char* const file;
-  const lang::Loc made_at;
-
+  // The fields are ordered to pack into 96 bytes, one mimalloc size class: `lock` fills
+  // the padding after Shared's 4-byte count, `closed` shares a word with `made_pc`.
   Mutex lock;
+  Runtime& runtime;
+  const uint64_t id;
+  const vm::Proto* const made_in;
+  const uint32_t capacity;
+  const uint32_t made_pc : 31;
+  uint32_t closed : 1;  // guarded by `lock`
   Fifo<vm::Message> buffer;
   Fifo<Registration> sendq, recvq;
-  bool closed = false;
   size_t count() {
     std::lock_guard g(lock);
     return buffer.size();

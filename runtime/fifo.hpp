@@ -1,16 +1,17 @@
-// A first-in first-out queue: a ring in one block, reached through one pointer. An empty
-// queue that never held anything costs 8 bytes and no allocation, and a program may hold
-// a channel (three queues) per parked task. Push and pop are amortised O(1); the ring
-// doubles when full and is freed when a large one drains, so a burst does not pin memory.
-// The pointer's low bit says whether the queue holds anything, so the checks a channel
-// makes on every operation ("is a receiver waiting?") read no memory but the channel's:
-// under contention, reading the ring's header moved another cache line between cores.
-// std::deque was rejected (about 600 bytes up front per queue), and so was a vector with
-// a head index (32 bytes per queue even when empty).
+// A first-in first-out queue in 16 bytes: a ring of items in one block, with the ring's
+// head, length and size (as a power of two) packed beside the pointer. A program may
+// hold a channel (three queues) per parked task, so an unused queue costs no allocation.
+// Everything a channel checks on each operation ("is a receiver waiting?", "is the buffer
+// full?") is in the queue itself, on the channel's own cache line: under contention,
+// reading a header kept in the ring's block moved another line between cores.
+// Push and pop are amortised O(1); the ring doubles when full, and a drained ring larger
+// than kKeptWhenEmpty is freed, so a burst does not pin memory. std::deque was rejected
+// (about 600 bytes up front per queue), and so was a vector with a head index (32 bytes).
 #pragma once
 
 #include <cstddef>
 #include <cstdint>
+#include <cstdlib>
 #include <new>
 #include <utility>
 
@@ -19,38 +20,36 @@ namespace tsk::rt {
 template <class T>
 class Fifo {
  public:
+  // The most items a queue holds (the ring's head needs kHeadBits).
+  static constexpr size_t kMaxItems = size_t(1) << 29;
+
   Fifo() = default;
   Fifo(const Fifo&) = delete;
   Fifo& operator=(const Fifo&) = delete;
   ~Fifo() { release(); }
 
-  bool empty() const { return !(bits_ & kNonEmpty); }
-  size_t size() const { return empty() ? 0 : ring()->count; }
+  bool empty() const { return count_ == 0; }
+  size_t size() const { return count_; }
   T& front() { return at(0); }
   // The i-th item from the front.
-  T& at(size_t i) {
-    Ring* r = ring();
-    return r->items()[(r->head + i) & (r->capacity - 1)];
-  }
+  T& at(size_t i) { return items_[(head_ + i) & mask()]; }
 
   void push_back(T&& v) {
-    if (!ring() || ring()->count == ring()->capacity) grow();
-    new (&at(ring()->count)) T(std::move(v));
-    ring()->count++;
-    bits_ |= kNonEmpty;
+    if (count_ == capacity()) grow();
+    new (&at(count_)) T(std::move(v));
+    count_++;
   }
 
   void pop_front() {
     front().~T();
-    Ring* r = ring();
-    r->head = (r->head + 1) & (r->capacity - 1);
-    if (--r->count == 0) drained();
+    head_ = (head_ + 1) & mask();
+    if (--count_ == 0) drained();
   }
 
   // Removes, in order, every item for which pred(item) is true.
   template <class Pred>
   void erase_if(Pred pred) {
-    size_t n = size(), kept = 0;
+    size_t n = count_, kept = 0;
     for (size_t i = 0; i < n; i++) {
       T& item = at(i);
       if (pred(item)) continue;
@@ -58,10 +57,8 @@ class Fifo {
       kept++;
     }
     for (size_t i = kept; i < n; i++) at(i).~T();
-    if (n > 0) {
-      ring()->count = uint32_t(kept);
-      if (kept == 0) drained();
-    }
+    count_ = uint64_t(kept);
+    if (n > 0 && kept == 0) drained();
   }
 
   // Iteration from the front, for scans that do not remove.
@@ -84,55 +81,47 @@ class Fifo {
 
  private:
   static constexpr uint32_t kKeptWhenEmpty = 256;  // a drained ring this small stays for reuse
-  static constexpr size_t kHeader = 16;            // the Ring, padded so items stay aligned
 
-  struct Ring {
-    uint32_t head;
-    uint32_t count;
-    uint32_t capacity;  // a power of two
-    T* items() { return reinterpret_cast<T*>(reinterpret_cast<char*>(this) + kHeader); }
-  };
-
-  static constexpr uintptr_t kNonEmpty = 1;  // rings are 16-byte aligned: the bit is free
-  Ring* ring() const { return reinterpret_cast<Ring*>(bits_ & ~kNonEmpty); }
+  size_t capacity() const { return items_ ? size_t(1) << log2_capacity_ : 0; }
+  size_t mask() const { return capacity() - 1; }
 
   void drained() {
-    ring()->head = 0;
-    bits_ &= ~kNonEmpty;
-    if (ring()->capacity > kKeptWhenEmpty) release();
+    head_ = 0;
+    if (capacity() > kKeptWhenEmpty) release();
   }
 
   void grow() {
-    Ring* old = ring();
-    uint32_t capacity = old ? old->capacity * 2 : 1;
-    Ring* bigger = new_ring(capacity);
-    if (old) {
-      for (uint32_t i = 0; i < old->count; i++) {
-        T& item = at(i);
-        new (&bigger->items()[i]) T(std::move(item));
-        item.~T();
-      }
-      bigger->count = old->count;
-      ::operator delete(old);
+    size_t capacity = items_ ? this->capacity() * 2 : 1;
+    if (capacity > kMaxItems) {
+      // Unreachable from script code: chan() caps capacities, and that many waiting
+      // tasks would not fit in memory.
+      std::abort();
     }
-    bits_ = reinterpret_cast<uintptr_t>(bigger) | (bits_ & kNonEmpty);
-  }
-
-  static Ring* new_ring(uint32_t capacity) {
-    static_assert(alignof(T) <= 16);
-    void* block = ::operator new(kHeader + sizeof(T) * capacity);
-    return new (block) Ring{0, 0, capacity};
+    T* bigger = static_cast<T*>(::operator new(sizeof(T) * capacity));
+    for (size_t i = 0; i < count_; i++) {
+      T& item = at(i);
+      new (&bigger[i]) T(std::move(item));
+      item.~T();
+    }
+    ::operator delete(items_);
+    items_ = bigger;
+    head_ = 0;
+    uint64_t lg = 0;
+    while ((size_t(1) << lg) < capacity) lg++;
+    log2_capacity_ = lg;
   }
 
   void release() {
-    Ring* r = ring();
-    if (!r) return;
-    for (uint32_t i = 0; i < r->count; i++) at(i).~T();
-    ::operator delete(r);
-    bits_ = 0;
+    for (size_t i = 0; i < count_; i++) at(i).~T();
+    ::operator delete(items_);
+    items_ = nullptr;
+    head_ = count_ = log2_capacity_ = 0;
   }
 
-  uintptr_t bits_ = 0;  // the Ring's address | kNonEmpty
+  T* items_ = nullptr;
+  uint64_t head_ : 29 = 0;
+  uint64_t count_ : 30 = 0;
+  uint64_t log2_capacity_ : 5 = 0;
 };
 
 }  // namespace tsk::rt

@@ -46,8 +46,9 @@ std::string describe_wait(Task* t) {
   line += wait_text(t->waiting);
   if (t->waiting.kind == WaitInfo::Receive || t->waiting.kind == WaitInfo::Send) {
     Channel* c = t->waiting.chan;
-    line += "chan " + std::to_string(c->id) + " (made at " + std::string(c->file) + ":" + std::to_string(c->made_at.line) +
-            ":" + std::to_string(c->made_at.col) + ")";
+    lang::Loc at = c->made_at();
+    line += "chan " + std::to_string(c->id) + " (made at " + c->file() + ":" + std::to_string(at.line) + ":" +
+            std::to_string(at.col) + ")";
   }
   if (t->waiting.kind == WaitInfo::Await) line += std::to_string(t->waiting.task_id);
   return line;

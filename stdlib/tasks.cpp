@@ -18,19 +18,11 @@ rt::Channel* channel_arg(Task& t, const Value* args, std::string_view fn) {
   return static_cast<rt::Channel*>(args[0].as_handle()->target);
 }
 
-// Where the native was called from: the CALL instruction of the innermost frame.
-lang::Loc call_site(Task& t, const char*& file) {
+Value new_channel(Task& t, uint32_t capacity) {
+  // Made where the native was called: the CALL instruction of the innermost frame.
   const vm::Frame& f = t.frames.back();
   const vm::Proto* p = f.closure->proto;
-  file = p->file.c_str();
-  size_t at = size_t(f.pc - p->code.data());
-  return at > 0 && at <= p->locs.size() ? p->locs[at - 1] : p->loc;
-}
-
-Value new_channel(Task& t, size_t capacity) {
-  const char* file;
-  lang::Loc at = call_site(t, file);
-  auto* ch = new rt::Channel(t.runtime, t.runtime.next_chan_id++, capacity, file, at);
+  auto* ch = new rt::Channel(t.runtime, t.runtime.next_chan_id++, capacity, p, uint32_t(f.pc - p->code.data()));
   Value v = Value::object(t.heap.handle(Tag::Chan, ch));
   ch->release();  // the handle holds it now
   return v;
@@ -53,8 +45,9 @@ rt::Clock::time_point deadline(double seconds) {
 Value t_chan(Task& t, Value* args, int nargs) {
   int64_t n = nargs > 0 ? arg_int(t, args, 0, "chan", "capacity") : 0;
   if (n < 0) t.raise("ValueError", "chan(): capacity must not be negative");
-  if (n > (int64_t(1) << 32)) t.raise("ValueError", "chan(): capacity too large");
-  return new_channel(t, size_t(n));
+  if (n > int64_t(rt::Fifo<vm::Message>::kMaxItems))
+    t.raise("ValueError", "chan(): capacity too large (at most " + std::to_string(rt::Fifo<vm::Message>::kMaxItems) + ")");
+  return new_channel(t, uint32_t(n));
 }
 
 Value t_close(Task& t, Value* args, int) {

@@ -64,7 +64,7 @@ class Task;
 // counted, destroyed when the last handle to it is released. Task heaps refer to one
 // through a `Handle` object each, so every heap still owns only its own objects.
 struct Shared {
-  std::atomic<int64_t> refs{1};
+  std::atomic<int32_t> refs{1};  // 4 bytes: a derived class packs its first field beside it
   virtual ~Shared() = default;
   // str() of a handle to it: "<chan 3>", "<task 4 worker at calc.tsk:15>".
   virtual std::string describe() const = 0;
