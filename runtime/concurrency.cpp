@@ -420,6 +420,9 @@ bool body_ended(Task& task, vm::Value value, vm::Error* error) {
   } else {
     outcome = Task::Returned;
   }
+  // A finished task's memory is freed at once (SPEC §6); what its awaiters read is in
+  // `ending`. The main task (in no scope) keeps its heap: its globals outlive a run.
+  if (task.member_of) t.release_memory();
   task.outcome.store(outcome);
   rt.task_done(task);
   // Tell the scope this task belongs to.

@@ -40,12 +40,16 @@ size_t object_size(const Obj* o) {
 
 }  // namespace
 
-Heap::~Heap() {
+Heap::~Heap() { free_all(); }
+
+void Heap::free_all() {
   while (objects_) {
     Obj* next = objects_->next;
     free_object(objects_);
     objects_ = next;
   }
+  bytes_ = 0;
+  extras_.reset();
 }
 
 template <class T>

@@ -42,6 +42,8 @@ class Heap {
   void adopt(Heap& other);
 
   size_t bytes() const { return bytes_; }
+  // Frees every object now (a finished task's heap).
+  void free_all();
   bool shared() const { return shared_; }
 
   // Mark-sweep: the caller marks the roots with mark(); sweep() frees the rest and

@@ -39,6 +39,12 @@ class SmallVector {
   }
   void pop_back() { size_--; }
   void clear() { size_ = 0; }
+  // Empties it and gives its memory back.
+  void release() {
+    std::free(items_);
+    items_ = nullptr;
+    size_ = capacity_ = 0;
+  }
   // Grows or shrinks to n items; new ones are T().
   void resize(size_t n) {
     if (n > capacity_) reserve(n);

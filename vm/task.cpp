@@ -23,6 +23,15 @@ void Task::raise(std::string_view kind, std::string message) {
   throw ScriptError{make_error(kind, std::move(message))};
 }
 
+void Task::release_memory() {
+  stack.release();
+  frames.release();
+  handlers.release();
+  roots.release();
+  foreign_values.reset();
+  heap.free_all();
+}
+
 void Task::collect() {
   std::lock_guard gc(gc_mutex);
   uint32_t top = frames.empty() ? 0 : frames.back().base + frames.back().closure->proto->nregs;

@@ -142,6 +142,8 @@ class Task {
 
   // Collects this task's heap now (the interpreter calls it at safepoints).
   void collect();
+  // Frees the heap, registers and frames of a task whose body has ended.
+  void release_memory();
 
   // Runs frames from frames[entry] (a kFrameEntry frame already pushed) until that
   // frame returns; the interpreter loop (vm/interp.cpp).

@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "runtime/runtime.hpp"
+#include "runtime/task.hpp"
 #include "tsk/tsk.hpp"
 
 namespace {
@@ -1050,6 +1051,40 @@ TEST_CASE("stress: cancel storm over parked and running tasks") {
 // its 1000 s deadline), so the leak check fails.
 TEST_CASE("stress: cancel storm including tasks parked in sleep") {
   cancel_storm(true);
+}
+
+}  // TEST_SUITE("runtime")
+
+TEST_SUITE("runtime") {
+
+// SPEC §6: a finished task's memory is freed at once, while a handle to it is still
+// held; only its result stays, for its awaiters.
+TEST_CASE("a finished task's heap is freed while its handle lives") {
+  tsk::Options options;
+  options.threads = 2;
+  std::string out;
+  options.out = [&](std::string_view s) { out.append(s); };
+  tsk::Runtime runtime(options);
+  int status = runtime.run(R"(
+let t = spawn {
+    var rows = []
+    for i in 0..2000 { push(rows, [i, str(i)]) }
+    return len(rows)
+}
+print(await t)
+)", "test.tsk");
+  CHECK(status == 0);
+  CHECK(out == "2000\n");
+  tsk::rt::Runtime& rt = runtime.internal();
+  REQUIRE(!rt.main_modules.empty());
+  tsk::vm::Module* m = rt.main_modules.back();
+  tsk::vm::Value handle = m->globals[0];  // `t`, the script's first binding
+  REQUIRE(handle.tag == tsk::vm::Tag::Task);
+  auto* task = static_cast<tsk::rt::Task*>(handle.as_handle()->target);
+  CHECK(task->vm.heap.bytes() == 0);
+  CHECK(task->vm.frames.size() == 0);
+  REQUIRE(task->ending);
+  CHECK(task->ending->result.i == 2000);
 }
 
 }  // TEST_SUITE("runtime")
