@@ -482,14 +482,16 @@ void Scheduler::run_task(Worker* w, Task* t) {
   // and marks the wake pending). The fence pairs with the one in Runtime::interrupt: the
   // canceller stores its flag then reads wait_gen, this task stored wait_gen and now
   // reads the flag, and without both fences each could miss the other's store.
-  if (!t->yield_now) std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (!t->yield_now && t->should_cancel()) {
-    switch (t->waiting.kind) {
-      case WaitInfo::Receive: case WaitInfo::Send: case WaitInfo::Select:
-      case WaitInfo::Sleep: case WaitInfo::Forever: case WaitInfo::Await:
-        runtime_.interrupt(t);
-        break;
-      default: break;
+  if (!t->yield_now) {
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (t->should_cancel()) {
+      switch (t->waiting.kind) {
+        case WaitInfo::Receive: case WaitInfo::Send: case WaitInfo::Select:
+        case WaitInfo::Sleep: case WaitInfo::Forever: case WaitInfo::Await:
+          runtime_.interrupt(t);
+          break;
+        default: break;
+      }
     }
   }
   // It parked (or yields): requeue it now if a wake came in meanwhile.

@@ -66,7 +66,6 @@ uint64_t Task::begin_wait(WaitInfo what) {
   wake_closed = false;
   wake_error = nullptr;
   woken_by_channel = false;
-  if (select_sends) select_sends->clear();
   wait_channels.clear();
   uint64_t gen = wait_gen.load(std::memory_order_relaxed) + 1;
   // claimed_gen trails wait_gen by one while the wait is open; a claim moves it up.

@@ -174,7 +174,8 @@ class Task final : public vm::Shared {
   const WakeError* wake_error = nullptr;  // set: raise this on resume (a constant, or the
                                           // scheduler's deadlock report)
   // What a parked sender offers: a plain send's message is in wake_value (a sender gets
-  // nothing back), a select's send cases' messages are here by case index.
+  // nothing back), a select's send cases' messages are here by case index (emptied by
+  // channel_forget when the wait ends).
   std::unique_ptr<std::vector<vm::Message>> select_sends;
   vm::Message& offered(int case_index) { return case_index < 0 ? wake_value : (*select_sends)[size_t(case_index)]; }
 

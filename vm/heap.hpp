@@ -6,8 +6,8 @@
 #pragma once
 
 #include <cstddef>
-#include <string_view>
 #include <memory>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 

@@ -26,6 +26,14 @@ Outcome run(std::string_view source, uint64_t budget = 0) {
   return o;
 }
 
+// Runs `source` with `budget` and checks that the budget, not the program, ended it.
+void check_stopped_by_budget(std::string_view source, uint64_t budget) {
+  Outcome o = run(source, budget);
+  CHECK(o.status == 1);
+  CHECK(o.out == "");
+  CHECK(o.err.find("instruction budget exhausted") != std::string::npos);
+}
+
 }  // namespace
 
 TEST_CASE("a program prints and exits 0") {
@@ -86,36 +94,29 @@ TEST_CASE("two runtimes in one process are independent") {
 }
 
 TEST_CASE("the instruction budget stops an endless loop") {
-  Outcome o = run("while true { }\n", 100000);
-  CHECK(o.status == 1);
-  CHECK(o.err.find("instruction budget exhausted") != std::string::npos);
+  check_stopped_by_budget("while true { }\n", 100000);
 }
 
 // Regression, fixed: every task that parked within 1024 back-edges started its count
 // afresh on resume, so a chain of tasks passing values never paid the budget (a fuzzed
 // prime sieve ran unbounded).
 TEST_CASE("the instruction budget stops tasks that park every few instructions") {
-  Outcome o = run(
+  check_stopped_by_budget(
       "fn generate(ch) { var i = 2\n while true { ch <- i\n i += 1 } }\n"
       "fn filter(src, dst, p) { for i in src { if i % p != 0 { dst <- i } } }\n"
       "var ch = chan()\n"
       "spawn generate(ch)\n"
       "while true { let p = <-ch\n let next = chan()\n spawn filter(ch, next, p)\n ch = next }\n",
       200000);
-  CHECK(o.status == 1);
-  CHECK(o.err.find("instruction budget exhausted") != std::string::npos);
 }
 
 TEST_CASE("the instruction budget counts spawns") {
   // 100,000 iterations fit a budget of 200,000; 100,000 spawns of parked tasks do not.
-  Outcome o = run(
+  check_stopped_by_budget(
       "var hs = []\n"
       "for i in 0..100000 { push(hs, spawn { let c = chan()\n <-c }) }\n"
       "print(\"all spawned\")\n",
       200000);
-  CHECK(o.status == 1);
-  CHECK(o.out == "");
-  CHECK(o.err.find("instruction budget exhausted") != std::string::npos);
 }
 
 TEST_CASE("syntax errors give status 2 and file:line:col") {
