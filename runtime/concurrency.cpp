@@ -53,7 +53,7 @@ void note_crossing(vm::Error* e, const Task& task) {
 
 // Raises, in `t`, a copy of an error that came from task `through`.
 [[noreturn]] void raise_from(vm::Task& t, vm::Error* error, const Task* through) {
-  vm::Error* e = vm::copy_into(t.heap, vm::Value::object(error)).as_error();
+  vm::Error* e = vm::clone_error(t.heap, error);
   if (through) note_crossing(e, *through);
   e->traced = false;
   throw vm::ScriptError{e};
@@ -85,7 +85,7 @@ void scope_failed(Runtime& rt, Scope& scope, vm::Error* error, Task* from) {
     first = !scope.failed();
     if (!scope.failures) scope.failures = std::make_unique<std::vector<Failure>>();
     Failure f;
-    f.error = vm::pack(vm::Value::object(error));
+    f.error = vm::pack_error(error);
     f.task_id = from ? from->id : 0;
     if (from) note_crossing(f.error.value.as_error(), *from);
     scope.failures->push_back(std::move(f));
@@ -117,7 +117,7 @@ void scope_task_ended(Runtime& rt, Scope& scope, Task& task) {
 // A copy in `heap` of a failed scope's first failure, with the others listed.
 vm::Error* scope_error(vm::Heap& heap, Scope& scope) {
   std::vector<Failure>& failures = *scope.failures;
-  vm::Error* e = vm::copy_into(heap, failures.front().error.value).as_error();
+  vm::Error* e = vm::clone_error(heap, failures.front().error.value.as_error());
   for (size_t i = 1; i < failures.size(); i++) {
     vm::Error* other = failures[i].error.value.as_error();
     e->trace.push_back(vm::TraceLine{"", "", {}, "also failed: " + std::string(other->kind->view()) + ": " +
@@ -135,29 +135,46 @@ vm::Error* scope_error(vm::Heap& heap, Scope& scope) {
 
 }  // namespace
 
+// "the main task", or "task 4" for a module's globals while the task importing it runs
+// its body.
+std::string owner_name(const vm::Module* m) {
+  const vm::Task* owner = m->owner;
+  if (!owner || !owner->host || owner->host->id == 1) return "the main task";
+  return "task " + std::to_string(owner->host->id);
+}
+
 vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
   vm::Task* owner = m->owner;
-  if (!m->names[index].mutable_) {
-    // A `let` or `fn` binding never changes once set, and what it holds stays reachable
-    // from the module, so the owner cannot free it: a function (the common case, a task
-    // calling a top-level fn) is re-made in this task's heap without any lock.
-    vm::Value& slot = m->globals[index];
+  vm::Value& slot = m->globals[index];
+  // A `let` or `fn` binding never changes once set, so this task keeps what it read
+  // (GETG finds it again in `recent` without leaving the loop).
+  bool fixed = !m->names[index].mutable_;
+  auto remember = [&](vm::Value v) {
+    using Foreign = vm::Task::ForeignValues;
+    if (!t.foreign_values) t.foreign_values = std::make_unique<Foreign>();
+    vm::Value kept = t.foreign_values->by_slot.emplace(&slot, v).first->second;
+    t.foreign_values->recent[index % Foreign::kRecent] = {&slot, kept};
+    return kept;
+  };
+  if (fixed) {
+    if (t.foreign_values) {
+      auto cached = t.foreign_values->by_slot.find(&slot);
+      if (cached != t.foreign_values->by_slot.end()) return remember(cached->second);
+    }
+    // What the binding holds stays reachable from the module, so the owner cannot free
+    // it; a function (the common case, a task calling a top-level fn) is re-made here
+    // and shared data is held, both without any lock.
     vm::Value v;
     v.tag_word_ = std::atomic_ref<uint64_t>(slot.tag_word_).load(std::memory_order_acquire);
     v.i = std::atomic_ref<int64_t>(slot.i).load(std::memory_order_relaxed);
     if (!v.is_obj()) return v;
     if (v.tag == vm::Tag::Closure && v.as_closure()->ncells == 0) {
-      using Foreign = vm::Task::ForeignValues;
-      if (!t.foreign_values) t.foreign_values = std::make_unique<Foreign>();
-      auto& by_slot = t.foreign_values->by_slot;
-      auto cached = by_slot.find(&slot);
-      if (cached == by_slot.end()) {
-        vm::Closure* c = v.as_closure();
-        vm::Value copy = vm::Value::object(t.heap.closure(c->proto, c->module, 0));
-        cached = by_slot.emplace(&slot, copy).first;
-      }
-      t.foreign_values->recent[index % Foreign::kRecent] = {&slot, cached->second};
-      return cached->second;
+      vm::Closure* c = v.as_closure();
+      return remember(vm::Value::object(t.heap.closure(c->proto, c->module, 0)));
+    }
+    if (v.o->flags & vm::kShared) {
+      t.heap.hold(v.o);
+      return remember(v);
     }
   }
   std::lock_guard gc(owner->gc_mutex);  // the owner cannot collect what is being copied
@@ -165,7 +182,6 @@ vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
   for (;;) {
     uint32_t before = m->seq.load(std::memory_order_acquire);
     if (before & 1) continue;
-    vm::Value& slot = m->globals[index];
     v.tag_word_ = std::atomic_ref<uint64_t>(slot.tag_word_).load(std::memory_order_relaxed);
     v.i = std::atomic_ref<int64_t>(slot.i).load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
@@ -173,10 +189,12 @@ vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
   }
   if (v.tag == vm::Tag::Undef) return v;
   if (!v.immutable())
-    t.raise("OwnershipError", "'" + m->names[index].name + "' belongs to the main task and holds a mutable " +
-                                  vm::type_name(v) + "; task " + std::to_string(host(t).id) +
+    t.raise("OwnershipError", "'" + m->names[index].name + "' belongs to " + owner_name(m) +
+                                  " and holds a mutable " + vm::type_name(v) + "; task " +
+                                  std::to_string(host(t).id) +
                                   " may read it only while it is immutable (freeze it, or pass it to the task)");
-  return vm::copy_into(t.heap, v);
+  vm::Value copy = vm::copy_into(t.heap, v);
+  return fixed && copy.is_obj() ? remember(copy) : copy;
 }
 
 void write_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
@@ -184,7 +202,7 @@ void write_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
     t.raise("FrozenError", "cannot assign to '" + m->names[index].name + "': module '" +
                                std::string(m->name->view()) + "' is read-only");
   t.raise("OwnershipError", "cannot assign to '" + m->names[index].name + "' from task " + std::to_string(host(t).id) +
-                                ": top-level bindings belong to the main task; send the value on a channel");
+                                ": it belongs to " + owner_name(m) + "; send the value on a channel");
 }
 
 void check_cancel(vm::Task& t) {
@@ -236,10 +254,12 @@ bool await(vm::Task& t, vm::Value handle, vm::Value& out) {
   Task* target = task_of(t, handle, "await");
   Task& self = host(t);
   if (target == &self) t.raise("Error", "a task cannot await itself");
-  check_cancel(t);
   {
     std::lock_guard g(target->lock);
     if (target->state != Task::Done) {
+      // Cancellation is checked only where the await would wait: a finished task's
+      // failure is raised even when it is what cancelled this task's scope (SPEC §6).
+      check_cancel(t);
       require_parkable(t);
       self.begin_wait(WaitInfo::on_task(target->id));
       self.next_awaiter = target->awaiters;
@@ -371,7 +391,7 @@ bool body_ended(Task& task, vm::Value value, vm::Error* error) {
     task.body_finished = true;
     task.ending = std::make_unique<Ending>();
     if (error) {
-      task.ending->error = vm::copy_into(task.ending->heap, vm::Value::object(error)).as_error();
+      task.ending->error = vm::clone_error(task.ending->heap, error);
       if (!is_cancelled_error(error)) {
         bool record;
         {

@@ -92,6 +92,7 @@ class Runtime {
   std::unique_ptr<Scheduler> scheduler;            // started by the first run
   std::atomic<uint64_t> next_task_id{2};
   std::atomic<uint64_t> next_chan_id{1};
+  std::atomic<uint64_t> next_error_id{1};           // Error::id: an error's identity
   // Objects alive now: tests check both return to zero (main aside) after a run.
   std::atomic<int64_t> tasks_alive{0};
   // Config::instruction_budget left, shared by every task of the runtime: a program

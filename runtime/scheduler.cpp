@@ -448,6 +448,7 @@ void Scheduler::run_task(Worker* w, Task* t) {
   bool ended = false;
   vm::Value result;
   vm::Error* error = nullptr;
+  vm.heap.begin_run();  // collector pacing counts the storage this run grows (vm/heap.hpp)
   try {
     if (!t->body_finished) {
       result = vm.execute(0);
@@ -467,6 +468,7 @@ void Scheduler::run_task(Worker* w, Task* t) {
     request_exit(x.code);
     return;
   }
+  vm.heap.end_run();
   if (ended) {
     vm.suspended = false;
     vm.handlers.clear();

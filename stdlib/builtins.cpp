@@ -18,6 +18,7 @@
 #include "runtime/runtime.hpp"
 #include "stdlib/natives.hpp"
 #include "vm/heap.hpp"
+#include "vm/transfer.hpp"
 
 namespace tsk::stdlib {
 
@@ -278,7 +279,7 @@ Value b_error(Task& t, Value* args, int nargs) {
                                                  : t.heap.string(vm::to_str(args[0]));
   vm::String* kind = nargs > 1 ? arg_string(t, args, 1, "error", "kind") : t.heap.string("Error");
   if (kind->len == 0) t.raise("ValueError", "error(): kind must not be empty");
-  return Value::object(t.heap.error(kind, message));
+  return Value::object(t.make_error(kind, message));
 }
 
 Value b_assert(Task& t, Value* args, int nargs) {
@@ -291,30 +292,10 @@ Value b_assert(Task& t, Value* args, int nargs) {
 
 // {=== freeze, copy
 
-// Freezes lists and maps reachable from `v`. A container already frozen is skipped: it
-// was frozen deeply (freeze is the only way to set the flag), which also ends cycles.
-// Shared objects are immortal and already immutable; their flags are never written.
-Value b_freeze(Task& t, Value* args, int) {
-  std::vector<Obj*> work;
-  auto visit = [&](Value x) {
-    if ((x.is(Tag::List) || x.is(Tag::Map)) && !x.o->frozen() && !(x.o->flags & vm::kShared)) {
-      x.o->flags |= vm::kFrozen;
-      work.push_back(x.o);
-    }
-  };
-  visit(args[0]);
-  while (!work.empty()) {
-    Obj* o = work.back();
-    work.pop_back();
-    if (o->tag == Tag::List) {
-      for (const Value& item : static_cast<List*>(o)->items) visit(item);
-    } else {
-      for (const Map::Entry& e : static_cast<Map*>(o)->entries) {
-        visit(e.key);  // keys are already immutable; visiting is harmless
-        visit(e.value);
-      }
-    }
-  }
+// vm::freeze_deep: deep through lists, maps, closures and their captured variables, and
+// the result crosses tasks without copying.
+Value b_freeze(Task&, Value* args, int) {
+  vm::freeze_deep(args[0]);
   return args[0];
 }
 
@@ -323,9 +304,10 @@ Value b_is_frozen(Task&, Value* args, int) {
   switch (v.tag) {
     case Tag::List:
     case Tag::Map:
+    case Tag::Closure:  // a function is immutable once what it captured is
     case Tag::Chan:
     case Tag::Task: return Value::boolean(v.o->frozen());
-    default: return Value::boolean(true);  // scalars, strings, functions, ranges, errors
+    default: return Value::boolean(true);  // scalars, strings, natives, ranges, errors
   }
 }
 
@@ -419,7 +401,7 @@ Value b_remove(Task& t, Value* args, int) {
 // list that ends up holding the sorted items.
 template <class Before>
 List* merge_sort(List* a, List* b, Before before) {
-  std::vector<Value>& first = a->items;
+  vm::ValueVector& first = a->items;
   size_t n = first.size();
   // Insertion-sort runs of 16 (the usual cut-off where insertion beats merging).
   constexpr size_t kRun = 16;
@@ -438,8 +420,8 @@ List* merge_sort(List* a, List* b, Before before) {
   List* src = a;
   List* dst = b;
   for (size_t width = kRun; width < n; width *= 2) {
-    std::vector<Value>& in = src->items;
-    std::vector<Value>& out = dst->items;
+    vm::ValueVector& in = src->items;
+    vm::ValueVector& out = dst->items;
     for (size_t lo = 0; lo < n; lo += 2 * width) {
       size_t mid = std::min(n, lo + width), hi = std::min(n, lo + 2 * width);
       size_t i = lo, j = mid, k = lo;
@@ -644,10 +626,10 @@ const NativeEntry kBuiltins[] = {
     {"", "assert", "assert(cond, message = \"assertion failed\")", kInstant,
      "Raises AssertionError with message when cond is falsy", b_assert, 1, 2},
     {"", "freeze", "freeze(v)", kInstant,
-     "Makes v and every list and map reachable from it immutable, in place; returns v",
+     "Makes v and everything reachable from it (lists, maps, captured variables) immutable, in place; returns v",
      b_freeze, 1, 1},
     {"", "is_frozen", "is_frozen(v)", kInstant,
-     "True when v is immutable: scalars, strings, functions and frozen lists and maps",
+     "True when v is immutable: scalars, strings, natives, functions capturing nothing, frozen values",
      b_is_frozen, 1, 1},
     {"", "copy", "copy(v)", kInstant,
      "A deep, unfrozen copy of v's lists and maps (immutable values are shared)", b_copy, 1, 1},

@@ -23,7 +23,7 @@ std::string_view str_arg(Task& t, Value* a, int i, const char* fn, const char* p
   return a[i].as_string()->view();
 }
 
-Value make_list(Task& t, std::vector<Value>&& items) {
+Value make_list(Task& t, vm::ValueVector&& items) {
   List* l = t.heap.list();
   l->items = std::move(items);
   return Value::object(l);
@@ -31,7 +31,7 @@ Value make_list(Task& t, std::vector<Value>&& items) {
 
 Value s_split(Task& t, Value* a, int nargs) {
   std::string_view s = str_arg(t, a, 0, "split", "s");
-  std::vector<Value> parts;
+  vm::ValueVector parts;
   if (nargs < 2 || a[1].is_nil()) {
     // Runs of whitespace separate; leading and trailing whitespace give no empty parts.
     size_t i = 0;
@@ -191,7 +191,7 @@ size_t utf8_length(std::string_view s, size_t i) {
 
 Value s_chars(Task& t, Value* a, int) {
   std::string_view s = str_arg(t, a, 0, "chars", "s");
-  std::vector<Value> out;
+  vm::ValueVector out;
   for (size_t i = 0; i < s.size();) {
     size_t n = utf8_length(s, i);
     out.push_back(string_value(t, s.substr(i, n)));
@@ -202,7 +202,7 @@ Value s_chars(Task& t, Value* a, int) {
 
 Value s_bytes(Task& t, Value* a, int) {
   std::string_view s = str_arg(t, a, 0, "bytes", "s");
-  std::vector<Value> out;
+  vm::ValueVector out;
   out.reserve(s.size());
   for (unsigned char c : s) out.push_back(Value::integer(c));
   return make_list(t, std::move(out));

@@ -409,28 +409,4 @@ Value slice(Task& t, Value obj, Value from, Value to) {
   t.raise("TypeError", std::string("cannot slice ") + type_name(obj));
 }
 
-void freeze_deep(Value root) {
-  std::vector<Obj*> todo;
-  auto visit = [&](Value v) {
-    if (!v.is_obj() || v.o->frozen()) return;
-    if (v.tag == Tag::List || v.tag == Tag::Map) {
-      v.o->flags |= kFrozen;
-      todo.push_back(v.o);
-    }
-  };
-  visit(root);
-  while (!todo.empty()) {
-    Obj* o = todo.back();
-    todo.pop_back();
-    if (o->tag == Tag::List) {
-      for (Value v : static_cast<List*>(o)->items) visit(v);
-    } else {
-      for (auto& e : static_cast<Map*>(o)->entries) {
-        visit(e.key);
-        visit(e.value);
-      }
-    }
-  }
-}
-
 }  // namespace tsk::vm

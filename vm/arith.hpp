@@ -28,7 +28,5 @@ Value slice(Task& t, Value obj, Value from, Value to);
 // A valid map key (TypeError otherwise): not nil, and a scalar, string or frozen value.
 void check_key(Task& t, Value key);
 
-// Freezes `v` and everything reachable from it, in place (SPEC §2 freeze).
-void freeze_deep(Value v);
 
 }  // namespace tsk::vm

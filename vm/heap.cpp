@@ -38,17 +38,53 @@ size_t object_size(const Obj* o) {
   }
 }
 
+void free_object(Obj* o) {
+  switch (o->tag) {
+    case Tag::Chan:
+    case Tag::Task: static_cast<Handle*>(o)->target->release(); break;
+    case Tag::List: static_cast<List*>(o)->~List(); break;
+    case Tag::Map: static_cast<Map*>(o)->~Map(); break;
+    case Tag::Error: static_cast<Error*>(o)->~Error(); break;
+    case Tag::Module: static_cast<Module*>(o)->~Module(); break;
+    default: break;  // the others are trivially destructible
+  }
+  std::free(o);
+}
+
 }  // namespace
+
+void release_shared(Obj* o) {
+  // Iterative, so a long chain of frozen lists frees without recursion. A counted object
+  // whose count reached zero has left its heap's list, so its `next` links the work list.
+  Obj* work = nullptr;
+  auto drop = [&work](Obj* x) {
+    if (!x->counted()) return;
+    if (std::atomic_ref<uint32_t>(x->refs).fetch_sub(1, std::memory_order_acq_rel) == 1) {
+      x->next = work;
+      work = x;
+    }
+  };
+  drop(o);
+  while (Obj* x = work) {
+    work = x->next;
+    for_each_child(x, drop);
+    free_object(x);
+  }
+}
 
 Heap::~Heap() { free_all(); }
 
 void Heap::free_all() {
   while (objects_) {
     Obj* next = objects_->next;
-    free_object(objects_);
+    // A published object still on the list: drop the list's reference.
+    if (objects_->counted()) release_shared(objects_);
+    else free_object(objects_);
     objects_ = next;
   }
   bytes_ = 0;
+  if (extras_)
+    for (auto& [o, collection] : extras_->held) release_shared(o);
   extras_.reset();
 }
 
@@ -125,6 +161,7 @@ Error* Heap::error(String* kind, String* message) {
   Error* e = alloc<Error>(Tag::Error);
   e->kind = kind;
   e->message = message;
+  e->flags |= kFrozen;  // immutable to scripts (SPEC §5); only its trace grows, internally
   return e;
 }
 
@@ -144,31 +181,53 @@ Handle* Heap::handle(Tag tag, Shared* target) {
 }
 
 void Heap::adopt(Heap& other) {
-  if (!other.objects_) return;
-  Obj* last = other.objects_;
-  while (last->next) last = last->next;
-  last->next = objects_;
-  objects_ = other.objects_;
-  bytes_ += other.bytes_;
-  other.objects_ = nullptr;
-  other.bytes_ = 0;
+  if (other.objects_) {
+    Obj* last = other.objects_;
+    while (last->next) last = last->next;
+    last->next = objects_;
+    objects_ = other.objects_;
+    bytes_ += other.bytes_;
+    other.objects_ = nullptr;
+    other.bytes_ = 0;
+  }
+  if (other.extras_) {
+    for (auto& [o, collection] : other.extras_->held) hold_transferred(o);
+    other.extras_->held.clear();
+  }
 }
 
-void Heap::free_object(Obj* o) {
-  switch (o->tag) {
-    case Tag::Chan:
-    case Tag::Task: static_cast<Handle*>(o)->target->release(); break;
-    case Tag::List: static_cast<List*>(o)->~List(); break;
-    case Tag::Map: static_cast<Map*>(o)->~Map(); break;
-    case Tag::Error: static_cast<Error*>(o)->~Error(); break;
-    case Tag::Module: static_cast<Module*>(o)->~Module(); break;
-    default: break;  // the others are trivially destructible
+// A new hold is numbered as not reached by the coming collection, which releases it
+// unless its marking reaches it.
+// A new hold also counts toward the next collection, as an allocation would: a task that
+// receives shared data and drops it must collect now and then to release it.
+void Heap::hold(Obj* o) {
+  if (!o->counted()) return;
+  auto [it, fresh] = extras().held.try_emplace(o, extras_->collection - 1);
+  if (fresh) {
+    retain_shared(o);
+    bytes_ += object_size(o);
   }
-  std::free(o);
+}
+
+void Heap::hold_transferred(Obj* o) {
+  if (!o->counted()) return;
+  auto [it, fresh] = extras().held.try_emplace(o, extras_->collection - 1);
+  if (fresh) bytes_ += object_size(o);
+  else release_shared(o);
+}
+
+void Heap::reached_shared(Obj* o) {
+  Extras& x = extras();
+  auto [it, fresh] = x.held.try_emplace(o, x.collection);
+  if (fresh) retain_shared(o);
+  else it->second = x.collection;
 }
 
 void Heap::mark(Obj* o) {
-  if (o->flags & (kMarked | kShared)) return;
+  if (o->flags & (kMarked | kShared)) {
+    if (o->counted()) reached_shared(o);
+    return;
+  }
   o->flags |= kMarked;
   extras().gray.push_back(o);
 }
@@ -179,39 +238,7 @@ void Heap::trace() {
   while (!gray.empty()) {
     Obj* o = gray.back();
     gray.pop_back();
-    switch (o->tag) {
-      case Tag::List:
-        for (Value v : static_cast<List*>(o)->items) mark(v);
-        break;
-      case Tag::Map:
-        for (auto& e : static_cast<Map*>(o)->entries) {
-          mark(e.key);
-          mark(e.value);
-        }
-        break;
-      case Tag::Closure: {
-        auto* c = static_cast<Closure*>(o);
-        for (uint32_t i = 0; i < c->ncells; i++)
-          if (c->cells()[i]) mark(c->cells()[i]);
-        if (c->module) mark(c->module);
-        break;
-      }
-      case Tag::Cell: mark(static_cast<Cell*>(o)->value); break;
-      case Tag::Error: {
-        auto* e = static_cast<Error*>(o);
-        if (e->kind) mark(e->kind);
-        if (e->message) mark(e->message);
-        break;
-      }
-      case Tag::Module: {
-        auto* m = static_cast<Module*>(o);
-        if (m->name) mark(m->name);
-        for (Value v : m->globals) mark(v);
-        if (m->exports) mark(m->exports);
-        break;
-      }
-      default: break;
-    }
+    for_each_child(o, [this](Obj* child) { mark(child); });
   }
 }
 
@@ -219,7 +246,12 @@ void Heap::sweep() {
   Obj** link = &objects_;
   size_t live = 0;
   while (Obj* o = *link) {
-    if (o->flags & kMarked) {
+    if (o->counted()) {
+      // Published since the last sweep: it leaves the list, which drops its reference.
+      // If this heap still reaches it, the marking above already holds it.
+      *link = o->next;
+      release_shared(o);
+    } else if (o->flags & kMarked) {
       o->flags &= ~kMarked;
       live += object_size(o);
       link = &o->next;
@@ -228,7 +260,21 @@ void Heap::sweep() {
       free_object(o);
     }
   }
+  if (extras_) {
+    // Release what this collection did not reach; it numbered what it reached.
+    auto& held = extras_->held;
+    for (auto it = held.begin(); it != held.end();) {
+      if (it->second != extras_->collection) {
+        release_shared(it->first);
+        it = held.erase(it);
+      } else {
+        ++it;
+      }
+    }
+    extras_->collection++;
+  }
   bytes_ = live;
+  meter_base_ = storage_meter;
   threshold_ = std::max<size_t>(256 * 1024, live * 2);
 }
 

@@ -3,8 +3,17 @@
 // interpreter's safepoints (Task::collect), so native code may hold heap values in C++
 // locals freely — unless it calls back into script (Task::call), across which it must
 // keep them in a `Task::Root`.
+//
+// Counted shared objects (vm/value.hpp) are held, not owned: a heap takes one reference
+// on each such object its values reach directly (`held`), whatever the number of paths.
+// A value arriving from elsewhere is held at once (hold); one reached by reading inside
+// a held object (an element of a shared list) is held at the next collection, while the
+// object it was read from is still held — so a reachable counted object always has a
+// holder. A collection releases what it no longer reaches.
 #pragma once
 
+#include <algorithm>
+#include <atomic>
 #include <cstddef>
 #include <memory>
 #include <string_view>
@@ -38,8 +47,24 @@ class Heap {
   // A new handle (tag Chan or Task) to `target`; takes a reference of its own.
   Handle* handle(Tag tag, Shared* target);
 
-  // Moves every object of `other` into this heap (a message arriving from another task).
+  // Moves every object of `other` into this heap (a message arriving from another task),
+  // and the references it held.
   void adopt(Heap& other);
+
+  // Holds the counted object `o` (no-op for any other object): it stays alive at least
+  // until a collection of this heap no longer reaches it.
+  void hold(Obj* o);
+  // As hold, with a reference the caller already took and hands over.
+  void hold_transferred(Obj* o);
+
+  // Collector pacing: the heap also counts what list and map storage grew by while its
+  // task ran, measured on the worker's storage_meter between begin_run and end_run.
+  void begin_run() { meter_base_ = storage_meter; }
+  void end_run() {
+    int64_t grown = storage_meter - meter_base_;
+    if (grown > 0) bytes_ += size_t(grown);
+    meter_base_ = storage_meter;
+  }
 
   size_t bytes() const { return bytes_; }
   // Frees every object now (a finished task's heap).
@@ -52,17 +77,20 @@ class Heap {
   void mark(Obj* o);
   void trace();  // drains the gray stack, marking children
   void sweep();
-  bool should_collect() const { return bytes_ >= threshold_; }
+  bool should_collect() const {
+    return bytes_ + size_t(std::max<int64_t>(0, storage_meter - meter_base_)) >= threshold_;
+  }
 
  private:
   template <class T> T* alloc(Tag tag, size_t extra = 0);
-  void free_object(Obj* o);
+  void reached_shared(Obj* o);
 
   Obj* objects_ = nullptr;
   size_t bytes_ = 0;
   // 256 KiB: small enough that a short script's heap stays in cache, large enough that
   // a script allocating little never collects. Doubles with the live size (Lua's pause 200%).
   size_t threshold_ = 256 * 1024;
+  int64_t meter_base_ = storage_meter;
   bool shared_;
   // What only some heaps need, allocated at first use: the collector's gray stack (at
   // the first collection) and the intern table (the shared area). A heap per task
@@ -70,6 +98,10 @@ class Heap {
   struct Extras {
     std::vector<Obj*> gray;
     std::unordered_map<std::string_view, String*> interned;
+    // Counted objects this heap holds a reference on, each with the number of the last
+    // collection that reached it.
+    std::unordered_map<Obj*, uint32_t> held;
+    uint32_t collection = 0;
   };
   Extras& extras() {
     if (!extras_) extras_ = std::make_unique<Extras>();
@@ -77,5 +109,52 @@ class Heap {
   }
   std::unique_ptr<Extras> extras_;
 };
+
+// Calls `f(child)` for every object `o` points to (the edges the collector follows).
+template <class F>
+void for_each_child(Obj* o, F&& f) {
+  auto value = [&](Value v) { if (v.is_obj()) f(v.o); };
+  switch (o->tag) {
+    case Tag::List:
+      for (Value v : static_cast<List*>(o)->items) value(v);
+      break;
+    case Tag::Map:
+      for (auto& e : static_cast<Map*>(o)->entries) {
+        value(e.key);
+        value(e.value);
+      }
+      break;
+    case Tag::Closure: {
+      auto* c = static_cast<Closure*>(o);
+      for (uint32_t i = 0; i < c->ncells; i++)
+        if (c->cells()[i]) f(c->cells()[i]);
+      if (c->module) f(c->module);
+      break;
+    }
+    case Tag::Cell: value(static_cast<Cell*>(o)->value); break;
+    case Tag::Error: {
+      auto* e = static_cast<Error*>(o);
+      if (e->kind) f(e->kind);
+      if (e->message) f(e->message);
+      break;
+    }
+    case Tag::Module: {
+      auto* m = static_cast<Module*>(o);
+      if (m->name) f(m->name);
+      for (Value v : m->globals) value(v);
+      if (m->exports) f(m->exports);
+      break;
+    }
+    default: break;
+  }
+}
+
+// Takes one more reference on the counted object `o`.
+inline void retain_shared(Obj* o) {
+  std::atomic_ref<uint32_t>(o->refs).fetch_add(1, std::memory_order_relaxed);
+}
+// Drops one reference on the counted object `o`; the last one frees it, and releases
+// what it points to in turn.
+void release_shared(Obj* o);
 
 }  // namespace tsk::vm

@@ -259,9 +259,25 @@ Value Task::execute(size_t entry) {
         DISPATCH();
       }
       CASE(GETCELL) { R[ip->a] = R[ip->b].as_cell()->value; DISPATCH(); }
-      CASE(SETCELL) { R[ip->a].as_cell()->value = R[ip->b]; DISPATCH(); }
+      CASE(SETCELL) {
+        Cell* c = R[ip->a].as_cell();
+        if (c->frozen()) [[unlikely]] {
+          SAVE_PC();
+          raise("FrozenError", "cannot assign to a variable captured by a frozen function");
+        }
+        c->value = R[ip->b];
+        DISPATCH();
+      }
       CASE(GETUP) { R[ip->a] = cl->cells()[ip->b]->value; DISPATCH(); }
-      CASE(SETUP) { cl->cells()[ip->b]->value = R[ip->a]; DISPATCH(); }
+      CASE(SETUP) {
+        Cell* c = cl->cells()[ip->b];
+        if (c->frozen()) [[unlikely]] {
+          SAVE_PC();
+          raise("FrozenError", "cannot assign to a variable captured by a frozen function");
+        }
+        c->value = R[ip->a];
+        DISPATCH();
+      }
       CASE(CLOSURE) {
         Proto* p = cl->proto->protos[ip->bx()];
         Closure* c = heap.closure(p, cl->module, uint32_t(p->captures.size()));
@@ -685,8 +701,11 @@ Value Task::execute(size_t entry) {
         SAVE_PC();
         Error* e;
         if (v.tag == Tag::Error) e = v.as_error();
-        else if (v.tag == Tag::String) e = heap.error(heap.string("Error"), v.as_string());
+        else if (v.tag == Tag::String) e = make_error(heap.string("Error"), v.as_string());
         else raise("TypeError", std::string("can only throw an error or a string, not ") + type_name(v));
+        // A shared error (read out of frozen data) is never written: the trace goes on a
+        // private copy with the same identity.
+        if (e->flags & kShared) e = clone_error(heap, e);
         // A handler in this run of the loop is reached without a C++ throw, which costs
         // microseconds: an error unwinding through a `finally` at every level of a deep
         // recursion is thrown again once per level.

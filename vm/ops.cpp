@@ -164,6 +164,7 @@ uint64_t hash_at(Value v, int depth) {
     }
     case Tag::Chan:
     case Tag::Task: return mix(reinterpret_cast<uintptr_t>(v.as_handle()->target) ^ kSaltIdentity);
+    case Tag::Error: return mix(v.as_error()->id ^ kSaltIdentity);
     default: return mix(reinterpret_cast<uintptr_t>(v.o) ^ kSaltIdentity);
   }
 }
@@ -213,6 +214,7 @@ Shallow compare_shallow(Value a, Value b) {
       return Shallow::Descend;
     case Tag::Chan:
     case Tag::Task: return verdict(a.as_handle()->target == b.as_handle()->target);
+    case Tag::Error: return verdict(a.as_error()->id == b.as_error()->id);  // copies keep it
     default: return verdict(a.o == b.o);
   }
 }

@@ -16,7 +16,13 @@ Task::~Task() = default;
 Error* Task::make_error(std::string_view kind, std::string message) {
   String* k = heap.string(kind);
   String* m = heap.string(message);
-  return heap.error(k, m);
+  return make_error(k, m);
+}
+
+Error* Task::make_error(String* kind, String* message) {
+  Error* e = heap.error(kind, message);
+  e->id = runtime.next_error_id.fetch_add(1, std::memory_order_relaxed);
+  return e;
 }
 
 void Task::raise(std::string_view kind, std::string message) {

@@ -139,6 +139,8 @@ class Task {
   // Throws ScriptError with a new error of `kind` ("TypeError", ...) and `message`.
   [[noreturn]] void raise(std::string_view kind, std::string message);
   Error* make_error(std::string_view kind, std::string message);
+  // A new error with an identity of its own (Error::id, unique in the runtime).
+  Error* make_error(String* kind, String* message);
 
   // Collects this task's heap now (the interpreter calls it at safepoints).
   void collect();

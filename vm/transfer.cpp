@@ -3,6 +3,7 @@
 // and shared substructure intact.
 #include "vm/transfer.hpp"
 
+#include <cassert>
 #include <unordered_map>
 #include <vector>
 
@@ -14,6 +15,29 @@ namespace tsk::vm {
 namespace {
 
 bool needs_copy(Value v) { return v.is_obj() && !(v.o->flags & kShared); }
+
+// Makes every unshared object reachable from `root` a counted shared object: each starts
+// with one reference, its heap list's (dropped when its heap next sweeps it off the
+// list), plus one per edge from another counted object.
+void publish(Obj* root) {
+  if (root->flags & kShared) return;
+  std::vector<Obj*> todo;
+  auto claim = [&todo](Obj* o) {
+    assert(o->frozen() && "only frozen objects are shared");
+    o->flags |= kShared | kCounted;
+    o->refs = 1;
+    todo.push_back(o);
+  };
+  claim(root);
+  while (!todo.empty()) {
+    Obj* o = todo.back();
+    todo.pop_back();
+    for_each_child(o, [&](Obj* child) {
+      if (!(child->flags & kShared)) claim(child);
+      if (child->counted()) retain_shared(child);
+    });
+  }
+}
 
 class Copier {
  public:
@@ -32,7 +56,10 @@ class Copier {
  private:
   // A copy of v's object with its children not yet filled in (queued instead).
   Value shallow(Value v) {
-    if (!needs_copy(v)) return v;
+    if (!needs_copy(v)) {
+      if (v.is_obj()) into_.hold(v.o);
+      return v;
+    }
     auto it = memo_.find(v.o);
     if (it != memo_.end()) return Value::object(it->second);
     Obj* copy = nullptr;
@@ -52,15 +79,7 @@ class Copier {
       }
       case Tag::Native: copy = into_.native(v.as_native()->entry); break;
       case Tag::Cell: copy = into_.cell(Value::nil()); break;
-      case Tag::Error: {
-        Error* e = v.as_error();
-        Error* ne = into_.error(into_.string(e->kind->view()), into_.string(e->message->view()));
-        ne->trace = e->trace;
-        ne->traced = e->traced;
-        ne->skip_innermost = e->skip_innermost;
-        copy = ne;
-        break;
-      }
+      case Tag::Error: copy = clone_error(into_, v.as_error()); break;
       case Tag::Chan:
       case Tag::Task: copy = into_.handle(v.tag, v.as_handle()->target); break;
       default: return v;  // modules are always shared
@@ -111,13 +130,55 @@ class Copier {
 }  // namespace
 
 Value copy_into(Heap& into, Value v) {
-  if (!needs_copy(v)) return v;
+  if (!needs_copy(v)) {
+    if (v.is_obj()) into.hold(v.o);
+    return v;
+  }
   return Copier(into).copy(v);
+}
+
+Error* clone_error(Heap& into, const Error* e) {
+  Error* copy = into.error(into.string(e->kind->view()), into.string(e->message->view()));
+  copy->id = e->id;
+  copy->trace = e->trace;
+  copy->traced = e->traced;
+  copy->skip_innermost = e->skip_innermost;
+  return copy;
+}
+
+void freeze_deep(Value root) {
+  if (!root.is_obj() || (root.o->flags & kShared)) return;
+  // Sets kFrozen on what is mutable; an object already frozen was frozen deeply (or is
+  // immutable by nature), which also ends cycles. Then everything is published.
+  std::vector<Obj*> todo;
+  auto visit = [&todo](Obj* o) {
+    if (o->frozen() || (o->flags & kShared)) return;
+    switch (o->tag) {
+      case Tag::List: case Tag::Map: case Tag::Closure: case Tag::Cell:
+        o->flags |= kFrozen;
+        todo.push_back(o);
+        break;
+      default: o->flags |= kFrozen; break;  // immutable by nature; never reached unfrozen
+    }
+  };
+  visit(root.o);
+  while (!todo.empty()) {
+    Obj* o = todo.back();
+    todo.pop_back();
+    for_each_child(o, visit);
+  }
+  publish(root.o);
+}
+
+void Message::drop() {
+  if (!heap && value.is_obj() && value.o->counted()) release_shared(value.o);
+  value = Value::nil();
 }
 
 Message pack(Value v) {
   Message m;
   if (!needs_copy(v)) {
+    if (v.is_obj() && v.o->counted()) retain_shared(v.o);
     m.value = v;
     return m;
   }
@@ -126,10 +187,21 @@ Message pack(Value v) {
   return m;
 }
 
+Message pack_error(const Error* e) {
+  Message m;
+  m.heap = std::make_unique<Heap>(false);
+  m.value = Value::object(clone_error(*m.heap, e));
+  return m;
+}
+
 Value unpack(Heap& into, Message& m) {
-  if (m.heap) into.adopt(*m.heap);
-  m.heap.reset();
   Value v = m.value;
+  if (m.heap) {
+    into.adopt(*m.heap);
+    m.heap.reset();
+  } else if (v.is_obj()) {
+    into.hold_transferred(v.o);  // the message's reference becomes the heap's
+  }
   m.value = Value::nil();
   return v;
 }

@@ -5,17 +5,23 @@
 // and never a pointer chase. NaN-boxing was rejected: ints are full 64-bit (SPEC §2), so
 // they would not fit in a NaN payload without a second representation.
 //
-// Heap objects start with `Obj`. Each is owned by exactly one heap:
-//  - a task's `Heap` (vm/heap.hpp), traced and swept by that task alone; or
+// Heap objects start with `Obj`. Each lives in exactly one of three places:
+//  - a task's `Heap` (vm/heap.hpp), traced and swept by that task alone;
 //  - the runtime's shared area (flag kShared): immortal, immutable objects that every
-//    task may read (constant strings, natives, frozen data). A task's collector never
-//    marks through or frees a shared object.
-// Invariant: a shared object never points to a task-owned object.
+//    task may read (constant strings, natives, loaded modules' globals);
+//  - a counted shared object (flags kShared | kCounted): data that `freeze` published
+//    (vm/transfer.hpp). Immutable, read by any task, freed when its reference count —
+//    edges from other counted objects plus one per heap that holds it — drops to zero.
+// A task's collector never marks through or frees a shared object.
+// Invariants: a shared object never points to a task-owned object; nothing sets a flag
+// of a shared object (its flags word is read by every thread); only kFrozen objects are
+// ever shared.
 #pragma once
 
 #include <atomic>
 #include <cstdint>
 #include <cstring>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -38,14 +44,44 @@ inline constexpr int kTagCount = int(Tag::Task) + 1;
 enum ObjFlags : uint8_t {
   kMarked = 1,   // reached in the current collection
   kFrozen = 2,   // immutable: freeze() was applied (strings, natives, modules always are)
-  kShared = 4,   // lives in the runtime's shared area; never collected by a task heap
+  kShared = 4,   // not owned by a task heap: immortal, or counted (kCounted)
+  kCounted = 8,  // a published frozen object, freed by reference counting
 };
 
 struct Obj {
-  Obj* next;     // the owning heap's list of all its objects
+  Obj* next;     // the owning heap's list of all its objects (unused once unlinked)
   Tag tag;
   uint8_t flags;
+  // References to a kCounted object (std::atomic_ref: the header stays trivially
+  // copyable and packs into the padding beside tag and flags, so it costs no space).
+  uint32_t refs;
   bool frozen() const { return flags & kFrozen; }
+  bool counted() const { return flags & kCounted; }
+};
+
+// Bytes of list and map storage allocated minus freed on this thread: the collector's
+// pacing signal for memory that grows inside objects (a list's items) rather than as new
+// objects. A heap reads the difference over the time its task runs (Heap::should_collect).
+// Per thread, never per runtime: it counts, it owns nothing, and a task reads it only
+// between two points of one run on one worker.
+inline thread_local int64_t storage_meter = 0;
+
+// The allocator of list and map storage: std::allocator, metered.
+template <class T>
+struct MeteredAllocator {
+  using value_type = T;
+  MeteredAllocator() = default;
+  template <class U> MeteredAllocator(const MeteredAllocator<U>&) {}
+  T* allocate(size_t n) {
+    T* p = std::allocator<T>().allocate(n);
+    storage_meter += int64_t(n * sizeof(T));
+    return p;
+  }
+  void deallocate(T* p, size_t n) {
+    storage_meter -= int64_t(n * sizeof(T));
+    std::allocator<T>().deallocate(p, n);
+  }
+  template <class U> bool operator==(const MeteredAllocator<U>&) const { return true; }
 };
 
 struct String;
@@ -138,8 +174,10 @@ struct String : Obj {
   std::string_view view() const { return {data(), len}; }
 };
 
+using ValueVector = std::vector<Value, MeteredAllocator<Value>>;
+
 struct List : Obj {
-  std::vector<Value> items;
+  ValueVector items;
 };
 
 // An insertion-ordered hash map (as CPython's compact dict): `entries` in insertion
@@ -151,8 +189,8 @@ struct Map : Obj {
     Value value;
     uint64_t hash;
   };
-  std::vector<Entry> entries;
-  std::vector<int32_t> slots;  // -1 empty, -2 deleted, else an index into entries
+  std::vector<Entry, MeteredAllocator<Entry>> entries;
+  std::vector<int32_t, MeteredAllocator<int32_t>> slots;  // -1 empty, -2 deleted, else an index into entries
   uint32_t count = 0;          // live entries
 };
 
@@ -192,7 +230,11 @@ struct TraceLine {
   std::string note;      // when non-empty the whole line, e.g. "in task 4 spawned at f.tsk:15:5"
 };
 
+// Errors are immutable to scripts (SPEC §5) and born frozen. Crossing a task boundary
+// copies one (its trace grows by the crossing's lines), so identity is `id`, kept by
+// every copy: `==`, hashing and map keys use it.
 struct Error : Obj {
+  uint64_t id = 0;
   String* kind;
   String* message;
   std::vector<TraceLine> trace;

@@ -11,6 +11,7 @@
 #include "vm/heap.hpp"
 #include "vm/ops.hpp"
 #include "vm/task.hpp"
+#include "vm/transfer.hpp"
 
 namespace {
 
@@ -304,4 +305,52 @@ TEST_CASE("map: a queue of inserts and deletes stays small") {
   CHECK(m->count == 10);
   CHECK(m->entries.size() <= 64);
   for (int i = 99990; i < 100000; ++i) CHECK(tsk::vm::map_get(m, I(i)).i == i);
+}
+
+TEST_CASE("frozen values are published: shared across heaps by reference, freed by the last holder") {
+  using namespace tsk::vm;
+  Fixture f;
+  Value inner = f.list({I(2), f.str("deep")});
+  Value frozen = f.list({I(1), f.str("s"), inner});
+  freeze_deep(frozen);
+  // freeze marks everything it reached as shared and counted, in place.
+  CHECK((frozen.o->flags & (kFrozen | kShared | kCounted)) == (kFrozen | kShared | kCounted));
+  CHECK(inner.o->counted());
+  CHECK(frozen.as_list()->items[1].o->counted());
+
+  // A frozen value travels as itself: no copy, no private heap.
+  Message m = pack(frozen);
+  CHECK(m.value.o == frozen.o);
+  CHECK(!m.heap);
+  Heap receiver(false);
+  Value got = unpack(receiver, m);
+  CHECK(got.o == frozen.o);
+
+  // Inside a mutable value, the frozen part is shared and the rest copied.
+  Value outer = f.list({frozen, I(3)});
+  Message mixed = pack(outer);
+  REQUIRE(mixed.heap);
+  CHECK(mixed.value.o != outer.o);
+  CHECK(mixed.value.as_list()->items[0].o == frozen.o);
+  Value copied = unpack(receiver, mixed);
+  CHECK(copied.as_list()->items[0].o == frozen.o);
+
+  // The sender drops everything (a collection with no roots); the receiver still reads
+  // the shared list (ASan reports a use after free if the count was wrong).
+  f.task.collect();
+  CHECK(got.as_list()->items[2].as_list()->items[1].as_string()->view() == "deep");
+  receiver.free_all();  // the last holder: everything is freed (ASan's leak check)
+}
+
+TEST_CASE("errors keep their identity across copies and may be map keys") {
+  using namespace tsk::vm;
+  Fixture f;
+  Error* a = f.task.make_error("ValueError", "bad");
+  Error* b = f.task.make_error("ValueError", "bad");
+  Heap other(false);
+  Error* copy = clone_error(other, a);
+  CHECK(equal(Value::object(a), Value::object(copy)));
+  CHECK(!equal(Value::object(a), Value::object(b)));
+  CHECK(hash(Value::object(a)) == hash(Value::object(copy)));
+  CHECK(hashable(Value::object(a)));
 }
