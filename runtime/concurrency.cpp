@@ -162,8 +162,9 @@ vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
       if (cached != t.foreign_values->by_slot.end()) return remember(cached->second);
     }
     // What the binding holds stays reachable from the module, so the owner cannot free
-    // it; a function (the common case, a task calling a top-level fn) is re-made here
-    // and shared data is held, both without any lock.
+    // it: a function (the common case, a task calling a top-level fn) is re-made here
+    // without any lock. It reads no object's flags, which the owner's collector writes;
+    // anything else is read once under the owner's lock below.
     vm::Value v;
     v.tag_word_ = std::atomic_ref<uint64_t>(slot.tag_word_).load(std::memory_order_acquire);
     v.i = std::atomic_ref<int64_t>(slot.i).load(std::memory_order_relaxed);
@@ -172,12 +173,9 @@ vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
       vm::Closure* c = v.as_closure();
       return remember(vm::Value::object(t.heap.closure(c->proto, c->module, 0)));
     }
-    if (v.o->flags & vm::kShared) {
-      t.heap.hold(v.o);
-      return remember(v);
-    }
   }
-  std::lock_guard gc(owner->gc_mutex);  // the owner cannot collect what is being copied
+  // The owner cannot collect, nor freeze, what is being copied.
+  std::lock_guard gc(owner->gc_mutex);
   vm::Value v;
   for (;;) {
     uint32_t before = m->seq.load(std::memory_order_acquire);

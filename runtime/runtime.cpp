@@ -335,9 +335,14 @@ void Runtime::finish_import(vm::Module* m) {
   m->loaded = true;
   // Modules are shared by every task and read-only once loaded (SPEC §4): every global
   // is frozen and moved into the shared area, where any task may read it.
-  for (size_t i = 0; i < m->names.size(); i++) {
-    vm::freeze_deep(m->globals[i]);
-    m->globals[i] = vm::copy_into(shared, m->globals[i]);
+  {
+    // Freezing writes flags that a task reading these globals meanwhile reads under the
+    // owner's lock.
+    std::lock_guard gc(m->owner->gc_mutex);
+    for (size_t i = 0; i < m->names.size(); i++) {
+      vm::freeze_deep(m->globals[i]);
+      m->globals[i] = vm::copy_into(shared, m->globals[i]);
+    }
   }
   m->owner = nullptr;
   if (!loading.empty() && loading.back() == m) loading.pop_back();

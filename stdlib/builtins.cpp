@@ -293,8 +293,10 @@ Value b_assert(Task& t, Value* args, int nargs) {
 // {=== freeze, copy
 
 // vm::freeze_deep: deep through lists, maps, closures and their captured variables, and
-// the result crosses tasks without copying.
-Value b_freeze(Task&, Value* args, int) {
+// the result crosses tasks without copying. It writes the flags of this task's objects,
+// which another task copying one of its top-level values reads under the same lock.
+Value b_freeze(Task& t, Value* args, int) {
+  std::lock_guard gc(t.gc_mutex);
   vm::freeze_deep(args[0]);
   return args[0];
 }
