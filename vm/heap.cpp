@@ -75,6 +75,11 @@ void release_shared(Obj* o) {
 Heap::~Heap() { free_all(); }
 
 void Heap::free_all() {
+  // Held objects first: what they point to may be this heap's (the runtime's shared area
+  // holds frozen module globals whose closures point to its modules).
+  if (extras_)
+    for (auto& [o, collection] : extras_->held) release_shared(o);
+  extras_.reset();
   while (objects_) {
     Obj* next = objects_->next;
     // A published object still on the list: drop the list's reference.
@@ -83,9 +88,6 @@ void Heap::free_all() {
     objects_ = next;
   }
   bytes_ = 0;
-  if (extras_)
-    for (auto& [o, collection] : extras_->held) release_shared(o);
-  extras_.reset();
 }
 
 template <class T>

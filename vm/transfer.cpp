@@ -19,8 +19,41 @@ bool needs_copy(Value v) { return v.is_obj() && !(v.o->flags & kShared); }
 // Makes every unshared object reachable from `root` a counted shared object: each starts
 // with one reference, its heap list's (dropped when its heap next sweeps it off the
 // list), plus one per edge from another counted object.
+// True when the unshared objects reachable from `root` form a cycle. Only a freeze can
+// close a cycle among counted objects (they are immutable, and newer ones can only point
+// to older ones), so checking what one publish would claim is enough.
+bool has_cycle(Obj* root) {
+  enum State : uint8_t { Open, Done };
+  std::unordered_map<Obj*, State> state;
+  std::vector<std::pair<Obj*, std::vector<Obj*>>> path;  // depth-first, children pending
+  auto enter = [&](Obj* o) {
+    state[o] = Open;
+    std::vector<Obj*> children;
+    for_each_child(o, [&](Obj* c) { if (!(c->flags & kShared)) children.push_back(c); });
+    path.emplace_back(o, std::move(children));
+  };
+  enter(root);
+  while (!path.empty()) {
+    auto& [o, children] = path.back();
+    if (children.empty()) {
+      state[o] = Done;
+      path.pop_back();
+      continue;
+    }
+    Obj* c = children.back();
+    children.pop_back();
+    auto it = state.find(c);
+    if (it == state.end()) enter(c);
+    else if (it->second == Open) return true;
+  }
+  return false;
+}
+
 void publish(Obj* root) {
   if (root->flags & kShared) return;
+  // Reference counts cannot free a cycle: frozen cyclic data stays in its task's heap,
+  // and crosses tasks by copy (with its shape) as mutable data does.
+  if (has_cycle(root)) return;
   std::vector<Obj*> todo;
   auto claim = [&todo](Obj* o) {
     assert(o->frozen() && "only frozen objects are shared");
