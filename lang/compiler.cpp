@@ -861,7 +861,7 @@ class Codegen {
     uint8_t nvars = s.names.size() >= 2 ? 2 : 1;
     uint16_t base = alloc(2);
     expr_into(it, base);
-    emit(Instr::abc(Op::ITERPREP, base), s.loc);
+    emit(Instr::abc(Op::ITERPREP, base, 0, 0, nvars == 2 ? 2 : 0), s.loc);
     uint16_t vars = alloc(nvars);
     int top = emit(Instr::abc(Op::ITERNEXT, base, vars, 0, nvars), s.loc);
     int exit = emit_jump(Op::JMP, 0, s.loc);

@@ -79,8 +79,8 @@ namespace tsk::vm {
   TSK_OP(RETNIL,    none, "return nil")                                                  \
   TSK_OP(FORPREP,   AsBx, "int loop over R[A]..R[A+1] (..= when x = 1): if empty pc += sBx, else R[A+2] = R[A]") \
   TSK_OP(FORLOOP,   AsBx, "R[A] += 1; if still in range: R[A+2] = R[A]; pc += sBx")      \
-  TSK_OP(ITERPREP,  A,    "check R[A] is iterable (TypeError if not); R[A+1] = int 0")   \
-  TSK_OP(ITERNEXT,  ABC,  "next item of R[A] at cursor R[A+1] into R[B] (x = 2: R[B], R[B+1]); if there is one, pc += 1 (skips the JMP that follows, which exits the loop)") \
+  TSK_OP(ITERPREP,  A,    "check R[A] is iterable (TypeError if not; x = 2: two loop variables, TypeError over a channel); R[A+1] = int 0, or over a map the map's change count << 32") \
+  TSK_OP(ITERNEXT,  ABC,  "next item of R[A] at cursor R[A+1] into R[B] (x = 2: R[B], R[B+1]); if there is one, pc += 1 (skips the JMP that follows, which exits the loop); over a map, ValueError if keys were added or deleted since ITERPREP") \
   TSK_OP(THROW,     A,    "raise R[A] (an error, or a string made into error(R[A]))")    \
   TSK_OP(TRY,       AsBx, "push a handler: on an error, R[A] = the error, pc = here + 1 + sBx") \
   TSK_OP(ENDTRY,    none, "pop the innermost handler of this frame")                     \
