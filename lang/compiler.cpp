@@ -1049,9 +1049,9 @@ class Codegen {
   }
 
   // Channel/value pairs in R[pairs + 2i], R[pairs + 2i + 1] for the non-default cases in
-  // source order; SELECT + EXTRAARG (send mask); then a chain of tests on the chosen
-  // index. The last body needs no test: the default when there is one (index -1), else
-  // the last case.
+  // source order; SELECT and its send mask, 32 cases to an EXTRAARG (at least one, so any
+  // number of cases fits); then a chain of tests on the chosen index. The last body needs
+  // no test: the default when there is one (index -1), else the last case.
   void select_stmt(const Stmt& s) {
     std::vector<const SelectCase*> cases;
     const SelectCase* fallback = nullptr;
@@ -1061,14 +1061,14 @@ class Codegen {
       else
         cases.push_back(&c);
     }
-    uint32_t send_mask = 0;
+    std::vector<uint32_t> send_mask(vm::select_mask_words(cases.size()), 0);
     uint16_t pairs = uint16_t(fs_->free_reg);
     for (size_t i = 0; i < cases.size(); ++i) {
       const SelectCase& c = *cases[i];
       uint16_t ch = alloc(), value = alloc();
       if (c.chan) expr_into(*c.chan, ch);
       if (c.kind == SelectCase::Send && c.value) {
-        send_mask |= uint32_t(1) << i;
+        send_mask[i / 32] |= uint32_t(1) << (i % 32);
         expr_into(*c.value, value);
       } else {
         emit(Instr::abc(Op::LOADNIL, value), c.loc);
@@ -1077,7 +1077,7 @@ class Codegen {
     const bool has_default = fallback != nullptr;
     uint16_t chosen = alloc(2);
     emit(Instr::abc(Op::SELECT, chosen, pairs, uint16_t(cases.size()), has_default), s.loc);
-    emit(Instr::abx(Op::EXTRAARG, 0, send_mask), s.loc);
+    for (uint32_t word : send_mask) emit(Instr::abx(Op::EXTRAARG, 0, word), s.loc);
     if (!has_default && !cases.empty()) {
       fallback = cases.back();
       cases.pop_back();

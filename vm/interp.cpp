@@ -780,11 +780,11 @@ Value Task::execute(size_t entry) {
       }
       CASE(SELECT) {
         const Instr* select = ip;
-        ++ip;  // the EXTRAARG with the send mask
+        ip += select_mask_words(select->c);  // onto the last EXTRAARG of the send mask
         SAVE_PC();
         int chosen;
         Value v;
-        if (!rt::select(*this, R + select->b, select->c, ip->bx(), select->x == 1, chosen, v))
+        if (!rt::select(*this, R + select->b, select->c, select + 1, select->x == 1, chosen, v))
           SUSPEND(Resume::Select, select->a, 0);
         R[select->a] = Value::integer(chosen);
         R[select->a + 1] = v;

@@ -12,6 +12,7 @@
 // leave room for big functions; the compiler reports "function too large" past 65,000.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace tsk::vm {
@@ -91,8 +92,8 @@ namespace tsk::vm {
   TSK_OP(RECV,      ABC,  "R[A] = receive from channel R[B] (may suspend; nil once closed and drained)") \
   TSK_OP(SCOPEBEGIN, none, "open a scope: tasks spawned from now on belong to it")      \
   TSK_OP(SCOPEEND,  A,    "wait for every task of the innermost scope (may suspend), close it, then raise its first error: a failed task's, or R[A] when R[A] is an error; R[A] is nil on the normal path") \
-  TSK_OP(SELECT,    ABC,  "select over C cases whose channel/value pairs are R[B+2i], R[B+2i+1]; the next instruction is EXTRAARG with the send mask; x = 1: there is a default. Sets R[A] = chosen case index (-1: default), R[A+1] = the received value (may suspend)") \
-  TSK_OP(EXTRAARG,  ABx,  "data for the previous instruction (never executed): SELECT's mask, bit i set when case i sends")
+  TSK_OP(SELECT,    ABC,  "select over C cases whose channel/value pairs are R[B+2i], R[B+2i+1]; the next select_mask_words(C) instructions are EXTRAARGs with the send mask, 32 cases each; x = 1: there is a default. Sets R[A] = chosen case index (-1: default), R[A+1] = the received value (may suspend)") \
+  TSK_OP(EXTRAARG,  ABx,  "data for the previous instruction (never executed): a word of SELECT's mask, bit i of word w set when case 32w + i sends")
 
 enum class Op : uint8_t {
 #define TSK_OP_ENUM(name, format, doc) name,
@@ -137,5 +138,14 @@ struct Instr {
   }
 };
 static_assert(sizeof(Instr) == 8);
+
+// The EXTRAARG words after a SELECT over [cases] non-default cases: one per 32 cases, and
+// one for none (`select {}`), so a SELECT's length is known from its C alone.
+constexpr size_t select_mask_words(size_t cases) { return cases == 0 ? 1 : (cases + 31) / 32; }
+
+// Whether case [i] of a SELECT sends, from the EXTRAARG words at [mask].
+inline bool select_case_sends(const Instr* mask, size_t i) {
+  return (mask[i / 32].bx() >> (i % 32)) & 1;
+}
 
 }  // namespace tsk::vm
