@@ -698,6 +698,7 @@ Value Task::execute(size_t entry) {
         DISPATCH();
       }
       CASE(THROW) {
+      do_throw:
         Value v = R[ip->a];
         SAVE_PC();
         Error* e;
@@ -722,6 +723,14 @@ Value Task::execute(size_t entry) {
       CASE(ENDTRY) {
         if (!handlers.empty() && handlers.back().frame == frames.size() - 1) handlers.pop_back();
         DISPATCH();
+      }
+      CASE(ENDFINALLY) {
+        Value pending = R[ip->a];
+        if (pending.tag == Tag::Int) {
+          ip += pending.i == 0 ? ip->b : pending.i - 1;  // past the entries, or onto entry k
+          DISPATCH();
+        }
+        goto do_throw;  // the error the handler stored: raise it again, as THROW would
       }
       CASE(IMPORT) {
         SAVE_PC();
