@@ -375,13 +375,14 @@ Lexer::Token Lexer::scan_string_part(Loc token_loc, Loc string_start, bool first
                                   static_cast<char>(*cursor_) + "'");
         fail(loc_of(start), "invalid escape sequence");
       }
-      "\n" {
-        out += '\n';
+      "\n" | "\r\n" {
+        out += '\n';  // a CRLF line end reads as LF inside strings too (SPEC §1)
         newline_at(cursor_);
         continue;
       }
       "$" { out += '$'; continue; }
-      [^\x00\n"\\$\uD800-\uDFFF]+ {
+      "\r" { out += '\r'; continue; }  // a lone CR is kept
+      [^\x00\r\n"\\$\uD800-\uDFFF]+ {
         out.append(reinterpret_cast<const char*>(start), cursor_ - start);
         continue;
       }

@@ -12,15 +12,22 @@
 // loop-body locals are fresh cells on every iteration and closures made in different
 // iterations see different variables.
 //
-// try/finally: `finally` code is inlined on every path that leaves the protected region
-// (normal end, error, and each break/continue/return that jumps out), after popping the
-// handlers left with ENDTRY. Inlining was preferred to a finally "subroutine" because the
-// instruction set has no return-address mechanism and finally bodies are short.
+// try/finally: each `finally` body is compiled once, so code size stays linear in the
+// nesting depth (inlining it on every way out doubled the code per level of a finally
+// nested in a finally). Every way into it first sets the try's `code` register: int 0
+// on the normal end, the error itself when the handler catches one (TRY writes it there),
+// or int k for the k-th distinct jump-out (break, continue or return, with a return's
+// value parked in the try's `value` register) that crosses the try. The finally ends in
+// ENDFINALLY, which goes on for 0, re-raises an error, and runs entry k of the table of
+// one-instruction entries after it for a jump-out: a jump to a stub that carries the
+// jump-out on through the next enclosing try (or arrives: the loop's jump, or RET). So a
+// jump-out costs one stub per try it crosses, shared by every jump-out to the same place,
+// and a finally that itself returns or breaks simply drops what was pending.
 //
 // scope { }: compiled as a try whose handler is the scope's end, SCOPEEND, which waits for
 // the scope's tasks and raises the first error (a task's, or the body's own, caught in
 // the handler register). A break/continue/return leaving the body runs the scope's end
-// on its way out, exactly like an inlined finally.
+// (one SCOPEEND) on its way out.
 //
 // spawn { }: the block is a function whose parameters are the variables it copies from
 // enclosing code (the resolver lists them); the spawn site makes the closure, loads the
@@ -29,6 +36,7 @@
 // Fused compare-and-jump (JLT/JLE) has a 16-bit offset. When one does not fit, the whole
 // function is compiled again without fused jumps (rare: a loop or branch body of more than
 // 32K instructions), which keeps the common path a single pass.
+#include <algorithm>
 #include <cmath>
 #include <cstring>
 #include <optional>
@@ -58,12 +66,26 @@ struct Loop {
   size_t try_depth;            // try contexts open when the loop began
 };
 
+// Where a break, continue or return goes: a loop's exit or continue point, or out of
+// the function (the value, if any, travels beside it).
+struct JumpOut {
+  enum Kind : uint8_t { Break, Continue, Return } kind;
+  Loop* loop = nullptr;  // Break and Continue
+  bool operator==(const JumpOut&) const = default;
+};
+
 // A protected region that a break/continue/return may leave.
 struct TryContext {
-  bool handler_active;          // a TRY handler of this statement is on the stack
-  const Block* finally_body;    // inlined on the way out, or null
-  size_t loop_depth;            // loops open when the try began
+  bool handler_active = true;   // a TRY handler of this statement is on the stack
+  const Block* finally_body = nullptr;  // run on the way out, or null
+  size_t loop_depth = 0;        // loops open when the try began
   bool is_scope = false;        // a scope { } body: leaving it runs SCOPEEND
+  // With a finally body (see the file comment):
+  uint16_t code = 0;            // register: 0, an error, or k for pending[k - 1]
+  uint16_t value = 0;           // register: a pending return's value
+  std::vector<int> to_finally;  // jumps to patch to the start of the finally code
+  std::vector<JumpOut> pending; // the distinct jump-outs that cross this try
+  Loc pending_loc;              // the first of them, for the stubs' locations
 };
 
 struct FuncState {
@@ -675,9 +697,8 @@ class Codegen {
       case StmtKind::Continue: {
         if (fs_->loops.empty()) return;  // rejected by the resolver
         Loop* loop = fs_->loops.back();
-        leave_trys(loop->try_depth, s.loc);
-        int j = emit_jump(Op::JMP, 0, s.loc);
-        (s.kind == StmtKind::Break ? loop->breaks : loop->continues).push_back(j);
+        jump_out({s.kind == StmtKind::Break ? JumpOut::Break : JumpOut::Continue, loop},
+                 nullptr, s.loc);
         return;
       }
       case StmtKind::Return: return_stmt(s); fs_->free_reg = saved; return;
@@ -861,7 +882,7 @@ class Codegen {
     uint8_t nvars = s.names.size() >= 2 ? 2 : 1;
     uint16_t base = alloc(2);
     expr_into(it, base);
-    emit(Instr::abc(Op::ITERPREP, base), s.loc);
+    emit(Instr::abc(Op::ITERPREP, base, 0, 0, nvars == 2 ? 2 : 0), s.loc);
     uint16_t vars = alloc(nvars);
     int top = emit(Instr::abc(Op::ITERNEXT, base, vars, 0, nvars), s.loc);
     int exit = emit_jump(Op::JMP, 0, s.loc);
@@ -876,10 +897,14 @@ class Codegen {
     patch_all(loop.continues, top);
   }
 
-  // Pops the handlers and runs the finally code of every try context above [depth], from
-  // the innermost out, as a jump out of them requires. Each finally is compiled as it
-  // appears lexically: only the trys and loops around its try statement are visible.
-  void leave_trys(size_t depth, Loc loc) {
+  // Emits a jump out of the try contexts that [to] crosses, from the innermost out: pops
+  // their handlers and ends their scopes, up to the first try with a finally, which takes
+  // the jump over (its code register gets the jump's number, a return's value goes into
+  // its value register) and carries it on when its finally ends (finish_finally). With
+  // no finally in the way, the jump arrives now. [value] holds a return's value (null:
+  // nil, or not a return).
+  void jump_out(JumpOut to, const uint16_t* value, Loc loc) {
+    const size_t depth = to.kind == JumpOut::Return ? 0 : to.loop->try_depth;
     for (size_t i = fs_->trys.size(); i-- > depth;) {
       TryContext* t = fs_->trys[i];
       if (t->handler_active) emit(Instr::abc(Op::ENDTRY, 0), loc);
@@ -888,69 +913,93 @@ class Codegen {
         continue;
       }
       if (!t->finally_body) continue;
-      auto saved_trys = fs_->trys;
-      auto saved_loops = fs_->loops;
-      fs_->trys.resize(i);
-      fs_->loops.resize(t->loop_depth);
-      const uint32_t saved_base = stmt_base_;
-      block_body(*t->finally_body);
-      stmt_base_ = saved_base;
-      fs_->trys = std::move(saved_trys);
-      fs_->loops = std::move(saved_loops);
+      if (to.kind == JumpOut::Return) {
+        if (value)
+          emit(Instr::abc(Op::MOVE, t->value, *value), loc);
+        else
+          emit(Instr::abc(Op::LOADNIL, t->value), loc);
+      }
+      emit(Instr::asbx(Op::LOADI, t->code, pending_code(*t, to, loc)), loc);
+      t->to_finally.push_back(emit_jump(Op::JMP, 0, loc));
+      return;
     }
+    arrive(to, value, loc);
+  }
+
+  // The jump itself, once no try context is left in the way.
+  void arrive(JumpOut to, const uint16_t* value, Loc loc) {
+    switch (to.kind) {
+      case JumpOut::Break: to.loop->breaks.push_back(emit_jump(Op::JMP, 0, loc)); return;
+      case JumpOut::Continue: to.loop->continues.push_back(emit_jump(Op::JMP, 0, loc)); return;
+      case JumpOut::Return:
+        if (value)
+          emit(Instr::abc(Op::RET, *value), loc);
+        else
+          emit(Instr::abc(Op::RETNIL, 0), loc);
+        return;
+    }
+  }
+
+  // The number (1, 2, ...) of [to] among the jump-outs pending at [t]'s finally.
+  static int32_t pending_code(TryContext& t, JumpOut to, Loc loc) {
+    for (size_t k = 0; k < t.pending.size(); ++k)
+      if (t.pending[k] == to) return int32_t(k + 1);
+    if (t.pending.empty()) t.pending_loc = loc;
+    t.pending.push_back(to);
+    return int32_t(t.pending.size());
   }
 
   void return_stmt(const Stmt& s) {
     if (!s.expr) {
-      leave_trys(0, s.loc);
-      emit(Instr::abc(Op::RETNIL, 0), s.loc);
+      jump_out({JumpOut::Return}, nullptr, s.loc);
       return;
     }
-    uint16_t r;
-    if (fs_->trys.empty()) {
-      r = expr_reg(*s.expr);
-    } else {
-      // A copy: the finally code may assign the variable being returned.
-      r = alloc();
-      expr_into(*s.expr, r);
-      leave_trys(0, s.loc);
-    }
-    emit(Instr::abc(Op::RET, r), s.loc);
+    // A local's own register will do: the first finally on the way copies the value
+    // into its `value` register before it runs, so a finally assigning it changes nothing.
+    uint16_t r = expr_reg(*s.expr);
+    jump_out({JumpOut::Return}, &r, s.loc);
   }
 
+  // try { } catch e { } finally { }, any two of the three:
+  //     TRY err -> catch        (TRY code -> finally, without a catch)
+  //     body; ENDTRY
+  //     [JMP normal]
+  //   catch: TRY code -> finally; (e = err) catch body; ENDTRY
+  //   normal: LOADI code 0
+  //   finally: finally body; ENDFINALLY code n; n entries; [JMP end]; stubs
   void try_stmt(const Stmt& s) {
     if (!s.has_catch && !s.has_finally) {
       block_body(s.body);
       return;
     }
     const Block* finally_body = s.has_finally ? &s.finally_body : nullptr;
-    TryContext ctx{true, finally_body, fs_->loops.size()};
-    uint16_t err = alloc();
-    int handler = emit_jump(Op::TRY, err, s.loc);
+    TryContext ctx;
+    ctx.finally_body = finally_body;
+    ctx.loop_depth = fs_->loops.size();
+    uint16_t err = 0;
+    if (s.has_catch) err = alloc();
+    if (finally_body) {
+      ctx.code = alloc();
+      ctx.value = alloc();
+    }
+    int handler = emit_jump(Op::TRY, s.has_catch ? err : ctx.code, s.loc);
     fs_->trys.push_back(&ctx);
     block_body(s.body);
     fs_->trys.pop_back();
     emit(Instr::abc(Op::ENDTRY, 0), end_loc(s.body));
 
     if (!s.has_catch) {
-      // try/finally: run it on the way out, or on the error path and rethrow.
-      block_body(*finally_body);
-      int to_end = emit_jump(Op::JMP, 0, end_loc(s.finally_body));
-      patch(handler, here());
-      block_body(*finally_body);
-      emit(Instr::abc(Op::THROW, err), end_loc(s.finally_body));
-      patch(to_end, here());
+      emit(Instr::asbx(Op::LOADI, ctx.code, 0), end_loc(s.body));
+      ctx.to_finally.push_back(handler);
+      finish_finally(s, ctx);
       return;
     }
 
     int skip_catch = emit_jump(Op::JMP, 0, end_loc(s.body));
     patch(handler, here());
-    uint16_t err2 = 0;
-    int handler2 = -1;
     if (finally_body) {
       // An error inside the catch still runs finally, then propagates.
-      err2 = alloc();
-      handler2 = emit_jump(Op::TRY, err2, s.catch_body.loc);
+      ctx.to_finally.push_back(emit_jump(Op::TRY, ctx.code, s.catch_body.loc));
       fs_->trys.push_back(&ctx);
     }
     const uint32_t before_catch = fs_->free_reg;
@@ -964,11 +1013,42 @@ class Codegen {
     fs_->trys.pop_back();
     emit(Instr::abc(Op::ENDTRY, 0), end_loc(s.catch_body));
     patch(skip_catch, here());
-    block_body(*finally_body);
-    int to_end = emit_jump(Op::JMP, 0, end_loc(s.finally_body));
-    patch(handler2, here());
-    block_body(*finally_body);
-    emit(Instr::abc(Op::THROW, err2), end_loc(s.finally_body));
+    emit(Instr::asbx(Op::LOADI, ctx.code, 0), end_loc(s.catch_body));
+    finish_finally(s, ctx);
+  }
+
+  // The finally code of [ctx], compiled once where every way into it meets (see the file
+  // comment), then its dispatch on the code register and a stub per pending jump-out.
+  // Only the trys and loops around the try statement are visible here.
+  void finish_finally(const Stmt& s, TryContext& ctx) {
+    patch_all(ctx.to_finally, here());
+    block_body(s.finally_body);
+    const Loc end = end_loc(s.finally_body);
+    const size_t n = ctx.pending.size();
+    emit(Instr::abc(Op::ENDFINALLY, ctx.code, uint16_t(n)), end);
+    if (n == 0) return;
+    if (n > UINT16_MAX) too_large(s.loc);
+    // An entry is the jump itself when it leaves no further try, else a JMP to its stub.
+    auto arrives_here = [&](const JumpOut& to) {
+      const size_t depth = to.kind == JumpOut::Return ? 0 : to.loop->try_depth;
+      return fs_->trys.size() <= depth;
+    };
+    std::vector<int> to_stub(n, -1);
+    for (size_t k = 0; k < n; ++k) {
+      const JumpOut& to = ctx.pending[k];
+      if (arrives_here(to))
+        arrive(to, to.kind == JumpOut::Return ? &ctx.value : nullptr, ctx.pending_loc);
+      else
+        to_stub[k] = emit_jump(Op::JMP, 0, ctx.pending_loc);
+    }
+    if (std::all_of(to_stub.begin(), to_stub.end(), [](int j) { return j < 0; })) return;
+    int to_end = emit_jump(Op::JMP, 0, end);
+    for (size_t k = 0; k < n; ++k) {
+      if (to_stub[k] < 0) continue;
+      patch(to_stub[k], here());
+      const JumpOut& to = ctx.pending[k];
+      jump_out(to, to.kind == JumpOut::Return ? &ctx.value : nullptr, ctx.pending_loc);
+    }
     patch(to_end, here());
   }
 
@@ -1028,7 +1108,9 @@ class Codegen {
     emit(Instr::abc(Op::SCOPEBEGIN, 0), s.loc);
     uint16_t err = alloc();
     int handler = emit_jump(Op::TRY, err, s.loc);
-    TryContext ctx{true, nullptr, fs_->loops.size(), true};
+    TryContext ctx;
+    ctx.loop_depth = fs_->loops.size();
+    ctx.is_scope = true;
     fs_->trys.push_back(&ctx);
     block_body(s.body);
     fs_->trys.pop_back();
@@ -1049,9 +1131,9 @@ class Codegen {
   }
 
   // Channel/value pairs in R[pairs + 2i], R[pairs + 2i + 1] for the non-default cases in
-  // source order; SELECT + EXTRAARG (send mask); then a chain of tests on the chosen
-  // index. The last body needs no test: the default when there is one (index -1), else
-  // the last case.
+  // source order; SELECT and its send mask, 32 cases to an EXTRAARG (at least one, so any
+  // number of cases fits); then a chain of tests on the chosen index. The last body needs
+  // no test: the default when there is one (index -1), else the last case.
   void select_stmt(const Stmt& s) {
     std::vector<const SelectCase*> cases;
     const SelectCase* fallback = nullptr;
@@ -1061,14 +1143,14 @@ class Codegen {
       else
         cases.push_back(&c);
     }
-    uint32_t send_mask = 0;
+    std::vector<uint32_t> send_mask(vm::select_mask_words(cases.size()), 0);
     uint16_t pairs = uint16_t(fs_->free_reg);
     for (size_t i = 0; i < cases.size(); ++i) {
       const SelectCase& c = *cases[i];
       uint16_t ch = alloc(), value = alloc();
       if (c.chan) expr_into(*c.chan, ch);
       if (c.kind == SelectCase::Send && c.value) {
-        send_mask |= uint32_t(1) << i;
+        send_mask[i / 32] |= uint32_t(1) << (i % 32);
         expr_into(*c.value, value);
       } else {
         emit(Instr::abc(Op::LOADNIL, value), c.loc);
@@ -1077,7 +1159,7 @@ class Codegen {
     const bool has_default = fallback != nullptr;
     uint16_t chosen = alloc(2);
     emit(Instr::abc(Op::SELECT, chosen, pairs, uint16_t(cases.size()), has_default), s.loc);
-    emit(Instr::abx(Op::EXTRAARG, 0, send_mask), s.loc);
+    for (uint32_t word : send_mask) emit(Instr::abx(Op::EXTRAARG, 0, word), s.loc);
     if (!has_default && !cases.empty()) {
       fallback = cases.back();
       cases.pop_back();

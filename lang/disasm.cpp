@@ -72,12 +72,19 @@ std::string konst(const vm::Proto& p, uint32_t index) {
   return show_value(p.consts[index]);
 }
 
-// SELECT's send mask as the list of sending case indices: "sends 0 2" or "no sends".
-std::string send_cases(uint32_t mask) {
+// A word of SELECT's send mask as the list of sending case indices: "sends 0 2" or "no
+// sends" (word w covers cases 32w to 32w + 31). The word is the one at [pc]; an EXTRAARG
+// that follows no SELECT (through its other words) is not a mask and gets no comment.
+std::string send_cases(const vm::Proto& p, long pc) {
+  long at = pc - 1;
+  while (at >= 0 && p.code[size_t(at)].op == Op::EXTRAARG) --at;
+  if (at < 0 || p.code[size_t(at)].op != Op::SELECT) return "";
+  const long word = pc - at - 1;
+  const uint32_t mask = p.code[size_t(pc)].bx();
   if (mask == 0) return "no sends";
   std::string s = "sends";
   for (int i = 0; i < 32; ++i)
-    if (mask & (uint32_t(1) << i)) s += " " + std::to_string(i);
+    if (mask & (uint32_t(1) << i)) s += " " + std::to_string(32 * word + i);
   return s;
 }
 
@@ -104,9 +111,7 @@ std::string comment(const vm::Proto& p, const Instr& in, long pc) {
     case Op::FORPREP:
     case Op::FORLOOP:
     case Op::TRY: return "to " + pc_label(pc + 1 + in.sbx());
-    case Op::EXTRAARG: return pc > 0 && p.code[size_t(pc - 1)].op == Op::SELECT
-                                  ? send_cases(in.bx())
-                                  : "";
+    case Op::EXTRAARG: return send_cases(p, pc);
     default: return "";
   }
 }

@@ -26,9 +26,6 @@
 namespace tsk::lang {
 namespace {
 
-// 32: SELECT's send mask is the 32-bit Bx of the EXTRAARG that follows it.
-constexpr size_t kMaxSelectCases = 32;
-
 Loc name_loc(const Stmt& s, size_t i) {
   return i < s.name_locs.size() ? s.name_locs[i] : s.loc;
 }
@@ -394,14 +391,11 @@ class Resolver {
   // Every case's channel and value expressions are evaluated on entry, in order, before
   // any body; `case v = <-ch` declares v in a scope around that case's block only.
   void select_stmt(const Stmt& s) {
-    size_t channel_cases = 0;
     for (const SelectCase& c : s.cases) {
       if (c.kind == SelectCase::Default) continue;
-      ++channel_cases;
       if (c.chan) expr(*c.chan);
       if (c.value) expr(*c.value);
     }
-    if (channel_cases > kMaxSelectCases) error(s.loc, "select has more than 32 cases");
     for (const SelectCase& c : s.cases) {
       ScopeGuard bound(*this);
       if (c.kind == SelectCase::Recv && !c.bind.empty())

@@ -346,14 +346,14 @@ bool recv(vm::Task& t, vm::Value chan, vm::Value& out, bool& closed) {
   return true;
 }
 
-bool select(vm::Task& t, vm::Value* regs, int n, uint32_t send_mask, bool has_default, int& chosen,
-            vm::Value& out) {
+bool select(vm::Task& t, vm::Value* regs, int n, const vm::Instr* send_mask, bool has_default,
+            int& chosen, vm::Value& out) {
   check_cancel(t);
   std::vector<SelectCase> cases;
   cases.reserve(size_t(n));
   for (int i = 0; i < n; i++) {
     vm::Value c = regs[2 * i];
-    bool is_send = send_mask & (1u << i);
+    bool is_send = vm::select_case_sends(send_mask, size_t(i));
     Channel* ch = nullptr;
     if (!c.is_nil()) ch = chan_of(t, c, "select");
     if (is_send && regs[2 * i + 1].is_nil())

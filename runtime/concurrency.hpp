@@ -28,10 +28,11 @@ bool scope_end(vm::Task& t, vm::Value block_error);
 
 bool send(vm::Task& t, vm::Value chan, vm::Value v);
 bool recv(vm::Task& t, vm::Value chan, vm::Value& out, bool& closed);
-// SELECT over `n` cases at regs[2i] (channel), regs[2i+1] (value); bit i of send_mask
-// marks a send. Sets chosen (-1: default) and, for a receive, out.
-bool select(vm::Task& t, vm::Value* regs, int n, uint32_t send_mask, bool has_default, int& chosen,
-            vm::Value& out);
+// SELECT over `n` cases at regs[2i] (channel), regs[2i+1] (value); the EXTRAARG words at
+// send_mask mark the sends (vm::select_case_sends). Sets chosen (-1: default) and, for a
+// receive, out.
+bool select(vm::Task& t, vm::Value* regs, int n, const vm::Instr* send_mask, bool has_default,
+            int& chosen, vm::Value& out);
 
 // GETG of a module global owned by another task: a copy of its value when it is
 // immutable, else OwnershipError (SPEC §6).

@@ -273,9 +273,20 @@ bool contains(Task& t, Value c, Value item) {
         t.raise("TypeError", std::string("'in <string>' needs a string on the left, not ") + type_name(item));
       return c.as_string()->view().find(item.as_string()->view()) != std::string_view::npos;
     case Tag::Range: {
+      // Membership is by == (SPEC §2): a float equal to an integer member is in the
+      // range (2.0 in 0..3), any other float (2.5, nan, inf) is not.
       Range* r = c.as_range();
-      if (item.tag != Tag::Int) return false;
-      return item.i >= r->start && (r->inclusive ? item.i <= r->stop : item.i < r->stop);
+      int64_t k;
+      if (item.tag == Tag::Int) {
+        k = item.i;
+      } else if (item.tag == Tag::Float) {
+        constexpr double kTwo63 = 9223372036854775808.0;  // every int64 is below it
+        if (!(item.f >= -kTwo63 && item.f < kTwo63) || std::trunc(item.f) != item.f) return false;
+        k = int64_t(item.f);
+      } else {
+        return false;
+      }
+      return k >= r->start && (r->inclusive ? k <= r->stop : k < r->stop);
     }
     default:
       t.raise("TypeError", std::string("'in' needs a list, map, string or range on the right, not ") +

@@ -629,12 +629,20 @@ Value Task::execute(size_t entry) {
       CASE(ITERPREP) {
         Value it = R[ip->a];
         switch (it.tag) {
-          case Tag::List: case Tag::String: case Tag::Range: case Tag::Map: case Tag::Chan: break;
+          case Tag::List: case Tag::String: case Tag::Range: case Tag::Map: break;
+          case Tag::Chan:
+            if (ip->x == 2) {  // a channel has no index to pair with its values (SPEC §4)
+              SAVE_PC();
+              raise("TypeError", "cannot iterate over a channel with two variables");
+            }
+            break;
           default:
             SAVE_PC();
             raise("TypeError", std::string("cannot iterate over ") + type_name(it));
         }
-        R[ip->a + 1] = Value::integer(0);
+        // Over a map the cursor's high 32 bits hold the map's `changes` at the start.
+        R[ip->a + 1] = Value::integer(
+            it.tag == Tag::Map ? int64_t(uint64_t(it.as_map()->changes) << 32) : 0);
         DISPATCH();
       }
       CASE(ITERNEXT) {
@@ -673,12 +681,21 @@ Value Task::execute(size_t entry) {
             break;
           }
           case Tag::Map: {
-            auto& entries = it.as_map()->entries;
-            while (size_t(cursor) < entries.size() && entries[cursor].key.tag == Tag::Undef) cursor++;
-            if (size_t(cursor) >= entries.size()) { R[ip->a + 1].i = cursor; DISPATCH(); }
-            R[ip->b] = entries[cursor].key;
-            if (two) R[ip->b + 1] = entries[cursor].value;
-            R[ip->a + 1].i = cursor + 1;
+            // Cursor: the map's `changes` when the loop began (high half), the entry index
+            // (low half). A key added or deleted since then ends the loop (SPEC §4).
+            Map* m = it.as_map();
+            const uint64_t started = uint64_t(cursor) & ~uint64_t(0xffffffff);
+            if (uint32_t(started >> 32) != m->changes) {
+              SAVE_PC();
+              raise("ValueError", "map changed during iteration");
+            }
+            auto& entries = m->entries;
+            size_t i = uint32_t(cursor);
+            while (i < entries.size() && entries[i].key.tag == Tag::Undef) i++;
+            if (i >= entries.size()) { R[ip->a + 1].i = int64_t(started | i); DISPATCH(); }
+            R[ip->b] = entries[i].key;
+            if (two) R[ip->b + 1] = entries[i].value;
+            R[ip->a + 1].i = int64_t(started | (i + 1));
             break;
           }
           case Tag::Chan: {
@@ -697,6 +714,7 @@ Value Task::execute(size_t entry) {
         DISPATCH();
       }
       CASE(THROW) {
+      do_throw:
         Value v = R[ip->a];
         SAVE_PC();
         Error* e;
@@ -724,6 +742,14 @@ Value Task::execute(size_t entry) {
       CASE(ENDTRY) {
         if (!handlers.empty() && handlers.back().frame == frames.size() - 1) handlers.pop_back();
         DISPATCH();
+      }
+      CASE(ENDFINALLY) {
+        Value pending = R[ip->a];
+        if (pending.tag == Tag::Int) {
+          ip += pending.i == 0 ? ip->b : pending.i - 1;  // past the entries, or onto entry k
+          DISPATCH();
+        }
+        goto do_throw;  // the error the handler stored: raise it again, as THROW would
       }
       CASE(IMPORT) {
         SAVE_PC();
@@ -782,11 +808,11 @@ Value Task::execute(size_t entry) {
       }
       CASE(SELECT) {
         const Instr* select = ip;
-        ++ip;  // the EXTRAARG with the send mask
+        ip += select_mask_words(select->c);  // onto the last EXTRAARG of the send mask
         SAVE_PC();
         int chosen;
         Value v;
-        if (!rt::select(*this, R + select->b, select->c, ip->bx(), select->x == 1, chosen, v))
+        if (!rt::select(*this, R + select->b, select->c, select + 1, select->x == 1, chosen, v))
           SUSPEND(Resume::Select, select->a, 0);
         R[select->a] = Value::integer(chosen);
         R[select->a + 1] = v;

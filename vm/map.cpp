@@ -11,7 +11,8 @@
 //    dead entries included, so a probe always reaches an empty slot (-1).
 //  - A deleted entry keeps its place with key Undef (so iteration by entry index sees
 //    the others in order) and its slot becomes -2 (a tombstone: probing continues past).
-//  - `count` is the number of live entries.
+//  - `count` is the number of live entries; `changes` counts inserts and deletes (a
+//    running `for` over the map compares it, vm/interp.cpp ITERNEXT).
 //  - A rebuild compacts `entries` (dropping dead ones) and re-indexes; it happens on an
 //    insert that would pass the load limit and on a delete that leaves most entries dead.
 //    It moves entries, so code that iterates by entry index across a mutation must not
@@ -114,6 +115,7 @@ void map_set(Map* m, Value key, Value value) {
   int32_t idx = int32_t(m->entries.size());
   m->entries.push_back(Map::Entry{key, value, h});
   ++m->count;
+  ++m->changes;
   if (!m->slots.empty()) index_entry(m, h, idx);
 }
 
@@ -126,6 +128,7 @@ bool map_delete(Map* m, Value key) {
   e.key = Value::undef();
   e.value = Value::nil();
   --m->count;
+  ++m->changes;
   if (!m->slots.empty()) {
     size_t mask = m->slots.size() - 1;
     size_t s = first_slot(h, mask);

@@ -12,6 +12,7 @@
 // leave room for big functions; the compiler reports "function too large" past 65,000.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
 
 namespace tsk::vm {
@@ -79,11 +80,12 @@ namespace tsk::vm {
   TSK_OP(RETNIL,    none, "return nil")                                                  \
   TSK_OP(FORPREP,   AsBx, "int loop over R[A]..R[A+1] (..= when x = 1): if empty pc += sBx, else R[A+2] = R[A]") \
   TSK_OP(FORLOOP,   AsBx, "R[A] += 1; if still in range: R[A+2] = R[A]; pc += sBx")      \
-  TSK_OP(ITERPREP,  A,    "check R[A] is iterable (TypeError if not); R[A+1] = int 0")   \
-  TSK_OP(ITERNEXT,  ABC,  "next item of R[A] at cursor R[A+1] into R[B] (x = 2: R[B], R[B+1]); if there is one, pc += 1 (skips the JMP that follows, which exits the loop)") \
+  TSK_OP(ITERPREP,  A,    "check R[A] is iterable (TypeError if not; x = 2: two loop variables, TypeError over a channel); R[A+1] = int 0, or over a map the map's change count << 32") \
+  TSK_OP(ITERNEXT,  ABC,  "next item of R[A] at cursor R[A+1] into R[B] (x = 2: R[B], R[B+1]); if there is one, pc += 1 (skips the JMP that follows, which exits the loop); over a map, ValueError if keys were added or deleted since ITERPREP") \
   TSK_OP(THROW,     A,    "raise R[A] (an error, or a string made into error(R[A]))")    \
   TSK_OP(TRY,       AsBx, "push a handler: on an error, R[A] = the error, pc = here + 1 + sBx") \
   TSK_OP(ENDTRY,    none, "pop the innermost handler of this frame")                     \
+  TSK_OP(ENDFINALLY, ABC, "end of a finally body: R[A] = int 0 goes on after the B entries that follow; int k in 1..B runs entry k (a one-instruction jump-out the finally interrupted); an error is raised again") \
   TSK_OP(IMPORT,    ABx,  "R[A] = module K[Bx]: x = 0 a standard module name, x = 1 a file path relative to this module's file") \
   TSK_OP(SPAWN,     ABC,  "R[A] = handle of a new task running R[A](R[A+1], ..., R[A+B]); callee and arguments are copied into it") \
   TSK_OP(AWAIT,     ABC,  "R[A] = await task R[B] (may suspend; raises the task's error)") \
@@ -91,8 +93,8 @@ namespace tsk::vm {
   TSK_OP(RECV,      ABC,  "R[A] = receive from channel R[B] (may suspend; nil once closed and drained)") \
   TSK_OP(SCOPEBEGIN, none, "open a scope: tasks spawned from now on belong to it")      \
   TSK_OP(SCOPEEND,  A,    "wait for every task of the innermost scope (may suspend), close it, then raise its first error: a failed task's, or R[A] when R[A] is an error; R[A] is nil on the normal path") \
-  TSK_OP(SELECT,    ABC,  "select over C cases whose channel/value pairs are R[B+2i], R[B+2i+1]; the next instruction is EXTRAARG with the send mask; x = 1: there is a default. Sets R[A] = chosen case index (-1: default), R[A+1] = the received value (may suspend)") \
-  TSK_OP(EXTRAARG,  ABx,  "data for the previous instruction (never executed): SELECT's mask, bit i set when case i sends")
+  TSK_OP(SELECT,    ABC,  "select over C cases whose channel/value pairs are R[B+2i], R[B+2i+1]; the next select_mask_words(C) instructions are EXTRAARGs with the send mask, 32 cases each; x = 1: there is a default. Sets R[A] = chosen case index (-1: default), R[A+1] = the received value (may suspend)") \
+  TSK_OP(EXTRAARG,  ABx,  "data for the previous instruction (never executed): a word of SELECT's mask, bit i of word w set when case 32w + i sends")
 
 enum class Op : uint8_t {
 #define TSK_OP_ENUM(name, format, doc) name,
@@ -137,5 +139,14 @@ struct Instr {
   }
 };
 static_assert(sizeof(Instr) == 8);
+
+// The EXTRAARG words after a SELECT over [cases] non-default cases: one per 32 cases, and
+// one for none (`select {}`), so a SELECT's length is known from its C alone.
+constexpr size_t select_mask_words(size_t cases) { return cases == 0 ? 1 : (cases + 31) / 32; }
+
+// Whether case [i] of a SELECT sends, from the EXTRAARG words at [mask].
+inline bool select_case_sends(const Instr* mask, size_t i) {
+  return (mask[i / 32].bx() >> (i % 32)) & 1;
+}
 
 }  // namespace tsk::vm

@@ -192,6 +192,10 @@ struct Map : Obj {
   std::vector<Entry, MeteredAllocator<Entry>> entries;
   std::vector<int32_t, MeteredAllocator<int32_t>> slots;  // -1 empty, -2 deleted, else an index into entries
   uint32_t count = 0;          // live entries
+  // Bumped when a key is added or deleted (not when a value is set): a `for` over the
+  // map keeps the value it started with beside its cursor and raises ValueError at its
+  // next step when it changed (SPEC §4). Fits in the padding after `count`.
+  uint32_t changes = 0;
 };
 
 struct Range : Obj {

@@ -6,6 +6,7 @@
 // TSK_UPDATE_GOLDEN=1 and review the diff of tests/unit/golden/ like any code change.
 #include <doctest/doctest.h>
 
+#include <cctype>
 #include <cstdlib>
 #include <fstream>
 #include <iterator>
@@ -231,8 +232,27 @@ TEST_CASE("select: case count, bindings, breaks") {
     src += "  default { }\n  }\n}\n";
     return src;
   };
-  CHECK(first_error(cases(32)) == "(no error)");  // the default is not counted
-  CHECK(first_error(cases(33)) == "2:3: select has more than 32 cases");
+  // Any number of cases: the send mask takes one EXTRAARG per 32 cases.
+  for (int n : {1, 32, 33, 100}) {
+    Compiled c = compile_source(cases(n));
+    REQUIRE(c.errors.empty());
+    size_t words = 0;
+    for (size_t at = c.dis.find("EXTRAARG"); at != std::string::npos;
+         at = c.dis.find("EXTRAARG", at + 1))
+      ++words;
+    CHECK(words == size_t((n + 31) / 32));
+  }
+  auto sends = [](int n) {
+    std::string src = "fn f(c) {\n  select {\n";
+    for (int i = 0; i < n; ++i) src += "  case c <- 1 { }\n";
+    src += "  }\n}\n";
+    return src;
+  };
+  Compiled many = compile_source(sends(70));
+  REQUIRE(many.errors.empty());
+  CHECK(many.dis.find("SELECT  A=141 B=1 C=70\n") != std::string::npos);
+  CHECK(many.dis.find("; sends 32 33 34") != std::string::npos);  // the second word
+  CHECK(many.dis.find("; sends 64 65 66 67 68 69\n") != std::string::npos);
   // `case v = <-c` binds v in that case's block only.
   CHECK(first_error("fn f(c) {\n  select {\n  case v = <-c { print(v) }\n  }\n  print(v)\n}\n") ==
         "5:9: undefined name 'v'");
@@ -299,6 +319,69 @@ TEST_CASE("function too large") {
   for (int i = 0; i < 66000; ++i) src += "0, ";
   src += "]\n";
   CHECK(first_error(src) == "1:1: function too large");
+}
+
+// The number of instructions in a disassembly (every proto).
+size_t instruction_count(const std::string& dis) {
+  size_t n = 0;
+  std::istringstream lines(dis);
+  for (std::string line; std::getline(lines, line);)
+    if (line.size() > 8 && line.compare(0, 2, "  ") == 0 && std::isdigit(uint8_t(line[2]))) ++n;
+  return n;
+}
+
+size_t occurrences(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + 1)) ++n;
+  return n;
+}
+
+TEST_CASE("finally code is compiled once: code size is linear in try/finally nesting") {
+  // try { } finally { try { } finally { ... } }: a finally nested in a finally, n deep.
+  auto in_finally = [](int n) {
+    std::string src = "fn f(g) {\n";
+    for (int i = 0; i < n; ++i) src += "try { g(" + std::to_string(i) + ") } finally {\n";
+    src += "return g(-1)\n";
+    for (int i = 0; i < n; ++i) src += "}\n";
+    return src + "}\n";
+  };
+  // n nested bodies in a loop, the innermost breaking, continuing, returning and
+  // throwing through all of them; each level's finally and catch do work too.
+  auto in_body = [](int n) {
+    std::string src = "fn f(g) {\nwhile g(0) {\n";
+    for (int i = 0; i < n; ++i) src += "try {\n";
+    src += "if g(1) { break }\nif g(2) { continue }\nif g(3) { return g(4) }\nthrow \"x\"\n";
+    for (int i = 0; i < n; ++i)
+      src += "} catch e { g(e) } finally { g(" + std::to_string(i) + ") }\n";
+    return src + "}\n}\n";
+  };
+  for (auto make : {+in_finally, +in_body}) {
+    // Depths 3, 6, 9, 12: small enough that code doubling per level would still
+    // compile quickly (and fail here) rather than exhaust memory.
+    size_t sizes[4];
+    for (int k = 0; k < 4; ++k) {
+      Compiled c = compile_source(make(3 * (k + 1)));
+      REQUIRE(c.errors.empty());
+      sizes[k] = instruction_count(c.dis);
+    }
+    // Every level adds the same code: the size is exactly linear in the depth...
+    REQUIRE(sizes[1] - sizes[0] == sizes[2] - sizes[1]);
+    REQUIRE(sizes[2] - sizes[1] == sizes[3] - sizes[2]);
+    // ...and little per level (a dozen instructions of its own, a few per jump-out).
+    CHECK((sizes[1] - sizes[0]) / 3 < 40);
+    // 100 levels: a few thousand instructions.
+    Compiled deep = compile_source(make(100));
+    REQUIRE(deep.errors.empty());
+    CHECK(instruction_count(deep.dis) < 100 * 40);
+  }
+  // One copy of the finally code, however many ways lead into it.
+  Compiled once = compile_source(
+      "fn f(g) {\n  for x in g {\n    try {\n      if x == 1 { break }\n"
+      "      if x == 2 { continue }\n      if x == 3 { return x }\n      throw \"e\"\n"
+      "    } catch e {\n      return e\n    } finally {\n      print(\"the finally\")\n    }\n  }\n}\n");
+  REQUIRE(once.errors.empty());
+  CHECK(occurrences(once.dis, "; \"the finally\"") == 1);
+  CHECK(occurrences(once.dis, "ENDFINALLY") == 1);
 }
 
 TEST_CASE("a condition whose jump does not fit falls back to LT + JMPIFNOT") {
