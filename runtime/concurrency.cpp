@@ -354,14 +354,18 @@ bool select(vm::Task& t, vm::Value* regs, int n, uint32_t send_mask, bool has_de
 
 void finish_wait(vm::Task& t) {
   Task& self = host(t);
+  Runtime& rt = t.runtime;
   channel_forget(self);
   self.waiting = WaitInfo{};
-  if (const WakeError* error = std::exchange(self.wake_error, nullptr)) {
-    self.wake_value = vm::Message();  // a sender's message nobody took
-    const char* kind = error->kind;
-    std::string message = error->message;
-    t.raise(kind, message);
+  WakeError error = std::exchange(self.wake_error, WakeError::None);
+  if (error == WakeError::None) return;
+  self.wake_value = vm::Message();  // a sender's message nobody took
+  switch (error) {
+    case WakeError::Cancelled: t.raise("Cancelled", "the task was cancelled");
+    case WakeError::ChannelClosed: t.raise("ChannelClosedError", "the channel was closed while sending");
+    default: break;
   }
+  t.raise("Deadlock", rt.scheduler->deadlock_message);
 }
 
 bool body_ended(Task& task, vm::Value value, vm::Error* error) {

@@ -145,10 +145,7 @@ void Runtime::interrupt(Task* task) {
   switch (task->waiting.kind) {
     case WaitInfo::Receive: case WaitInfo::Send: case WaitInfo::Select:
     case WaitInfo::Sleep: case WaitInfo::Forever:
-      if (task->should_cancel()) {
-        static constexpr WakeError kCancelled{"Cancelled", "the task was cancelled"};
-        task->wake_error = &kCancelled;
-      }
+      if (task->should_cancel()) task->wake_error = WakeError::Cancelled;
       break;
     default: break;  // Await, ScopeEnd, TaskEnd run their instruction again
   }

@@ -404,8 +404,7 @@ void Scheduler::on_deadlock(std::unique_lock<std::mutex>& held) {
   // Main may catch Deadlock where it waits on something a task could have completed.
   if (main_catchable && main->claim(main->wait_gen)) {
     deadlock_message = "all tasks are waiting\n" + lines.substr(0, lines.empty() ? 0 : lines.size() - 1);
-    deadlock_error = WakeError{"Deadlock", deadlock_message.c_str()};
-    main->wake_error = &deadlock_error;
+    main->wake_error = WakeError::Deadlock;
     held.unlock();
     wake(main);
     held.lock();

@@ -68,7 +68,6 @@ class Scheduler {
   // The message of the Deadlock error raised in main when it can catch it (main reads it
   // when it resumes, before any later deadlock can be detected).
   std::string deadlock_message;
-  WakeError deadlock_error{};
   int exit_code = -1;           // set by os.exit on any task
   void request_exit(int code);
   // Releases timers nobody can observe any more (a cancelled sleep, an unread channel).

@@ -1,6 +1,7 @@
 // Unit and stress tests of the concurrency runtime (SPEC §6–§9, §13): run queues and the
 // scheduler, channels, select, timers, deadlock detection and cancellation, each driven
-// through the public API (tsk::Runtime) over 1, 2, 4 and 8 worker threads.
+// through the public API (tsk::Runtime) over 1, 2, 4 and 8 worker threads (one case
+// drives the channel queues directly, below the interpreter).
 //
 // Invariants every case checks at teardown (the leak check): after a run, the runtime
 // holds exactly one task (the persistent main task) and no channel. The test programs
@@ -23,9 +24,12 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/channel.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/scheduler.hpp"
 #include "runtime/task.hpp"
 #include "tsk/tsk.hpp"
+#include "vm/proto.hpp"
 
 namespace {
 
@@ -379,6 +383,88 @@ fn main(n) {
 main(2000)
 )";
   check_program(source, "[2000, 2000] 100\n");
+}
+
+// A task in select has a registration in the queue of every case's channel; once one
+// channel completes the select, the others drop theirs (an O(1) unlink each, measured by
+// bench select_fanin), so a queue holds only tasks that still wait there. Driven below
+// the interpreter: tasks that stay Running (a wake only marks them), on channels made
+// directly, with channel_forget standing for the task's resumption.
+TEST_CASE("select: a completed select leaves the other channels' queues, whatever their length") {
+  const int n = 1000;
+  tsk::rt::Config config;
+  config.threads = 1;
+  tsk::rt::Runtime runtime(std::move(config));
+  runtime.scheduler = std::make_unique<tsk::rt::Scheduler>(runtime, 1);
+  tsk::vm::Proto proto;
+  auto new_channel = [&](uint32_t capacity) {
+    return new tsk::rt::Channel(runtime, runtime.next_chan_id++, capacity, &proto, 0);
+  };
+  auto new_running_task = [&] {
+    tsk::rt::Task* t = runtime.new_task("t", nullptr, {});
+    t->state = tsk::rt::Task::Running;
+    return t;
+  };
+  tsk::rt::Channel* shared = new_channel(0);  // every task receives here
+  tsk::rt::Channel* out = new_channel(0);     // every task offers its index here
+  tsk::rt::Task* other = new_running_task();
+  std::vector<tsk::rt::Channel*> own;
+  std::vector<tsk::rt::Task*> tasks;
+  auto select_all = [&](tsk::rt::Task& t, int i) {
+    std::vector<tsk::rt::SelectCase> cases{{own[size_t(i)], false, tsk::vm::Value::nil()},
+                                           {shared, false, tsk::vm::Value::nil()},
+                                           {out, true, tsk::vm::Value::integer(i)}};
+    int chosen = -2;
+    tsk::vm::Message m;
+    bool closed = false;
+    return tsk::rt::channel_select(runtime, t, cases, false, chosen, m, closed);
+  };
+  for (int i = 0; i < n; i++) {
+    own.push_back(new_channel(0));
+    tasks.push_back(new_running_task());
+    REQUIRE(select_all(*tasks.back(), i) == tsk::rt::Op::Parked);
+  }
+  CHECK(shared->waiters() == size_t(n));
+  CHECK(out->waiters() == size_t(n));
+
+  // The first half is completed on its own channel.
+  for (int i = 0; i < n / 2; i++) {
+    tsk::vm::Message m(tsk::vm::Value::integer(7));
+    REQUIRE(tsk::rt::channel_send(runtime, *other, *own[size_t(i)], m) == tsk::rt::Op::Done);
+    CHECK(tasks[size_t(i)]->wake_case == 0);
+    tsk::rt::channel_forget(*tasks[size_t(i)]);
+    CHECK(own[size_t(i)]->waiters() == 0);
+  }
+  CHECK(shared->waiters() == size_t(n - n / 2));
+  CHECK(out->waiters() == size_t(n - n / 2));
+
+  // The second half is completed by receivers on `out`, first come first served.
+  for (int i = n / 2; i < n; i++) {
+    tsk::vm::Message m;
+    bool closed = false;
+    REQUIRE(tsk::rt::channel_recv(runtime, *other, *out, m, closed) == tsk::rt::Op::Done);
+    CHECK(m.value.i == i);
+    CHECK(tasks[size_t(i)]->wake_case == 2);
+    tsk::rt::channel_forget(*tasks[size_t(i)]);
+  }
+  CHECK(shared->waiters() == 0);
+  CHECK(out->waiters() == 0);
+
+  // Selecting again reuses the task's registrations; a cancel takes them all out too.
+  REQUIRE(select_all(*tasks[0], 0) == tsk::rt::Op::Parked);
+  CHECK(shared->waiters() == 1);
+  runtime.cancel_task(tasks[0]);
+  tsk::rt::channel_forget(*tasks[0]);
+  CHECK(shared->waiters() == 0);
+  CHECK(out->waiters() == 0);
+  CHECK(own[0]->waiters() == 0);
+
+  for (tsk::rt::Task* t : tasks) t->release();
+  other->release();
+  for (tsk::rt::Channel* c : own) c->release();
+  shared->release();
+  out->release();
+  CHECK(runtime.channels_alive.load() == 0);
 }
 
 // --- timers --------------------------------------------------------------------------
