@@ -277,6 +277,13 @@ void channel_offer(Runtime& rt, Channel& ch, vm::Message m) {
   if (woken) rt.scheduler->wake(woken);
 }
 
+bool receiver_may_wait(Channel& ch) {
+  if (!ch.lock.try_lock()) return true;
+  bool waiting = has_live(ch.recvq);
+  ch.lock.unlock();
+  return waiting;
+}
+
 void channel_forget(Task& task) {
   if (task.waiter.task) {
     Channel* ch = task.waiting.chan;

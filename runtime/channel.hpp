@@ -91,6 +91,12 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
 // buffer if there is room, else it is dropped.
 void channel_offer(Runtime& rt, Channel& ch, vm::Message m);
 
+// Whether a task may be parked receiving on `ch` (a select case included), asked
+// without waiting for its lock: true also when the lock is busy. For the deadlock check,
+// which runs under the scheduler's mutex, where waiting for a channel's lock could
+// deadlock (lock order).
+bool receiver_may_wait(Channel& ch);
+
 // Removes `task`'s registrations of its last wait from the channels it waited on: one
 // lock and an O(1) unlink per registration, whatever the length of the queues.
 void channel_forget(Task& task);

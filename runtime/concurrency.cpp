@@ -356,6 +356,9 @@ void finish_wait(vm::Task& t) {
   Task& self = host(t);
   Runtime& rt = t.runtime;
   channel_forget(self);
+  WaitInfo::Kind kind = self.waiting.kind;
+  // A sleep ended otherwise (cancelled) takes its timer out of the heap.
+  if (kind == WaitInfo::Sleep && !self.registration_taken) rt.scheduler->cancel_timer(self);
   self.waiting = WaitInfo{};
   WakeError error = std::exchange(self.wake_error, WakeError::None);
   if (error == WakeError::None) return;

@@ -176,8 +176,10 @@ int Runtime::run_main(vm::Value main_closure) {
   if (!scheduler) scheduler = std::make_unique<Scheduler>(*this, config.threads);
   main_task();
   Task& m = *main_;
-  // A fresh outcome for this run (the REPL runs many on the same task).
+  // A fresh outcome for this run (the REPL runs many on the same task), and no wait left
+  // from a run that ended while main waited (os.exit from another task).
   channel_forget(m);
+  scheduler->cancel_timer(m);
   m.vm.frames.clear();
   m.vm.handlers.clear();
   m.vm.suspended = false;

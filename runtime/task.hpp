@@ -165,7 +165,8 @@ class Task final : public vm::Shared {
   int16_t wake_case = -1;
   bool wake_closed = false;
   bool registration_taken = false;        // the claimer removed the registration it
-                                          // completed (a channel popped the node)
+                                          // completed (a channel popped the node, the
+                                          // sleep's timer left the heap)
   WakeError wake_error = WakeError::None; // raise this on resume
   std::atomic<bool> cancel_requested{false};
   bool body_finished = false;             // its function returned or failed
@@ -182,13 +183,23 @@ class Task final : public vm::Shared {
     return w == &waiter ? -1 : int(static_cast<const SelectWait::Case*>(w) - select->cases.data());
   }
 
-  uint64_t rng;                           // select's random choice (xorshift), per task
+  // select's random choice: a Weyl sequence through a 32-bit mixer, started from the
+  // task's id and address. 32 bits: the task shares the word with timer_slot.
+  uint32_t rng;
+  // Its sleep's place in the scheduler's timer heap, or kNoTimer (guarded by the
+  // scheduler's mutex): a sleep ended otherwise leaves the heap at once.
+  static constexpr uint32_t kNoTimer = UINT32_MAX;
+  uint32_t timer_slot = kNoTimer;
 
   size_t random_below(size_t n) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return size_t(rng % n);
+    rng += 0x9E3779B9u;
+    uint32_t x = rng;  // lowbias32 (C. Wellons)
+    x ^= x >> 16;
+    x *= 0x7feb352du;
+    x ^= x >> 15;
+    x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return size_t((uint64_t(x) * n) >> 32);
   }
 
   std::unique_ptr<Ending> ending;           // set when its body ends

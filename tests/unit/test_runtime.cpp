@@ -573,6 +573,63 @@ main()
   }
 }
 
+// SPEC §13: a timer counts only while a waiting task waits on it. A cancelled sleep
+// takes its timer out, so the deadlock that follows is found at once (it used to wait
+// for the 1000 s timer).
+TEST_CASE("timers: a cancelled sleep does not hide a deadlock") {
+  const char* source = R"(
+fn main() {
+    let ready = chan()
+    let t = spawn {
+        ready <- true
+        sleep(1000s)
+    }
+    <-ready
+    cancel(t)
+    try { await t } catch e { print(e.kind) }
+    try { <-chan() } catch e { print(e.kind) }
+}
+main()
+)";
+  check_program(source, "Cancelled\nDeadlock\n");
+}
+
+TEST_CASE("timers: an after() channel nobody receives from does not hide a deadlock") {
+  const char* source = R"(
+import time
+fn main() {
+    let unread = after(1000s)
+    let ticks = time.tick(1000s)
+    try { <-chan() } catch e { print(e.kind) }
+}
+main()
+)";
+  check_program(source, "Deadlock\n");
+}
+
+TEST_CASE("timers: a task receiving from after() or tick() keeps the others from a deadlock") {
+  const char* source = R"(
+import time
+fn main() {
+    let ch = chan()
+    spawn {
+        <-after(30ms)
+        ch <- "after"
+    }
+    print(<-ch)
+    spawn {
+        select {
+        case <-chan() { }
+        case <-time.tick(30ms) { ch <- "tick" }
+        }
+    }
+    print(<-ch)
+}
+main()
+)";
+  check_program(source, "after\ntick\n");
+}
+
 // --- deadlock detection -------------------------------------------------------------
 
 TEST_CASE("deadlock: status 1 and the report on err") {
