@@ -11,8 +11,7 @@ Task::Task(Runtime& rt, uint64_t task_id, const char* fn_name, const vm::Proto* 
     : vm(rt), id(task_id), name(fn_name), spawned_at(at), spawner(spawned_by) {
   vm.host = this;
   rt.tasks_alive.fetch_add(1, std::memory_order_relaxed);
-  uint64_t mixed = 0x9E3779B97F4A7C15ull * (task_id + 1) ^ uint64_t(reinterpret_cast<uintptr_t>(this));
-  rng = uint32_t(mixed ^ (mixed >> 32));
+  rng = rt.task_seed(task_id);
 }
 
 Task::~Task() {

@@ -184,7 +184,8 @@ class Task final : public vm::Shared {
   }
 
   // select's random choice: a Weyl sequence through a 32-bit mixer, started from the
-  // task's id and address. 32 bits: the task shares the word with timer_slot.
+  // runtime's seed and the task's id (Runtime::seed), so a seeded run on one worker
+  // repeats its choices. 32 bits: the task shares the word with timer_slot.
   uint32_t rng;
   // Its sleep's place in the scheduler's timer heap, or kNoTimer (guarded by the
   // scheduler's mutex): a sleep ended otherwise leaves the heap at once.
