@@ -368,7 +368,15 @@ void finish_wait(vm::Task& t) {
     case WakeError::ChannelClosed: t.raise("ChannelClosedError", "the channel was closed while sending");
     default: break;
   }
-  t.raise("Deadlock", rt.scheduler->deadlock_message);
+  std::string message = rt.scheduler->deadlock_message;
+  if (kind == WaitInfo::ScopeEnd) {
+    // Main deadlocked at a `scope { }` block's closing brace (SPEC §13): the scope fails
+    // with Deadlock, which cancels its tasks, and its end, run again, raises Deadlock once
+    // they have ended, where main may catch it. No task outlives its scope.
+    scope_failed(rt, *self.innermost, t.make_error("Deadlock", std::move(message)), nullptr);
+    return;
+  }
+  t.raise("Deadlock", std::move(message));
 }
 
 bool body_ended(Task& task, vm::Value value, vm::Error* error) {

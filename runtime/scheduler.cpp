@@ -54,9 +54,9 @@ std::string describe_wait(Task* t) {
   return line;
 }
 
-bool catchable_wait(const WaitInfo& w) {
-  return w.kind != WaitInfo::ScopeEnd && w.kind != WaitInfo::TaskEnd && w.kind != WaitInfo::None;
-}
+// Main may catch Deadlock in any wait but the end of its own body (its implicit scope):
+// at a `scope { }` block's closing brace the scope fails with it (finish_wait).
+bool catchable_wait(const WaitInfo& w) { return w.kind != WaitInfo::TaskEnd && w.kind != WaitInfo::None; }
 
 }  // namespace
 

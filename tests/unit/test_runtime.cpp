@@ -759,6 +759,24 @@ main()
   check_program(source, "woke\n");
 }
 
+// SPEC §13: main may catch the Deadlock met at a `scope { }` block's closing brace. The
+// scope fails with it: its tasks are cancelled and have ended when main catches it.
+TEST_CASE("a deadlock at the end of a scope block is raised there, and main may catch it") {
+  const char* source = R"(
+fn main() {
+    try {
+        scope {
+            spawn { <-chan() }
+            spawn { chan() <- 1 }
+        }
+    } catch e { print(e.kind) }
+    print("after")
+}
+main()
+)";
+  check_program(source, "Deadlock\nafter\n");
+}
+
 // --- cancellation ---------------------------------------------------------------------
 
 TEST_CASE("cancel of tasks parked in recv, send, select, sleep and await") {
