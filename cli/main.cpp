@@ -2,6 +2,7 @@
 // `check`, `dis` and `doc` subcommands. Written only against the public API.
 #include <unistd.h>
 
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <iostream>
@@ -24,6 +25,10 @@ constexpr const char* kUsage =
     "  --threads N    scheduler threads (default: TSK_THREADS, else the number of CPUs)\n"
     "  -h, --help     this help\n"
     "  --version      print the version\n"
+    "environment:\n"
+    "  TSK_THREADS=N  as --threads N\n"
+    "  TSK_SEED=N     seed select's random choices (0 to 2^64-1): with one thread, a run\n"
+    "                 makes the same choices every time\n"
     "exit status: 0 success, 1 uncaught runtime error, 2 syntax, compile or usage error\n";
 
 int usage_error(const std::string& message) {
@@ -37,6 +42,20 @@ bool parse_threads(const std::string& text, int& out) {
     if (c < '0' || c > '9') return false;
   out = std::stoi(text);
   return out > 0;
+}
+
+// A decimal number from 0 to 2^64 - 1.
+bool parse_seed(const std::string& text, uint64_t& out) {
+  if (text.empty() || text.size() > 20) return false;
+  uint64_t v = 0;
+  for (char c : text) {
+    if (c < '0' || c > '9') return false;
+    uint64_t digit = uint64_t(c - '0');
+    if (v > (UINT64_MAX - digit) / 10) return false;
+    v = v * 10 + digit;
+  }
+  out = v;
+  return true;
 }
 
 bool read_file(const std::string& path, std::string& out) {
@@ -56,6 +75,11 @@ int main(int argc, char** argv) {
   tsk::Options options;
   if (const char* env = std::getenv("TSK_THREADS")) {
     if (!parse_threads(env, options.threads)) return usage_error("TSK_THREADS must be a positive number");
+  }
+  if (const char* env = std::getenv("TSK_SEED")) {
+    uint64_t seed;
+    if (!parse_seed(env, seed)) return usage_error("TSK_SEED must be a number from 0 to 18446744073709551615");
+    options.seed = seed;
   }
 
   size_t i = 0;

@@ -20,6 +20,7 @@ Runtime::Runtime(Options options) {
   config.write_out = std::move(options.out);
   config.write_err = std::move(options.err);
   config.instruction_budget = options.instruction_budget;
+  config.seed = options.seed;
   impl_ = std::make_unique<rt::Runtime>(std::move(config));
 }
 

@@ -11,14 +11,21 @@ namespace tsk::rt {
 
 namespace {
 
-// Pops registrations until one whose wait can still be claimed; claims it.
-bool take_live(Fifo<Registration>& q, Registration& out) {
+// A claimed registration: its task, and the select case it stood for (-1: none).
+struct Taken {
+  Task* task;
+  int case_index;
+};
+
+// Pops registrations until one whose wait can still be claimed; claims it. A stale one
+// (its wait claimed elsewhere) is dropped on the way; its task then finds it gone.
+bool take_live(WaitQueue& q, Taken& out) {
   while (!q.empty()) {
-    Registration r = q.front();
-    q.pop_front();
-    if (r.task->claim(r.gen)) {
-      r.task->woken_by_channel = true;
-      out = r;
+    Waiter* w = q.pop_front();
+    Task* t = w->task;
+    if (t->claim_current()) {
+      t->registration_taken = true;
+      out = Taken{t, t->case_of(w)};
       return true;
     }
   }
@@ -26,14 +33,20 @@ bool take_live(Fifo<Registration>& q, Registration& out) {
 }
 
 // The message a claimed sender offered.
-vm::Message take_offered(Registration& r) { return std::move(r.task->offered(r.case_index)); }
+vm::Message take_offered(Taken& r) { return std::move(r.task->offered(r.case_index)); }
 
-void register_wait(Task& task, Channel& ch, Fifo<Registration>& q, uint64_t gen, int case_index) {
-  q.push_back(Registration{&task, gen, case_index});
-  if (!task.wait_channels.contains(&ch)) {
-    ch.retain();
-    task.wait_channels.add(&ch);
-  }
+// Some registration in `q` can still be claimed.
+bool has_live(const WaitQueue& q) {
+  for (Waiter* w : q)
+    if (w->task->wait_open()) return true;
+  return false;
+}
+
+// Puts `task`'s node `w` in `q`; the registration holds a reference to `ch`.
+void register_wait(Task& task, Channel& ch, WaitQueue& q, Waiter& w) {
+  w.task = &task;
+  q.push_back(&w);
+  ch.retain();
 }
 
 }  // namespace
@@ -53,10 +66,10 @@ Op channel_send(Runtime& rt, Task& task, Channel& ch, vm::Message& m) {
     g.unlock();
     task.vm.raise("ChannelClosedError", "send on a closed channel");
   }
-  Registration r;
+  Taken r;
   if (take_live(ch.recvq, r)) {
     r.task->wake_value = std::move(m);
-    r.task->wake_case = r.case_index;
+    r.task->wake_case = int16_t(r.case_index);
     g.unlock();
     rt.scheduler->wake(r.task);
     return Op::Done;
@@ -69,9 +82,9 @@ Op channel_send(Runtime& rt, Task& task, Channel& ch, vm::Message& m) {
     g.unlock();
     task.vm.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
   }
-  uint64_t gen = task.begin_wait(WaitInfo::on_channel(WaitInfo::Send, &ch));
+  task.begin_wait(WaitInfo::on_channel(WaitInfo::Send, &ch));
   task.wake_value = std::move(m);
-  register_wait(task, ch, ch.sendq, gen, -1);
+  register_wait(task, ch, ch.sendq, task.waiter);
   return Op::Parked;
 }
 
@@ -81,19 +94,19 @@ Op channel_recv(Runtime& rt, Task& task, Channel& ch, vm::Message& out, bool& cl
   if (!ch.buffer.empty()) {
     out = std::move(ch.buffer.front());
     ch.buffer.pop_front();
-    Registration r;
+    Taken r;
     if (take_live(ch.sendq, r)) {
       ch.buffer.push_back(take_offered(r));
-      r.task->wake_case = r.case_index;
+      r.task->wake_case = int16_t(r.case_index);
       g.unlock();
       rt.scheduler->wake(r.task);
     }
     return Op::Done;
   }
-  Registration r;
+  Taken r;
   if (take_live(ch.sendq, r)) {
     out = take_offered(r);
-    r.task->wake_case = r.case_index;
+    r.task->wake_case = int16_t(r.case_index);
     g.unlock();
     rt.scheduler->wake(r.task);
     return Op::Done;
@@ -107,8 +120,8 @@ Op channel_recv(Runtime& rt, Task& task, Channel& ch, vm::Message& out, bool& cl
     g.unlock();
     task.vm.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
   }
-  uint64_t gen = task.begin_wait(WaitInfo::on_channel(WaitInfo::Receive, &ch));
-  register_wait(task, ch, ch.recvq, gen, -1);
+  task.begin_wait(WaitInfo::on_channel(WaitInfo::Receive, &ch));
+  register_wait(task, ch, ch.recvq, task.waiter);
   return Op::Parked;
 }
 
@@ -120,16 +133,15 @@ void channel_close(Runtime& rt, Task& task, Channel& ch) {
       // raise after unlocking
     } else {
       ch.closed = true;
-      Registration r;
+      Taken r;
       while (take_live(ch.recvq, r)) {
         r.task->wake_value = vm::Message();
         r.task->wake_closed = true;
-        r.task->wake_case = r.case_index;
+        r.task->wake_case = int16_t(r.case_index);
         woken.push_back(r.task);
       }
       while (take_live(ch.sendq, r)) {
-        static constexpr WakeError kClosed{"ChannelClosedError", "the channel was closed while sending"};
-        r.task->wake_error = &kClosed;
+        r.task->wake_error = WakeError::ChannelClosed;
         woken.push_back(r.task);
       }
       goto wake;
@@ -160,11 +172,6 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
   for (int i = 0; i < int(cases.size()); i++) {
     Channel* ch = cases[size_t(i)].chan;
     if (!ch) continue;
-    auto has_live = [](Fifo<Registration>& q) {
-      for (auto& r : q)
-        if (r.task->claimed_gen.load(std::memory_order_acquire) + 1 == r.gen) return true;
-      return false;
-    };
     bool ok = cases[size_t(i)].is_send
                   ? (ch->closed || ch->buffer.size() < ch->capacity || has_live(ch->recvq))
                   : (!ch->buffer.empty() || ch->closed || has_live(ch->sendq));
@@ -179,7 +186,7 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
     SelectCase& c = cases[size_t(pick)];
     Channel& ch = *c.chan;
     Task* woken = nullptr;
-    Registration r;
+    Taken r;
     if (c.is_send) {
       if (ch.closed) {
         unlock_all();
@@ -187,7 +194,7 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
       }
       if (take_live(ch.recvq, r)) {
         r.task->wake_value = vm::pack(c.value);
-        r.task->wake_case = r.case_index;
+        r.task->wake_case = int16_t(r.case_index);
         woken = r.task;
       } else if (ch.buffer.size() < ch.capacity) {
         ch.buffer.push_back(vm::pack(c.value));
@@ -200,12 +207,12 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
       ch.buffer.pop_front();
       if (take_live(ch.sendq, r)) {
         ch.buffer.push_back(take_offered(r));
-        r.task->wake_case = r.case_index;
+        r.task->wake_case = int16_t(r.case_index);
         woken = r.task;
       }
     } else if (take_live(ch.sendq, r)) {
       out = take_offered(r);
-      r.task->wake_case = r.case_index;
+      r.task->wake_case = int16_t(r.case_index);
       woken = r.task;
     } else if (ch.closed) {
       closed = true;
@@ -229,19 +236,26 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
     unlock_all();
     task.vm.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
   }
-  uint64_t gen = task.begin_wait(WaitInfo::on(WaitInfo::Select));
+  task.begin_wait(WaitInfo::on(WaitInfo::Select));
+  // Every node of the task's previous select has left its queue (channel_forget), so
+  // the cases may move.
+  if (!task.select) task.select = std::make_unique<SelectWait>();
+  SelectWait& wait = *task.select;
+  if (wait.cases.size() < cases.size()) wait.cases.resize(cases.size());
   for (int i = 0; i < int(cases.size()); i++) {
     SelectCase& c = cases[size_t(i)];
     if (!c.chan) continue;
+    SelectWait::Case& node = wait.cases[size_t(i)];
+    node.chan = c.chan;
+    node.is_send = c.is_send;
     if (c.is_send) {
-      if (!task.select_sends) task.select_sends = std::make_unique<std::vector<vm::Message>>();
-      if (task.select_sends->size() < cases.size()) task.select_sends->resize(cases.size());
-      (*task.select_sends)[size_t(i)] = vm::pack(c.value);
-      register_wait(task, *c.chan, c.chan->sendq, gen, i);
+      node.offered = vm::pack(c.value);
+      register_wait(task, *c.chan, c.chan->sendq, node);
     } else {
-      register_wait(task, *c.chan, c.chan->recvq, gen, i);
+      register_wait(task, *c.chan, c.chan->recvq, node);
     }
   }
+  wait.registered = true;
   unlock_all();
   return Op::Parked;
 }
@@ -251,10 +265,10 @@ void channel_offer(Runtime& rt, Channel& ch, vm::Message m) {
   {
     std::lock_guard g(ch.lock);
     if (ch.closed) return;
-    Registration r;
+    Taken r;
     if (take_live(ch.recvq, r)) {
       r.task->wake_value = std::move(m);
-      r.task->wake_case = r.case_index;
+      r.task->wake_case = int16_t(r.case_index);
       woken = r.task;
     } else if (ch.buffer.size() < ch.capacity) {
       ch.buffer.push_back(std::move(m));
@@ -263,21 +277,39 @@ void channel_offer(Runtime& rt, Channel& ch, vm::Message m) {
   if (woken) rt.scheduler->wake(woken);
 }
 
+bool receiver_may_wait(Channel& ch) {
+  if (!ch.lock.try_lock()) return true;
+  bool waiting = has_live(ch.recvq);
+  ch.lock.unlock();
+  return waiting;
+}
+
 void channel_forget(Task& task) {
-  for (Channel* ch : task.wait_channels) {
-    // The channel that completed a single-channel wait already took the registration.
-    if (!task.woken_by_channel || task.wait_channels.size() > 1) {
+  if (task.waiter.task) {
+    Channel* ch = task.waiting.chan;
+    // The channel that completed a send or receive has already popped the node.
+    if (!task.registration_taken) {
       std::lock_guard g(ch->lock);
-      auto drop = [&](Fifo<Registration>& q) {
-        q.erase_if([&](const Registration& r) { return r.task == &task; });
-      };
-      drop(ch->sendq);
-      drop(ch->recvq);
+      WaitQueue& q = task.waiting.kind == WaitInfo::Send ? ch->sendq : ch->recvq;
+      if (q.holds(&task.waiter)) q.remove(&task.waiter);
     }
+    task.waiter.task = nullptr;
     ch->release();
   }
-  task.wait_channels.clear();
-  if (task.select_sends) task.select_sends->clear();  // the cases not taken
+  if (task.select && task.select->registered) {
+    for (SelectWait::Case& c : task.select->cases) {
+      if (!c.chan) continue;
+      {
+        std::lock_guard g(c.chan->lock);
+        WaitQueue& q = c.is_send ? c.chan->sendq : c.chan->recvq;
+        if (q.holds(&c)) q.remove(&c);
+      }
+      c.task = nullptr;
+      c.offered = vm::Message();  // a case not taken
+      std::exchange(c.chan, nullptr)->release();
+    }
+    task.select->registered = false;
+  }
 }
 
 }  // namespace tsk::rt

@@ -1,13 +1,15 @@
 // Channels (SPEC §8, DESIGN decision 6): a ring of buffered messages and two FIFO
-// queues of waiting tasks, all behind one mutex.
+// queues of waiting tasks (intrusive lists of the tasks' own nodes, runtime/
+// wait_queue.hpp), all behind one mutex.
 //
 // Invariants (under `lock`):
 //  - At least one of sendq and recvq holds no live registration: a sender never waits
 //    while a receiver waits, because the second to arrive completes the first.
 //  - buffer.size() <= capacity; a sender waits only when the buffer is full, a receiver
 //    only when it is empty and the channel is open.
-//  - Registrations carry their wait generation; one whose task has already been claimed
-//    (by another channel of a select, or by cancel) is stale and is dropped when met.
+//  - A registration belongs to its task's current wait. One whose wait has been claimed
+//    elsewhere (by another channel of a select, or by cancel) is stale until its task
+//    removes it (channel_forget, O(1) per registration); a waker meeting it first drops it.
 //  - A sender waiting on a full buffer keeps its message (Task::offered); a
 //    receiver taking from the buffer moves the first waiting sender's message in, so
 //    values stay FIFO and waiters are served first come, first served.
@@ -24,16 +26,10 @@
 #include "runtime/fifo.hpp"
 #include "runtime/sync.hpp"
 #include "runtime/task.hpp"
+#include "runtime/wait_queue.hpp"
 #include "vm/transfer.hpp"
 
 namespace tsk::rt {
-
-// A task waiting in a queue. A sender's message stays with the task (Task::offered).
-struct Registration {
-  Task* task;
-  uint64_t gen;
-  int case_index;          // the select case, or -1
-};
 
 class Channel final : public vm::Shared {
  public:
@@ -57,10 +53,16 @@ class Channel final : public vm::Shared {
   const uint32_t made_pc : 31;
   uint32_t closed : 1;  // guarded by `lock`
   Fifo<vm::Message> buffer;
-  Fifo<Registration> sendq, recvq;
+  // Waiting tasks; a sender's message stays with its task (Task::offered).
+  WaitQueue sendq, recvq;
   size_t count() {
     std::lock_guard g(lock);
     return buffer.size();
+  }
+  // The registrations in both queues now (a walk: for tests).
+  size_t waiters() {
+    std::lock_guard g(lock);
+    return sendq.size() + recvq.size();
   }
 };
 
@@ -89,7 +91,14 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
 // buffer if there is room, else it is dropped.
 void channel_offer(Runtime& rt, Channel& ch, vm::Message m);
 
-// Removes `task`'s registrations of its last wait from the channels it waited on.
+// Whether a task may be parked receiving on `ch` (a select case included), asked
+// without waiting for its lock: true also when the lock is busy. For the deadlock check,
+// which runs under the scheduler's mutex, where waiting for a channel's lock could
+// deadlock (lock order).
+bool receiver_may_wait(Channel& ch);
+
+// Removes `task`'s registrations of its last wait from the channels it waited on: one
+// lock and an O(1) unlink per registration, whatever the length of the queues.
 void channel_forget(Task& task);
 
 }  // namespace tsk::rt

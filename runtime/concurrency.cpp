@@ -372,14 +372,29 @@ bool select(vm::Task& t, vm::Value* regs, int n, const vm::Instr* send_mask, boo
 
 void finish_wait(vm::Task& t) {
   Task& self = host(t);
+  Runtime& rt = t.runtime;
   channel_forget(self);
+  WaitInfo::Kind kind = self.waiting.kind;
+  // A sleep ended otherwise (cancelled) takes its timer out of the heap.
+  if (kind == WaitInfo::Sleep && !self.registration_taken) rt.scheduler->cancel_timer(self);
   self.waiting = WaitInfo{};
-  if (const WakeError* error = std::exchange(self.wake_error, nullptr)) {
-    self.wake_value = vm::Message();  // a sender's message nobody took
-    const char* kind = error->kind;
-    std::string message = error->message;
-    t.raise(kind, message);
+  WakeError error = std::exchange(self.wake_error, WakeError::None);
+  if (error == WakeError::None) return;
+  self.wake_value = vm::Message();  // a sender's message nobody took
+  switch (error) {
+    case WakeError::Cancelled: t.raise("Cancelled", "the task was cancelled");
+    case WakeError::ChannelClosed: t.raise("ChannelClosedError", "the channel was closed while sending");
+    default: break;
   }
+  std::string message = rt.scheduler->deadlock_message;
+  if (kind == WaitInfo::ScopeEnd) {
+    // Main deadlocked at a `scope { }` block's closing brace (SPEC §13): the scope fails
+    // with Deadlock, which cancels its tasks, and its end, run again, raises Deadlock once
+    // they have ended, where main may catch it. No task outlives its scope.
+    scope_failed(rt, *self.innermost, t.make_error("Deadlock", std::move(message)), nullptr);
+    return;
+  }
+  t.raise("Deadlock", std::move(message));
 }
 
 bool body_ended(Task& task, vm::Value value, vm::Error* error) {

@@ -6,6 +6,7 @@
 #include <cstring>
 #include <filesystem>
 #include <fstream>
+#include <random>
 #include <sstream>
 #include <unistd.h>
 
@@ -39,7 +40,24 @@ void write_fd(int fd, std::string_view s) {
 
 }  // namespace
 
-Runtime::Runtime(Config cfg) : config(std::move(cfg)) {
+namespace {
+
+// SplitMix64's finaliser: neighbouring inputs (task ids) give unrelated outputs.
+uint64_t mix64(uint64_t z) {
+  z += 0x9E3779B97F4A7C15ull;
+  z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9ull;
+  z = (z ^ (z >> 27)) * 0x94D049BB133111EBull;
+  return z ^ (z >> 31);
+}
+
+uint64_t system_seed() {
+  std::random_device device;
+  return (uint64_t(device()) << 32) ^ device();
+}
+
+}  // namespace
+
+Runtime::Runtime(Config cfg) : config(std::move(cfg)), seed(config.seed ? *config.seed : system_seed()) {
   budget_left = int64_t(config.instruction_budget);
   for (const vm::NativeEntry& e : vm::builtin_functions())
     builtins.push_back(vm::Value::object(shared.native(&e)));
@@ -81,6 +99,8 @@ void Runtime::write_err(std::string_view s) {
   if (config.write_err) config.write_err(s);
   else write_fd(2, s);
 }
+
+uint32_t Runtime::task_seed(uint64_t id) const { return uint32_t(mix64(seed ^ mix64(id)) >> 32); }
 
 int Runtime::builtin_index(std::string_view name) const {
   auto fns = vm::builtin_functions();
@@ -145,10 +165,7 @@ void Runtime::interrupt(Task* task) {
   switch (task->waiting.kind) {
     case WaitInfo::Receive: case WaitInfo::Send: case WaitInfo::Select:
     case WaitInfo::Sleep: case WaitInfo::Forever:
-      if (task->should_cancel()) {
-        static constexpr WakeError kCancelled{"Cancelled", "the task was cancelled"};
-        task->wake_error = &kCancelled;
-      }
+      if (task->should_cancel()) task->wake_error = WakeError::Cancelled;
       break;
     default: break;  // Await, ScopeEnd, TaskEnd run their instruction again
   }
@@ -179,8 +196,10 @@ int Runtime::run_main(vm::Value main_closure) {
   if (!scheduler) scheduler = std::make_unique<Scheduler>(*this, config.threads);
   main_task();
   Task& m = *main_;
-  // A fresh outcome for this run (the REPL runs many on the same task).
+  // A fresh outcome for this run (the REPL runs many on the same task), and no wait left
+  // from a run that ended while main waited (os.exit from another task).
   channel_forget(m);
+  scheduler->cancel_timer(m);
   m.vm.frames.clear();
   m.vm.handlers.clear();
   m.vm.suspended = false;

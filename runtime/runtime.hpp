@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -33,6 +34,11 @@ struct Config {
   int threads = 0;  // 0: the number of CPUs
   // Raise an Error after this many instructions; 0 = no limit (the fuzzer sets one).
   uint64_t instruction_budget = 0;
+  // Seeds select's random choices (every task's generator derives from it and the task's
+  // id): with a seed and one thread a program makes the same choices every run, so a
+  // failing order can be replayed. Unset: a seed from the system (std::random_device).
+  // The library never reads the environment for it; the `tsk` command reads TSK_SEED.
+  std::optional<uint64_t> seed;
   std::vector<std::string> args;  // os.args
   // Where print() and the error report go; the defaults are stdout and stderr.
   std::function<void(std::string_view)> write_out;
@@ -45,6 +51,9 @@ class Runtime {
   ~Runtime();
 
   Config config;
+  const uint64_t seed;  // config.seed, or one drawn from the system
+  // The first state of task `id`'s select generator (rt::Task::rng).
+  uint32_t task_seed(uint64_t id) const;
   vm::Heap shared{true};  // immortal immutable objects: constants, natives, module names
   std::vector<std::unique_ptr<vm::Proto>> protos;
   std::vector<vm::Value> builtins;                  // BUILTIN Bx -> Native

@@ -54,9 +54,9 @@ std::string describe_wait(Task* t) {
   return line;
 }
 
-bool catchable_wait(const WaitInfo& w) {
-  return w.kind != WaitInfo::ScopeEnd && w.kind != WaitInfo::TaskEnd && w.kind != WaitInfo::None;
-}
+// Main may catch Deadlock in any wait but the end of its own body (its implicit scope):
+// at a `scope { }` block's closing brace the scope fails with it (finish_wait).
+bool catchable_wait(const WaitInfo& w) { return w.kind != WaitInfo::TaskEnd && w.kind != WaitInfo::None; }
 
 }  // namespace
 
@@ -87,12 +87,14 @@ void Scheduler::shutdown() {
 
 Scheduler::~Scheduler() {
   shutdown();
-  while (!timers_.empty()) {
-    Timer t = timers_.top();
-    timers_.pop();
-    if (t.task) t.task->release();
+  for (Timer& t : timers_) {
+    if (t.task) {
+      t.task->timer_slot = Task::kNoTimer;
+      t.task->release();
+    }
     if (t.chan) t.chan->release();
   }
+  timers_.clear();
   // Tasks still alive (a deadlock, os.exit) hold one another through scopes, awaits and
   // channel registrations: break those links, then drop the live list's references.
   std::vector<Task*> left;
@@ -123,8 +125,91 @@ Scheduler::~Scheduler() {
 Task* Scheduler::current() { return tl_task; }
 
 void Scheduler::note_next_deadline() {
-  next_deadline_.store(timers_.empty() ? INT64_MAX : timers_.top().when.time_since_epoch().count(),
+  next_deadline_.store(timers_.empty() ? INT64_MAX : timers_.front().when.time_since_epoch().count(),
                        std::memory_order_relaxed);
+}
+
+void Scheduler::place_timer(size_t slot, const Timer& t) {
+  timers_[slot] = t;
+  if (t.task) t.task->timer_slot = uint32_t(slot);
+}
+
+void Scheduler::sift_up(size_t slot) {
+  Timer t = timers_[slot];
+  while (slot > 0) {
+    size_t parent = (slot - 1) / 2;
+    if (!(t.when < timers_[parent].when)) break;
+    place_timer(slot, timers_[parent]);
+    slot = parent;
+  }
+  place_timer(slot, t);
+}
+
+void Scheduler::sift_down(size_t slot) {
+  Timer t = timers_[slot];
+  size_t n = timers_.size();
+  for (;;) {
+    size_t child = 2 * slot + 1;
+    if (child >= n) break;
+    if (child + 1 < n && timers_[child + 1].when < timers_[child].when) child++;
+    if (!(timers_[child].when < t.when)) break;
+    place_timer(slot, timers_[child]);
+    slot = child;
+  }
+  place_timer(slot, t);
+}
+
+void Scheduler::push_timer(const Timer& t) {
+  timers_.push_back(t);
+  if (t.task) sleepers_++;
+  sift_up(timers_.size() - 1);
+}
+
+Scheduler::Timer Scheduler::remove_timer(size_t slot) {
+  Timer out = timers_[slot];
+  if (out.task) {
+    out.task->timer_slot = Task::kNoTimer;
+    sleepers_--;
+  }
+  Timer last = timers_.back();
+  timers_.pop_back();
+  if (slot < timers_.size()) {
+    place_timer(slot, last);
+    if (slot > 0 && last.when < timers_[(slot - 1) / 2].when) sift_up(slot);
+    else sift_down(slot);
+  }
+  return out;
+}
+
+void Scheduler::remove_timers_if(bool (*stale)(const Timer&), std::vector<Timer>& out) {
+  size_t kept = 0;
+  for (size_t i = 0; i < timers_.size(); i++) {
+    Timer t = timers_[i];
+    if (!stale(t)) {
+      timers_[kept++] = t;
+      continue;
+    }
+    if (t.task) {
+      t.task->timer_slot = Task::kNoTimer;
+      sleepers_--;
+    }
+    out.push_back(t);
+  }
+  timers_.resize(kept);
+  for (size_t i = kept / 2; i-- > 0;) sift_down(i);
+  for (size_t i = 0; i < kept; i++)
+    if (timers_[i].task) timers_[i].task->timer_slot = uint32_t(i);
+  note_next_deadline();
+}
+
+bool Scheduler::timer_can_wake() {
+  // A sleep's timer always may: a sleep ended otherwise has taken its timer out.
+  if (sleepers_ > 0) return true;
+  // An after()/tick() channel's timer only while a task is parked receiving from it
+  // (SPEC §13). A scan, but only when every worker is idle with nothing to run.
+  for (const Timer& t : timers_)
+    if (t.chan && receiver_may_wait(*t.chan)) return true;
+  return false;
 }
 
 bool Scheduler::timer_due() const {
@@ -191,18 +276,43 @@ void Scheduler::enqueue(Task* task, bool next_slot) {
 
 void Scheduler::add_timer(Clock::time_point when, Task* task, uint64_t gen) {
   task->retain();
-  std::lock_guard g(mutex_);
-  timers_.push(Timer{when, task, gen, nullptr, {}});
-  note_next_deadline();
-  idle_cv_.notify_one();
+  Task* replaced = nullptr;
+  {
+    std::lock_guard g(mutex_);
+    // A timer left by a sleep the task never came back from (os.exit, then another run
+    // of the same main task) is replaced: a task has one slot.
+    if (task->timer_slot != Task::kNoTimer) replaced = remove_timer(task->timer_slot).task;
+    push_timer(Timer{when, task, gen, nullptr, {}});
+    note_next_deadline();
+    idle_cv_.notify_one();
+  }
+  if (replaced) replaced->release();
+}
+
+void Scheduler::cancel_timer(Task& task) {
+  {
+    std::lock_guard g(mutex_);
+    if (task.timer_slot == Task::kNoTimer) return;  // fired meanwhile
+    remove_timer(task.timer_slot);
+    note_next_deadline();
+  }
+  task.release();  // the timer's reference (the running task holds others)
 }
 
 void Scheduler::add_channel_timer(Clock::time_point when, Channel* chan, Clock::duration period) {
   chan->retain();
-  std::lock_guard g(mutex_);
-  timers_.push(Timer{when, nullptr, 0, chan, period});
-  note_next_deadline();
-  idle_cv_.notify_one();
+  std::vector<Timer> dropped;
+  {
+    std::lock_guard g(mutex_);
+    if (timers_.size() >= sweep_at_) {
+      remove_timers_if([](const Timer& t) { return t.chan && t.chan->refs.load() == 1; }, dropped);
+      sweep_at_ = std::max(kFirstSweep, 2 * timers_.size());
+    }
+    push_timer(Timer{when, nullptr, 0, chan, period});
+    note_next_deadline();
+    idle_cv_.notify_one();
+  }
+  for (Timer& t : dropped) t.chan->release();
 }
 
 void Scheduler::request_exit(int code) {
@@ -213,18 +323,14 @@ void Scheduler::request_exit(int code) {
 }
 
 void Scheduler::drop_stale_timers() {
-  std::vector<Timer> keep, drop;
+  std::vector<Timer> drop;
   {
     std::lock_guard g(mutex_);
-    while (!timers_.empty()) {
-      Timer t = timers_.top();
-      timers_.pop();
-      // A sleep whose wait ended otherwise (cancelled), or a channel only the timer holds.
-      bool stale = t.task ? t.task->claimed_gen.load() >= t.gen : t.chan->refs.load() == 1;
-      (stale ? drop : keep).push_back(t);
-    }
-    for (Timer& t : keep) timers_.push(t);
-    note_next_deadline();
+    // A sleep whose wait ended otherwise (the task has not come back to take its timer
+    // out), or a channel only the timer holds.
+    remove_timers_if(
+        [](const Timer& t) { return t.task ? t.task->claimed_gen.load() >= t.gen : t.chan->refs.load() == 1; },
+        drop);
   }
   for (Timer& t : drop) {
     if (t.task) t.task->release();
@@ -264,16 +370,16 @@ bool Scheduler::run_main(Task* main) {
 void Scheduler::fire_timers(std::unique_lock<std::mutex>& held) {
   auto now = Clock::now();
   std::vector<Timer> due;
-  while (!timers_.empty() && timers_.top().when <= now) {
-    due.push_back(timers_.top());
-    timers_.pop();
-  }
+  while (!timers_.empty() && timers_.front().when <= now) due.push_back(remove_timer(0));
   note_next_deadline();
   if (due.empty()) return;
   held.unlock();
   for (Timer& t : due) {
     if (t.task) {
-      if (t.task->claim(t.gen)) wake(t.task);
+      if (t.task->claim(t.gen)) {
+        t.task->registration_taken = true;  // its timer is out of the heap
+        wake(t.task);
+      }
       t.task->release();
     } else {
       double seconds = std::chrono::duration<double>(Clock::now().time_since_epoch()).count();
@@ -281,7 +387,7 @@ void Scheduler::fire_timers(std::unique_lock<std::mutex>& held) {
       // A ticker stops once the timer holds the last reference to its channel.
       if (t.period.count() > 0 && t.chan->refs.load() > 1) {
         std::lock_guard g(mutex_);
-        timers_.push(Timer{t.when + t.period, nullptr, 0, t.chan, t.period});
+        push_timer(Timer{t.when + t.period, nullptr, 0, t.chan, t.period});
         note_next_deadline();
       } else {
         t.chan->release();
@@ -296,7 +402,7 @@ Task* Scheduler::find_work(Worker* w) {
   // timers, so neither starves behind a worker's own queue.
   if (++w->ticks % 61 == 0 || timer_due()) {
     std::unique_lock g(mutex_);
-    if (!timers_.empty() && timers_.top().when <= Clock::now()) fire_timers(g);
+    if (!timers_.empty() && timers_.front().when <= Clock::now()) fire_timers(g);
     if (!global_.empty()) {
       Task* t = global_.front();
       global_.pop_front();
@@ -326,7 +432,7 @@ Task* Scheduler::find_work(Worker* w) {
   }
   std::unique_lock g(mutex_);
   for (;;) {
-    if (!timers_.empty() && timers_.top().when <= Clock::now()) fire_timers(g);
+    if (!timers_.empty() && timers_.front().when <= Clock::now()) fire_timers(g);
     if (!global_.empty()) {
       Task* t = global_.front();
       global_.pop_front();
@@ -366,8 +472,8 @@ Task* Scheduler::find_work(Worker* w) {
     g.lock();
     if (stopping_) return nullptr;
     if (!global_.empty()) continue;
-    if (idle_ + 1 == int(workers_.size()) && queued_.load() == 0 && timers_.empty() && has_live() &&
-        !finished_ && main_) {
+    if (idle_ + 1 == int(workers_.size()) && queued_.load() == 0 && has_live() && !finished_ && main_ &&
+        !timer_can_wake()) {
       on_deadlock(g);
       continue;  // main may have been woken into this worker's next slot
     }
@@ -375,7 +481,7 @@ Task* Scheduler::find_work(Worker* w) {
     if (timers_.empty()) idle_cv_.wait(g);
     else {
       // A copy: the queue may reallocate while this worker sleeps without the lock.
-      Clock::time_point until = timers_.top().when;
+      Clock::time_point until = timers_.front().when;
       idle_cv_.wait_until(g, until);
     }
     idle_--;
@@ -404,8 +510,7 @@ void Scheduler::on_deadlock(std::unique_lock<std::mutex>& held) {
   // Main may catch Deadlock where it waits on something a task could have completed.
   if (main_catchable && main->claim(main->wait_gen)) {
     deadlock_message = "all tasks are waiting\n" + lines.substr(0, lines.empty() ? 0 : lines.size() - 1);
-    deadlock_error = WakeError{"Deadlock", deadlock_message.c_str()};
-    main->wake_error = &deadlock_error;
+    main->wake_error = WakeError::Deadlock;
     held.unlock();
     wake(main);
     held.lock();

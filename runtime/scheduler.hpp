@@ -7,11 +7,14 @@
 // the global queue, then steals half of another worker's queue, and finally sleeps on
 // the idle condition variable (with a timeout at the next timer).
 //
-// Timers live in one heap behind the scheduler mutex; a worker fires the due ones when
-// it looks for work. Deadlock: when the last worker goes idle with no runnable task, no
-// timer pending and live tasks remaining, every live task is waiting on something only
-// another task could complete (SPEC §13); the scheduler raises Deadlock in the main task
-// or, if main cannot take it, ends the program with the report.
+// Timers live in one binary heap behind the scheduler mutex; a worker fires the due ones
+// when it looks for work. A sleeping task knows its timer's slot in the heap, so a sleep
+// ended otherwise (cancelled) takes its timer out at once, in O(log n). Deadlock: when
+// the last worker goes idle with no runnable task, no timer a waiting task waits on (a
+// sleep's, or an after()/tick() channel's that a task is parked receiving from) and live
+// tasks remaining, every live task is waiting on something only another task could
+// complete (SPEC §13); the scheduler raises Deadlock in the main task or, if main cannot
+// take it, ends the program with the report.
 //
 // Lock order: scheduler `mutex` before a worker's queue lock; never a channel's lock
 // while holding either.
@@ -24,7 +27,6 @@
 #include <deque>
 #include <memory>
 #include <mutex>
-#include <queue>
 #include <thread>
 #include <vector>
 
@@ -56,6 +58,9 @@ class Scheduler {
 
   // Wakes `task` at `when` unless its wait `gen` was completed before.
   void add_timer(Clock::time_point when, Task* task, uint64_t gen);
+  // Takes `task`'s sleep timer out of the heap, if it is still there (its sleep ended
+  // otherwise: the timer no longer keeps the program from a deadlock, nor the task alive).
+  void cancel_timer(Task& task);
   // Sends the current monotonic time on `chan` at `when` (after()), and then every
   // `period` while anyone but the timer still holds the channel (time.tick()).
   void add_channel_timer(Clock::time_point when, Channel* chan, Clock::duration period = {});
@@ -68,7 +73,6 @@ class Scheduler {
   // The message of the Deadlock error raised in main when it can catch it (main reads it
   // when it resumes, before any later deadlock can be detected).
   std::string deadlock_message;
-  WakeError deadlock_error{};
   int exit_code = -1;           // set by os.exit on any task
   void request_exit(int code);
   // Releases timers nobody can observe any more (a cancelled sleep, an unread channel).
@@ -102,12 +106,21 @@ class Scheduler {
   };
   struct Timer {
     Clock::time_point when;
-    Task* task;           // wakes the task, or
+    Task* task;           // wakes the task (whose timer_slot is its index in timers_), or
     uint64_t gen;
     Channel* chan;        // sends the time on the channel
     Clock::duration period;  // repeats when non-zero
-    bool operator>(const Timer& o) const { return when > o.when; }
   };
+  // The timer heap (under mutex_): a binary min-heap on `when` in timers_.
+  void push_timer(const Timer& t);
+  Timer remove_timer(size_t slot);
+  // Removes every timer `stale` picks, appending it to `out`; O(n).
+  void remove_timers_if(bool (*stale)(const Timer&), std::vector<Timer>& out);
+  void sift_up(size_t slot);
+  void sift_down(size_t slot);
+  void place_timer(size_t slot, const Timer& t);
+  // Some pending timer may still wake a waiting task (the deadlock check; all idle).
+  bool timer_can_wake();
 
   void worker_loop(Worker* w);
   // Puts a runnable task in this worker's next slot (or local queue), or the global
@@ -127,7 +140,13 @@ class Scheduler {
   std::condition_variable idle_cv_;
   std::condition_variable done_cv_;
   std::deque<Task*> global_;
-  std::priority_queue<Timer, std::vector<Timer>, std::greater<Timer>> timers_;
+  std::vector<Timer> timers_;
+  size_t sleepers_ = 0;                   // timers of sleeping tasks in timers_
+  // At this many timers, add_channel_timer drops those whose channel only the timer
+  // still holds (nobody can receive the time any more): the heap stays within twice
+  // what is reachable, however many after() channels a loop drops unread.
+  static constexpr size_t kFirstSweep = 64;
+  size_t sweep_at_ = kFirstSweep;
   Mutex live_lock_;                       // guards live_ (taken alone, or after mutex_)
   Task* live_ = nullptr;                  // every task not Done, linked through live_prev/next
   bool has_live() {

@@ -33,6 +33,11 @@ class Mutex {
       c = state_.exchange(2, std::memory_order_acquire);
     }
   }
+  // Takes the lock only if it is free now; never waits.
+  bool try_lock() {
+    uint32_t c = 0;
+    return state_.compare_exchange_strong(c, 1, std::memory_order_acquire);
+  }
   void unlock() {
     if (state_.exchange(0, std::memory_order_release) == 2)
       syscall(SYS_futex, reinterpret_cast<uint32_t*>(&state_), FUTEX_WAKE_PRIVATE, 1, nullptr, nullptr, 0);

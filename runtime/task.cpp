@@ -11,8 +11,7 @@ Task::Task(Runtime& rt, uint64_t task_id, const char* fn_name, const vm::Proto* 
     : vm(rt), id(task_id), name(fn_name), spawned_at(at), spawner(spawned_by) {
   vm.host = this;
   rt.tasks_alive.fetch_add(1, std::memory_order_relaxed);
-  rng = 0x9E3779B97F4A7C15ull * (task_id + 1) ^ uint64_t(reinterpret_cast<uintptr_t>(this));
-  if (rng == 0) rng = 1;
+  rng = rt.task_seed(task_id);
 }
 
 Task::~Task() {
@@ -29,29 +28,6 @@ std::unique_ptr<Scope> Task::close_scope() {
   return closed;
 }
 
-bool WaitChannels::contains(Channel* ch) const {
-  for (Channel* c : *this)
-    if (c == ch) return true;
-  return false;
-}
-
-void WaitChannels::add(Channel* ch) {
-  if (several()) {
-    more_->push_back(ch);
-  } else if (!one_) {
-    one_ = ch;
-  } else {
-    if (!more_) more_ = std::make_unique<std::vector<Channel*>>();
-    more_->push_back(one_);
-    more_->push_back(ch);
-  }
-}
-
-void WaitChannels::clear() {
-  one_ = nullptr;
-  if (more_) more_->clear();  // keeps its room: a task that selects once selects again
-}
-
 std::string Task::describe() const {
   return "<task " + std::to_string(id) + " " + std::string(name) + " at " + file() + ":" +
          std::to_string(spawned_at.line) + ">";
@@ -64,9 +40,8 @@ uint64_t Task::begin_wait(WaitInfo what) {
   wake_value = vm::Message();
   wake_case = -1;
   wake_closed = false;
-  wake_error = nullptr;
-  woken_by_channel = false;
-  wait_channels.clear();
+  wake_error = WakeError::None;
+  registration_taken = false;
   uint64_t gen = wait_gen.load(std::memory_order_relaxed) + 1;
   // claimed_gen trails wait_gen by one while the wait is open; a claim moves it up.
   claimed_gen.store(gen - 1, std::memory_order_release);

@@ -13,9 +13,12 @@
 // A wake that arrives while the task is still Running (it registered, but has not
 // finished suspending) sets `wake_pending`, and the worker requeues it at once.
 //
-// Every wait has a generation number (`wait_gen`). Registrations in channel queues carry
-// it, and only the first to claim (compare-and-swap on `claimed_gen`) completes the
-// wait: a select woken by two channels at once, or a cancel racing a send, wakes once.
+// Every wait has a generation number (`wait_gen`), and only the first to claim it
+// (compare-and-swap on `claimed_gen`) completes the wait: a select woken by two channels
+// at once, or a cancel racing a send, wakes once. A registration in a channel queue is a
+// Waiter node the task owns (runtime/wait_queue.hpp); the task removes every node of a
+// wait before it begins the next one, so a node found in a queue always belongs to the
+// task's current wait and needs no generation of its own.
 //
 // Scopes: every task belongs to the innermost scope open in the task that spawned it
 // (a `scope { }` block, or that task's implicit scope). A scope counts its live tasks;
@@ -32,6 +35,7 @@
 
 #include "lang/ast.hpp"
 #include "runtime/sync.hpp"
+#include "runtime/wait_queue.hpp"
 #include "vm/task.hpp"
 #include "vm/transfer.hpp"
 
@@ -67,11 +71,9 @@ struct WaitInfo {
   }
 };
 
-// An error a waker makes a parked task raise when it resumes.
-struct WakeError {
-  const char* kind;
-  const char* message;
-};
+// An error a waker makes a parked task raise when it resumes (one byte on the task:
+// finish_wait turns it into the error; Deadlock's message is the scheduler's report).
+enum class WakeError : uint8_t { None, Cancelled, ChannelClosed, Deadlock };
 
 // A failure recorded by a scope: the error in transit form and where it came from.
 struct Failure {
@@ -97,20 +99,17 @@ class Scope {
   bool failed() const { return failures && !failures->empty(); }
 };
 
-// The channels a task's current wait registered on: one, or several for a select.
-class WaitChannels {
- public:
-  bool contains(Channel* ch) const;
-  void add(Channel* ch);
-  size_t size() const { return several() ? more_->size() : (one_ ? 1 : 0); }
-  Channel* const* begin() const { return several() ? more_->data() : &one_; }
-  Channel* const* end() const { return begin() + size(); }
-  void clear();
-
- private:
-  bool several() const { return more_ && !more_->empty(); }
-  Channel* one_ = nullptr;  // the only channel, until a second one moves both to more_
-  std::unique_ptr<std::vector<Channel*>> more_;
+// The registrations of a select, one per case by case index (a case with a nil channel
+// has none). Made by a task's first select that waits, and kept: a task that selects
+// once selects again. `cases` is resized only while no node is in a queue.
+struct SelectWait {
+  struct Case : Waiter {
+    Channel* chan = nullptr;  // the channel it is registered on (holding a reference), or null
+    bool is_send = false;
+    vm::Message offered;      // a send case's message, until a receiver takes it
+  };
+  std::vector<Case> cases;
+  bool registered = false;    // some case is registered (channel_forget has not run yet)
 };
 
 // What a finished task leaves for its awaiters: its result or error, in a heap of its own
@@ -152,40 +151,56 @@ class Task final : public vm::Shared {
   Mutex lock;
   State state = Runnable;
   bool wake_pending = false;
-  bool in_queue = false;
   bool yield_now = false;                 // yield() or preemption: requeue, do not park
 
   // --- the current wait ---
   std::atomic<uint64_t> wait_gen{0};      // bumped by each new wait (read by wakers)
   std::atomic<uint64_t> claimed_gen{0};   // == wait_gen once someone completed this wait
   WaitInfo waiting;
-  WaitChannels wait_channels;             // where its registrations are (for clean-up)
+  // Its registration while it sends or receives on waiting.chan (`task` set from the
+  // registration until channel_forget); a select registers the nodes of `select`.
+  Waiter waiter;
   // Set by whoever claimed the wait, read by the task when it runs again.
   vm::Message wake_value;
   int16_t wake_case = -1;
   bool wake_closed = false;
-  bool woken_by_channel = false;          // a channel completed the wait (and dropped its
-                                          // registration there)
+  bool registration_taken = false;        // the claimer removed the registration it
+                                          // completed (a channel popped the node, the
+                                          // sleep's timer left the heap)
+  WakeError wake_error = WakeError::None; // raise this on resume
   std::atomic<bool> cancel_requested{false};
   bool body_finished = false;             // its function returned or failed
   // --- outcome (final once state == Done) ---
   enum Outcome : uint8_t { Pending, Returned, Failed, Cancelled };
   std::atomic<uint8_t> outcome{Pending};
-  const WakeError* wake_error = nullptr;  // set: raise this on resume (a constant, or the
-                                          // scheduler's deadlock report)
+  std::unique_ptr<SelectWait> select;     // the registrations of its selects
   // What a parked sender offers: a plain send's message is in wake_value (a sender gets
-  // nothing back), a select's send cases' messages are here by case index (emptied by
+  // nothing back), a select's send case's message is on its case (emptied by
   // channel_forget when the wait ends).
-  std::unique_ptr<std::vector<vm::Message>> select_sends;
-  vm::Message& offered(int case_index) { return case_index < 0 ? wake_value : (*select_sends)[size_t(case_index)]; }
+  vm::Message& offered(int case_index) { return case_index < 0 ? wake_value : select->cases[size_t(case_index)].offered; }
+  // The select case a registration of this task stands for (-1: a plain send or receive).
+  int case_of(const Waiter* w) const {
+    return w == &waiter ? -1 : int(static_cast<const SelectWait::Case*>(w) - select->cases.data());
+  }
 
-  uint64_t rng;                           // select's random choice (xorshift), per task
+  // select's random choice: a Weyl sequence through a 32-bit mixer, started from the
+  // runtime's seed and the task's id (Runtime::seed), so a seeded run on one worker
+  // repeats its choices. 32 bits: the task shares the word with timer_slot.
+  uint32_t rng;
+  // Its sleep's place in the scheduler's timer heap, or kNoTimer (guarded by the
+  // scheduler's mutex): a sleep ended otherwise leaves the heap at once.
+  static constexpr uint32_t kNoTimer = UINT32_MAX;
+  uint32_t timer_slot = kNoTimer;
 
   size_t random_below(size_t n) {
-    rng ^= rng << 13;
-    rng ^= rng >> 7;
-    rng ^= rng << 17;
-    return size_t(rng % n);
+    rng += 0x9E3779B9u;
+    uint32_t x = rng;  // lowbias32 (C. Wellons)
+    x ^= x >> 16;
+    x *= 0x7feb352du;
+    x ^= x >> 15;
+    x *= 0x846ca68bu;
+    x ^= x >> 16;
+    return size_t((uint64_t(x) * n) >> 32);
   }
 
   std::unique_ptr<Ending> ending;           // set when its body ends
@@ -198,6 +213,13 @@ class Task final : public vm::Shared {
   uint64_t begin_wait(WaitInfo what);
   // Completes the wait `gen` if nobody has: the caller then fills wake_* and wakes it.
   bool claim(uint64_t gen);
+  // Claims the current wait, if it is still open (a waker that found the task's node in
+  // a queue: the node belongs to the current wait).
+  bool claim_current() { return claim(wait_gen.load(std::memory_order_acquire)); }
+  // The current wait is still open: nobody has claimed it.
+  bool wait_open() const {
+    return claimed_gen.load(std::memory_order_acquire) + 1 == wait_gen.load(std::memory_order_acquire);
+  }
 
   // True when a wait point must raise Cancelled: cancel() was called, or a failure
   // cancelled one of the scopes whose code is running.

@@ -7,6 +7,7 @@
 #include <cstdint>
 #include <functional>
 #include <memory>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -27,6 +28,10 @@ struct Options {
   // calls and loop back-edges, across every task of the run; a spawn counts 1000. For
   // fuzzing and for hosts that run untrusted code.
   uint64_t instruction_budget = 0;
+  // Seeds the random choices of select: with a seed and threads = 1, a program makes the
+  // same choices every run (to replay a failing order). Unset: seeded from the system.
+  // The `tsk` command sets it from the TSK_SEED environment variable.
+  std::optional<uint64_t> seed;
 };
 
 // Exit statuses, as the `tsk` command returns them (SPEC §12).

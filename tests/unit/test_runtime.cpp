@@ -1,6 +1,7 @@
 // Unit and stress tests of the concurrency runtime (SPEC §6–§9, §13): run queues and the
 // scheduler, channels, select, timers, deadlock detection and cancellation, each driven
-// through the public API (tsk::Runtime) over 1, 2, 4 and 8 worker threads.
+// through the public API (tsk::Runtime) over 1, 2, 4 and 8 worker threads (one case
+// drives the channel queues directly, below the interpreter).
 //
 // Invariants every case checks at teardown (the leak check): after a run, the runtime
 // holds exactly one task (the persistent main task) and no channel. The test programs
@@ -23,9 +24,12 @@
 #include <thread>
 #include <vector>
 
+#include "runtime/channel.hpp"
 #include "runtime/runtime.hpp"
+#include "runtime/scheduler.hpp"
 #include "runtime/task.hpp"
 #include "tsk/tsk.hpp"
+#include "vm/proto.hpp"
 
 namespace {
 
@@ -381,6 +385,143 @@ main(2000)
   check_program(source, "[2000, 2000] 100\n");
 }
 
+// The seed (Options::seed, TSK_SEED in the tsk command) fixes select's choices: every
+// task's generator starts from the seed and the task's id. In this program every select
+// has two ready cases whatever the scheduling, so even several workers repeat the picks.
+TEST_CASE("select: the same seed makes the same choices, another seed others") {
+  const char* source = R"(
+fn picks(n) {
+    let a = chan(n)
+    let b = chan(n)
+    for _ in 0..n {
+        a <- "a"
+        b <- "b"
+    }
+    var out = ""
+    for _ in 0..n {
+        select {
+        case v = <-a { out = out + v }
+        case v = <-b { out = out + v }
+        }
+    }
+    return out
+}
+fn main() {
+    let tasks = []
+    for _ in 0..4 { push(tasks, spawn picks(64)) }
+    print(picks(64))
+    for t in tasks { print(await t) }
+}
+main()
+)";
+  auto run_seeded = [&](uint64_t seed, int threads) {
+    std::string out, err;
+    tsk::Options options;
+    options.threads = threads;
+    options.seed = seed;
+    options.out = [&](std::string_view s) { out.append(s); };
+    options.err = [&](std::string_view s) { err.append(s); };
+    tsk::Runtime runtime(options);
+    CHECK(runtime.run(source, "seed.tsk") == 0);
+    CHECK(err == "");
+    return out;
+  };
+  std::string first = run_seeded(42, 1);
+  CHECK(std::count(first.begin(), first.end(), '\n') == 5);
+  CHECK(run_seeded(42, 1) == first);
+  CHECK(run_seeded(42, 4) == first);
+  // 5 x 64 fair choices: another seed repeats them all with probability 2^-320.
+  CHECK(run_seeded(43, 1) != first);
+  // The tasks' sequences differ from each other and from main's (seed and id mixed).
+  std::vector<std::string> lines;
+  for (size_t at = 0, nl; (nl = first.find('\n', at)) != std::string::npos; at = nl + 1)
+    lines.push_back(first.substr(at, nl - at));
+  std::sort(lines.begin(), lines.end());
+  CHECK(std::unique(lines.begin(), lines.end()) == lines.end());
+}
+
+// A task in select has a registration in the queue of every case's channel; once one
+// channel completes the select, the others drop theirs (an O(1) unlink each, measured by
+// bench select_fanin), so a queue holds only tasks that still wait there. Driven below
+// the interpreter: tasks that stay Running (a wake only marks them), on channels made
+// directly, with channel_forget standing for the task's resumption.
+TEST_CASE("select: a completed select leaves the other channels' queues, whatever their length") {
+  const int n = 1000;
+  tsk::rt::Config config;
+  config.threads = 1;
+  tsk::rt::Runtime runtime(std::move(config));
+  runtime.scheduler = std::make_unique<tsk::rt::Scheduler>(runtime, 1);
+  tsk::vm::Proto proto;
+  auto new_channel = [&](uint32_t capacity) {
+    return new tsk::rt::Channel(runtime, runtime.next_chan_id++, capacity, &proto, 0);
+  };
+  auto new_running_task = [&] {
+    tsk::rt::Task* t = runtime.new_task("t", nullptr, {});
+    t->state = tsk::rt::Task::Running;
+    return t;
+  };
+  tsk::rt::Channel* shared = new_channel(0);  // every task receives here
+  tsk::rt::Channel* out = new_channel(0);     // every task offers its index here
+  tsk::rt::Task* other = new_running_task();
+  std::vector<tsk::rt::Channel*> own;
+  std::vector<tsk::rt::Task*> tasks;
+  auto select_all = [&](tsk::rt::Task& t, int i) {
+    std::vector<tsk::rt::SelectCase> cases{{own[size_t(i)], false, tsk::vm::Value::nil()},
+                                           {shared, false, tsk::vm::Value::nil()},
+                                           {out, true, tsk::vm::Value::integer(i)}};
+    int chosen = -2;
+    tsk::vm::Message m;
+    bool closed = false;
+    return tsk::rt::channel_select(runtime, t, cases, false, chosen, m, closed);
+  };
+  for (int i = 0; i < n; i++) {
+    own.push_back(new_channel(0));
+    tasks.push_back(new_running_task());
+    REQUIRE(select_all(*tasks.back(), i) == tsk::rt::Op::Parked);
+  }
+  CHECK(shared->waiters() == size_t(n));
+  CHECK(out->waiters() == size_t(n));
+
+  // The first half is completed on its own channel.
+  for (int i = 0; i < n / 2; i++) {
+    tsk::vm::Message m(tsk::vm::Value::integer(7));
+    REQUIRE(tsk::rt::channel_send(runtime, *other, *own[size_t(i)], m) == tsk::rt::Op::Done);
+    CHECK(tasks[size_t(i)]->wake_case == 0);
+    tsk::rt::channel_forget(*tasks[size_t(i)]);
+    CHECK(own[size_t(i)]->waiters() == 0);
+  }
+  CHECK(shared->waiters() == size_t(n - n / 2));
+  CHECK(out->waiters() == size_t(n - n / 2));
+
+  // The second half is completed by receivers on `out`, first come first served.
+  for (int i = n / 2; i < n; i++) {
+    tsk::vm::Message m;
+    bool closed = false;
+    REQUIRE(tsk::rt::channel_recv(runtime, *other, *out, m, closed) == tsk::rt::Op::Done);
+    CHECK(m.value.i == i);
+    CHECK(tasks[size_t(i)]->wake_case == 2);
+    tsk::rt::channel_forget(*tasks[size_t(i)]);
+  }
+  CHECK(shared->waiters() == 0);
+  CHECK(out->waiters() == 0);
+
+  // Selecting again reuses the task's registrations; a cancel takes them all out too.
+  REQUIRE(select_all(*tasks[0], 0) == tsk::rt::Op::Parked);
+  CHECK(shared->waiters() == 1);
+  runtime.cancel_task(tasks[0]);
+  tsk::rt::channel_forget(*tasks[0]);
+  CHECK(shared->waiters() == 0);
+  CHECK(out->waiters() == 0);
+  CHECK(own[0]->waiters() == 0);
+
+  for (tsk::rt::Task* t : tasks) t->release();
+  other->release();
+  for (tsk::rt::Channel* c : own) c->release();
+  shared->release();
+  out->release();
+  CHECK(runtime.channels_alive.load() == 0);
+}
+
 // --- timers --------------------------------------------------------------------------
 
 TEST_CASE("timers: sleep and after fire in deadline order") {
@@ -487,6 +628,63 @@ main()
   }
 }
 
+// SPEC §13: a timer counts only while a waiting task waits on it. A cancelled sleep
+// takes its timer out, so the deadlock that follows is found at once (it used to wait
+// for the 1000 s timer).
+TEST_CASE("timers: a cancelled sleep does not hide a deadlock") {
+  const char* source = R"(
+fn main() {
+    let ready = chan()
+    let t = spawn {
+        ready <- true
+        sleep(1000s)
+    }
+    <-ready
+    cancel(t)
+    try { await t } catch e { print(e.kind) }
+    try { <-chan() } catch e { print(e.kind) }
+}
+main()
+)";
+  check_program(source, "Cancelled\nDeadlock\n");
+}
+
+TEST_CASE("timers: an after() channel nobody receives from does not hide a deadlock") {
+  const char* source = R"(
+import time
+fn main() {
+    let unread = after(1000s)
+    let ticks = time.tick(1000s)
+    try { <-chan() } catch e { print(e.kind) }
+}
+main()
+)";
+  check_program(source, "Deadlock\n");
+}
+
+TEST_CASE("timers: a task receiving from after() or tick() keeps the others from a deadlock") {
+  const char* source = R"(
+import time
+fn main() {
+    let ch = chan()
+    spawn {
+        <-after(30ms)
+        ch <- "after"
+    }
+    print(<-ch)
+    spawn {
+        select {
+        case <-chan() { }
+        case <-time.tick(30ms) { ch <- "tick" }
+        }
+    }
+    print(<-ch)
+}
+main()
+)";
+  check_program(source, "after\ntick\n");
+}
+
 // --- deadlock detection -------------------------------------------------------------
 
 TEST_CASE("deadlock: status 1 and the report on err") {
@@ -559,6 +757,24 @@ fn main() {
 main()
 )";
   check_program(source, "woke\n");
+}
+
+// SPEC §13: main may catch the Deadlock met at a `scope { }` block's closing brace. The
+// scope fails with it: its tasks are cancelled and have ended when main catches it.
+TEST_CASE("a deadlock at the end of a scope block is raised there, and main may catch it") {
+  const char* source = R"(
+fn main() {
+    try {
+        scope {
+            spawn { <-chan() }
+            spawn { chan() <- 1 }
+        }
+    } catch e { print(e.kind) }
+    print("after")
+}
+main()
+)";
+  check_program(source, "Deadlock\nafter\n");
 }
 
 // --- cancellation ---------------------------------------------------------------------
