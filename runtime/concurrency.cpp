@@ -135,8 +135,68 @@ vm::Error* scope_error(vm::Heap& heap, Scope& scope) {
 
 }  // namespace
 
+namespace {
+
+// Whose binding `m`'s globals are, for error messages: `owner` is the main task or the
+// task loading `m`.
+std::string owner_text(vm::Task& t, vm::Module* m, vm::Task* owner) {
+  if (t.runtime.main_ && owner == &t.runtime.main_->vm && !m->imported) return "the main task";
+  return "the task loading module '" + m->path + "'";
+}
+
+// A copy in `t`'s heap of global `index` of `m`, owned by `owner` (not `t`). The caller
+// holds what keeps `owner` owning `m` (a main script's owner never changes; an imported
+// module's cannot while its owner_lock is held).
+vm::Value copy_owned_global(vm::Task& t, vm::Module* m, vm::Task* owner, uint32_t index) {
+  std::lock_guard gc(owner->gc_mutex);  // the owner cannot collect what is being copied
+  vm::Value v;
+  for (;;) {
+    uint32_t before = m->seq.load(std::memory_order_acquire);
+    if (before & 1) continue;
+    vm::Value& slot = m->globals[index];
+    v.tag_word_ = std::atomic_ref<uint64_t>(slot.tag_word_).load(std::memory_order_relaxed);
+    v.i = std::atomic_ref<int64_t>(slot.i).load(std::memory_order_relaxed);
+    std::atomic_thread_fence(std::memory_order_acquire);
+    if (m->seq.load(std::memory_order_relaxed) == before) break;
+  }
+  if (v.tag == vm::Tag::Undef) return v;
+  if (!m->names[index].mutable_ && v.tag == vm::Tag::Closure && v.as_closure()->ncells == 0) {
+    // A top-level fn: re-made once in this task's heap and found again in its cache.
+    using Foreign = vm::Task::ForeignValues;
+    if (!t.foreign_values) t.foreign_values = std::make_unique<Foreign>();
+    vm::Value& slot = m->globals[index];
+    vm::Closure* c = v.as_closure();
+    vm::Value copy = vm::Value::object(t.heap.closure(c->proto, c->module, 0));
+    t.foreign_values->by_slot[&slot] = copy;
+    t.foreign_values->recent[index % Foreign::kRecent] = {&slot, copy};
+    return copy;
+  }
+  if (!v.immutable())
+    t.raise("OwnershipError", "'" + m->names[index].name + "' belongs to " + owner_text(t, m, owner) +
+                                  " and holds a mutable " + vm::type_name(v) + "; task " + std::to_string(host(t).id) +
+                                  " may read it only while it is immutable (freeze it, or pass it to the task)");
+  return vm::copy_into(t.heap, v);
+}
+
+}  // namespace
+
 vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
-  vm::Task* owner = m->owner;
+  if (m->imported) {
+    // A module still loading in another task (a task its body spawned calls its
+    // functions). Its owner gives it up under owner_lock when it ends loading, so
+    // holding that lock for the whole read sees it either owned or loaded, never half.
+    if (!m->names[index].mutable_ && t.foreign_values) {
+      auto& by_slot = t.foreign_values->by_slot;
+      auto cached = by_slot.find(&m->globals[index]);
+      if (cached != by_slot.end()) return cached->second;  // a top-level fn copied before
+    }
+    std::lock_guard hold(m->owner_lock);
+    vm::Task* owner = m->owner.load(std::memory_order_acquire);
+    if (!owner) return m->globals[index];  // loaded (frozen, shared) or failed (Undef)
+    return copy_owned_global(t, m, owner, index);
+  }
+  // A main script's top-level binding: its owner, the main task, never changes.
+  vm::Task* owner = m->owner.load(std::memory_order_relaxed);
   if (!m->names[index].mutable_) {
     // A `let` or `fn` binding never changes once set, and what it holds stays reachable
     // from the module, so the owner cannot free it: a function (the common case, a task
@@ -160,31 +220,20 @@ vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
       return cached->second;
     }
   }
-  std::lock_guard gc(owner->gc_mutex);  // the owner cannot collect what is being copied
-  vm::Value v;
-  for (;;) {
-    uint32_t before = m->seq.load(std::memory_order_acquire);
-    if (before & 1) continue;
-    vm::Value& slot = m->globals[index];
-    v.tag_word_ = std::atomic_ref<uint64_t>(slot.tag_word_).load(std::memory_order_relaxed);
-    v.i = std::atomic_ref<int64_t>(slot.i).load(std::memory_order_relaxed);
-    std::atomic_thread_fence(std::memory_order_acquire);
-    if (m->seq.load(std::memory_order_relaxed) == before) break;
-  }
-  if (v.tag == vm::Tag::Undef) return v;
-  if (!v.immutable())
-    t.raise("OwnershipError", "'" + m->names[index].name + "' belongs to the main task and holds a mutable " +
-                                  vm::type_name(v) + "; task " + std::to_string(host(t).id) +
-                                  " may read it only while it is immutable (freeze it, or pass it to the task)");
-  return vm::copy_into(t.heap, v);
+  return copy_owned_global(t, m, owner, index);
 }
 
 void write_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
-  if (!m->owner)
+  vm::Task* owner = m->owner.load(std::memory_order_acquire);
+  if (!owner && m->imported && !m->loaded)
+    t.raise("ImportError", "cannot assign to '" + m->names[index].name + "': module '" + m->path +
+                               "' failed to load");
+  if (!owner)
     t.raise("FrozenError", "cannot assign to '" + m->names[index].name + "': module '" +
                                std::string(m->name->view()) + "' is read-only");
   t.raise("OwnershipError", "cannot assign to '" + m->names[index].name + "' from task " + std::to_string(host(t).id) +
-                                ": top-level bindings belong to the main task; send the value on a channel");
+                                ": top-level bindings belong to " + owner_text(t, m, owner) +
+                                "; send the value on a channel");
 }
 
 void check_cancel(vm::Task& t) {
@@ -354,6 +403,7 @@ bool select(vm::Task& t, vm::Value* regs, int n, uint32_t send_mask, bool has_de
 
 void finish_wait(vm::Task& t) {
   Task& self = host(t);
+  if (self.waiting.kind == WaitInfo::Import) t.runtime.modules.forget_wait(t);
   channel_forget(self);
   self.waiting = WaitInfo{};
   if (const WakeError* error = std::exchange(self.wake_error, nullptr)) {

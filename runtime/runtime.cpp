@@ -1,6 +1,7 @@
 // The Runtime's own work: output buffering, the builtin table, standard and file
-// modules (loading, caching, cycle detection, freezing exports), and compiling source
-// with the runtime's shared heap and proto store.
+// modules (reading, compiling, running and freezing them; the table of which task loads
+// or waits for which module is runtime/modules.cpp), and compiling source with the
+// runtime's shared heap and proto store.
 #include "runtime/runtime.hpp"
 
 #include <cstring>
@@ -35,6 +36,14 @@ void write_fd(int fd, std::string_view s) {
     }
     s.remove_prefix(size_t(n));
   }
+}
+
+// The module table's key for a file: its canonical path, so one file imported by two
+// relative paths is one module.
+std::string module_key(const std::filesystem::path& shown) {
+  std::error_code ec;
+  std::filesystem::path canonical = std::filesystem::weakly_canonical(shown, ec);
+  return ec ? shown.string() : canonical.string();
 }
 
 }  // namespace
@@ -144,7 +153,7 @@ void Runtime::interrupt(Task* task) {
   if (!task->claim(task->wait_gen.load(std::memory_order_acquire))) return;
   switch (task->waiting.kind) {
     case WaitInfo::Receive: case WaitInfo::Send: case WaitInfo::Select:
-    case WaitInfo::Sleep: case WaitInfo::Forever:
+    case WaitInfo::Sleep: case WaitInfo::Forever: case WaitInfo::Import:
       if (task->should_cancel()) {
         static constexpr WakeError kCancelled{"Cancelled", "the task was cancelled"};
         task->wake_error = &kCancelled;
@@ -220,11 +229,11 @@ int Runtime::run_main(vm::Value main_closure) {
 
 vm::Module* Runtime::standard_module(const std::string& name) {
   std::string key = "std:" + name;
-  auto it = modules.find(key);
-  if (it != modules.end()) return it->second;
+  if (vm::Module* m = modules.loaded(key)) return m;
   for (const vm::ModuleDef& def : vm::standard_modules()) {
     if (name != def.name) continue;
     std::lock_guard lock(module_mutex);
+    if (vm::Module* m = modules.loaded(key)) return m;  // another task made it meanwhile
     vm::Module* m = shared.module(shared.string(name));
     m->exports = shared.map();
     m->exports->flags |= vm::kFrozen;
@@ -241,8 +250,7 @@ vm::Module* Runtime::standard_module(const std::string& name) {
       add(&ctx, e.name, vm::Value::object(shared.native(&e)));
     if (def.add_constants) def.add_constants(shared, config.args, add, &ctx);
     m->loaded = true;
-    modules[key] = m;
-    return m;
+    return modules.add_loaded(key, m);
   }
   return nullptr;
 }
@@ -295,62 +303,93 @@ vm::Module* Runtime::import(vm::Task& task, vm::Module* importer, std::string_vi
   }
   fs::path dir = importer && !importer->path.empty() ? fs::path(importer->path).parent_path() : fs::path();
   fs::path shown = (dir / fs::path(name)).lexically_normal();
-  std::error_code ec;
-  fs::path canonical = fs::weakly_canonical(shown, ec);
-  std::string key = ec ? shown.string() : canonical.string();
+  std::string key = module_key(shown);
 
-  auto it = modules.find(key);
-  if (it != modules.end()) {
-    if (it->second->loaded) return it->second;
-    std::string chain;
-    for (vm::Module* m : loading) chain += m->path + " -> ";
-    task.raise("ImportError", "import cycle: " + chain + shown.string());
+  // Parking needs a task that can return to the scheduler (as rt::await's checks).
+  bool can_park = task.host && (task.call_depth == 0 || task.in_fiber);
+  ModuleTable::Found found = modules.begin(task, key, nullptr, can_park);
+  if (found.kind == ModuleTable::Found::Absent) {
+    vm::Module* fresh;
+    {
+      std::lock_guard lock(module_mutex);
+      fresh = shared.module(shared.string(shown.stem().string()));
+    }
+    fresh->path = shown.string();
+    fresh->imported = true;
+    found = modules.begin(task, key, fresh, can_park);  // may find it taken meanwhile
   }
+  switch (found.kind) {
+    case ModuleTable::Found::Loaded: return found.module;
+    case ModuleTable::Found::Wait: return nullptr;
+    case ModuleTable::Found::Refused: task.raise(found.error_kind, found.message);
+    default: break;
+  }
+  // This task is its loader now: whatever fails from here on must end the load.
+  vm::Module* m = found.module;
+  auto fail = [&](vm::Error* e) {
+    abort_import(task, m, e);
+    throw vm::ScriptError{e};
+  };
+  std::error_code ec;
   std::ifstream file(shown, std::ios::binary);
   if (!file || fs::is_directory(shown, ec))
-    task.raise("ImportError", "cannot read module '" + shown.string() + "': " +
-                                  (errno ? std::strerror(errno) : "not a file"));
+    fail(task.make_error("ImportError", "cannot read module '" + shown.string() + "': " +
+                                            (errno ? std::strerror(errno) : "not a file")));
   std::stringstream text;
   text << file.rdbuf();
   std::string source = text.str();
   Compiled c = compile(source, shown.string());
   if (!c.errors.empty()) {
     const lang::Diagnostic& d = c.errors.front();
-    task.raise("SyntaxError", d.file + ":" + std::to_string(d.loc.line) + ":" +
-                                  std::to_string(d.loc.col) + ": " + d.message);
+    fail(task.make_error("SyntaxError", d.file + ":" + std::to_string(d.loc.line) + ":" +
+                                            std::to_string(d.loc.col) + ": " + d.message));
   }
-  std::lock_guard lock(module_mutex);
-  vm::Module* m = shared.module(shared.string(shown.stem().string()));
-  m->path = shown.string();
-  m->owner = &task;
   define_globals(task, m, c.globals);
-  modules[key] = m;
-  loading.push_back(m);
+  m->owner.store(&task, std::memory_order_release);
   body = task.heap.closure(c.main, m, 0);
   return m;
 }
 
-void Runtime::finish_import(vm::Module* m) {
-  std::lock_guard lock(module_mutex);
-  m->loaded = true;
-  // Modules are shared by every task and read-only once loaded (SPEC §4): every global
-  // is frozen and moved into the shared area, where any task may read it.
-  for (size_t i = 0; i < m->names.size(); i++) {
-    vm::freeze_deep(m->globals[i]);
-    m->globals[i] = vm::copy_into(shared, m->globals[i]);
+void Runtime::finish_import(vm::Task& task, vm::Module* m) {
+  {
+    std::lock_guard lock(module_mutex);
+    // The owner transition (see vm::Module): a task reading an owned global holds
+    // owner_lock, so it sees the module owned by `task` or, once this ends, loaded.
+    std::lock_guard owned(m->owner_lock);
+    m->loaded = true;
+    // Modules are shared by every task and read-only once loaded (SPEC §4): every global
+    // is frozen and moved into the shared area, where any task may read it.
+    for (size_t i = 0; i < m->names.size(); i++) {
+      vm::freeze_deep(m->globals[i]);
+      m->globals[i] = vm::copy_into(shared, m->globals[i]);
+    }
+    m->owner.store(nullptr, std::memory_order_release);
   }
-  m->owner = nullptr;
-  if (!loading.empty() && loading.back() == m) loading.pop_back();
+  modules.end(task, m, ModuleTable::Outcome::Loaded);
 }
 
-void Runtime::abort_import(vm::Module* m) {
-  if (!loading.empty() && loading.back() == m) loading.pop_back();
-  for (auto it = modules.begin(); it != modules.end(); ++it) {
-    if (it->second == m) {
-      modules.erase(it);
-      break;
-    }
+void Runtime::abort_import(vm::Task& task, vm::Module* m, vm::Error* error) {
+  {
+    // Nothing of a failed module stays reachable: its globals (objects of `task`'s heap,
+    // which the collector may now free) are dropped before its owner lets go.
+    std::lock_guard owned(m->owner_lock);
+    for (vm::Value& v : m->globals) v = vm::Value::undef();
+    m->owner.store(nullptr, std::memory_order_release);
   }
+  modules.end(task, m, error ? ModuleTable::Outcome::Failed : ModuleTable::Outcome::Abandoned, error);
+}
+
+void Runtime::enter_main_script(vm::Module* m, const std::string& file) {
+  modules.enter_main(main_task(), module_key(std::filesystem::path(file).lexically_normal()), m);
+}
+
+void Runtime::leave_main_script() {
+  vm::Task& main = main_task();
+  // A run that ended inside an import (os.exit, a deadlock) left its import frames:
+  // those modules never loaded.
+  for (size_t i = main.frames.size(); i-- > 0;)
+    if (main.frames[i].kind == vm::kFrameImport) abort_import(main, main.frames[i].closure->module, nullptr);
+  modules.leave_main(main);
 }
 
 }  // namespace tsk::rt
