@@ -4,11 +4,12 @@
 // runtime's shared heap and proto store.
 #include "runtime/runtime.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cctype>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
-#include <unistd.h>
 
 #include "lang/compiler.hpp"
 #include "stdlib/registry.hpp"
@@ -44,6 +45,80 @@ std::string module_key(const std::filesystem::path& shown) {
   std::error_code ec;
   std::filesystem::path canonical = std::filesystem::weakly_canonical(shown, ec);
   return ec ? shown.string() : canonical.string();
+}
+
+// Reads the file `path` whole into `out`; on failure says why in `why`.
+bool read_source(const std::filesystem::path& path, std::string& out, std::string& why) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    why = "it is a directory";
+    return false;
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    why = std::strerror(errno);
+    return false;
+  }
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      why = std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    out.append(buf, size_t(n));
+  }
+  ::close(fd);
+  return true;
+}
+
+// The SyntaxError of an imported file that does not compile. Its message is
+// "file:line:col: message"; the source line and the caret, as format_diagnostic shows
+// them, open its trace, and the import sites follow when it is raised.
+vm::Error* syntax_error(vm::Task& task, const lang::Diagnostic& d, std::string_view source) {
+  std::string where = d.file;
+  if (d.loc.line > 0) {
+    where += ":" + std::to_string(d.loc.line);
+    if (d.loc.col > 0) where += ":" + std::to_string(d.loc.col);
+  }
+  vm::Error* e = task.make_error("SyntaxError", where + ": " + d.message);
+  std::string text = lang::format_diagnostic(d, source);
+  size_t start = text.find('\n');  // the header line is the message
+  while (start != std::string::npos && start + 1 < text.size()) {
+    size_t end = text.find('\n', start + 1);
+    std::string line = text.substr(start + 1, end == std::string::npos ? std::string::npos : end - start - 1);
+    if (line.rfind("  ", 0) == 0) line.erase(0, 2);  // format_error indents trace lines itself
+    e->trace.push_back(vm::TraceLine{"", "", {}, line});
+    start = end;
+  }
+  return e;
+}
+
+// The report of an uncaught SyntaxError, as for any syntax error (SPEC §5):
+// "file:line:col: error: message", the source line and caret, then the import sites.
+std::string format_syntax_error(const vm::Error* e) {
+  std::string_view message = e->message->view();
+  std::string out;
+  // The location ends at the first ": " preceded by ":LINE" (and maybe ":COL").
+  size_t at = std::string_view::npos;
+  for (size_t i = message.find(": "); i != std::string_view::npos; i = message.find(": ", i + 1)) {
+    size_t j = i;
+    while (j > 0 && std::isdigit(static_cast<unsigned char>(message[j - 1]))) j--;
+    if (j < i && j > 0 && message[j - 1] == ':') {
+      at = i;
+      break;
+    }
+  }
+  if (at == std::string_view::npos) {
+    out = "error: SyntaxError: " + std::string(message) + "\n";
+  } else {
+    out = std::string(message.substr(0, at + 1)) + " error:" + std::string(message.substr(at + 1)) + "\n";
+  }
+  for (const vm::TraceLine& line : e->trace) out += "  " + vm::Task::format_trace_line(line) + "\n";
+  return out;
 }
 
 }  // namespace
@@ -221,7 +296,12 @@ int Runtime::run_main(vm::Value main_closure) {
     return 1;
   }
   if (m.outcome == Task::Failed || m.outcome == Task::Cancelled) {
-    write_err(vm::Task::format_error(m.ending->error));
+    const vm::Error* e = m.ending->error;
+    if (e->kind->view() == "SyntaxError") {
+      write_err(format_syntax_error(e));
+      return 2;  // SPEC §5: a syntax error, also in an imported file, exits with 2
+    }
+    write_err(vm::Task::format_error(e));
     return 1;
   }
   return 0;
@@ -330,20 +410,11 @@ vm::Module* Runtime::import(vm::Task& task, vm::Module* importer, std::string_vi
     abort_import(task, m, e);
     throw vm::ScriptError{e};
   };
-  std::error_code ec;
-  std::ifstream file(shown, std::ios::binary);
-  if (!file || fs::is_directory(shown, ec))
-    fail(task.make_error("ImportError", "cannot read module '" + shown.string() + "': " +
-                                            (errno ? std::strerror(errno) : "not a file")));
-  std::stringstream text;
-  text << file.rdbuf();
-  std::string source = text.str();
+  std::string source, why;
+  if (!read_source(shown, source, why))
+    fail(task.make_error("ImportError", "cannot read module '" + shown.string() + "': " + why));
   Compiled c = compile(source, shown.string());
-  if (!c.errors.empty()) {
-    const lang::Diagnostic& d = c.errors.front();
-    fail(task.make_error("SyntaxError", d.file + ":" + std::to_string(d.loc.line) + ":" +
-                                            std::to_string(d.loc.col) + ": " + d.message));
-  }
+  if (!c.errors.empty()) fail(syntax_error(task, c.errors.front(), source));
   define_globals(task, m, c.globals);
   m->owner.store(&task, std::memory_order_release);
   body = task.heap.closure(c.main, m, 0);

@@ -893,7 +893,7 @@ void Task::record_trace(Error* e) {
 }
 
 std::string Task::format_trace_line(const TraceLine& line) {
-  if (!line.note.empty()) return line.note;
+  if (!line.note.empty() || line.function.empty()) return line.note;  // a note may be empty (a blank source line)
   return "at " + line.function + " (" + line.file + ":" + std::to_string(line.loc.line) + ":" +
          std::to_string(line.loc.col) + ")";
 }

@@ -1443,6 +1443,42 @@ main()
   }
 }
 
+TEST_CASE("modules: a syntax error imported by many tasks at once") {
+  ModuleDir dir;
+  dir.write("bad.tsk", "let ok = 1\nlet bad = (ok + )\n");
+  const char* caught = R"(
+fn main() {
+    let tasks = []
+    for i in 0..8 {
+        push(tasks, spawn {
+            try {
+                import "bad.tsk" as b
+                return "loaded"
+            } catch e {
+                return e.kind
+            }
+        })
+    }
+    for t in tasks { print(await t) }
+}
+main()
+)";
+  std::string expected;
+  for (int i = 0; i < 8; i++) expected += "SyntaxError\n";
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(caught, threads, false, dir.main());
+    CHECK(r.status == 0);
+    CHECK(r.out == expected);
+    check_no_leaks(r);
+  }
+  // Uncaught: reported as a syntax error (file:line:col, the line, a caret), status 2.
+  RunResult r = run_program("import \"bad.tsk\" as b\n", 2, false, dir.main());
+  CHECK(r.status == 2);
+  CHECK(r.err.find("bad.tsk:2:17: error: ") != std::string::npos);
+  CHECK(r.err.find("\n  let bad = (ok + )\n                  ^\n") != std::string::npos);
+}
+
 // Regression: a task spawned by a module's top-level code calls the module's functions
 // while the module finishes loading. The read path loaded the owner twice and could find
 // it null the second time (a crash about once in 100 runs); the copy of the globals
