@@ -42,11 +42,14 @@ int Runtime::run(std::string_view source, const std::string& filename) {
   vm::Task& task = rt.main_task();
   vm::Module* m = rt.shared.module(rt.shared.string(std::filesystem::path(filename).stem().string()));
   m->path = filename;
-  m->owner = &task;
+  m->owner.store(&task, std::memory_order_relaxed);
   rt.main_modules.push_back(m);
   rt.define_globals(task, m, c.globals);
   vm::Value main = vm::Value::object(task.heap.closure(c.main, m, 0));
-  return rt.run_main(main);
+  rt.enter_main_script(m, filename);
+  int status = rt.run_main(main);
+  rt.leave_main_script();
+  return status;
 }
 
 int Runtime::run_file(const std::string& path) {

@@ -135,72 +135,109 @@ vm::Error* scope_error(vm::Heap& heap, Scope& scope) {
 
 }  // namespace
 
-// "the main task", or "task 4" for a module's globals while the task importing it runs
-// its body.
-std::string owner_name(const vm::Module* m) {
-  const vm::Task* owner = m->owner;
-  if (!owner || !owner->host || owner->host->id == 1) return "the main task";
-  return "task " + std::to_string(owner->host->id);
+namespace {
+
+// Whose binding `m`'s globals are, for error messages: `owner` is the main task or the
+// task loading `m`.
+std::string owner_text(vm::Task& t, vm::Module* m, vm::Task* owner) {
+  if (t.runtime.main_ && owner == &t.runtime.main_->vm && !m->imported) return "the main task";
+  return "the task loading module '" + m->path + "'";
 }
 
-vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
-  vm::Task* owner = m->owner;
+// Keeps `v`, this task's copy of the `let`/`fn` binding `index` of `m`, which never
+// changes once set: GETG finds it again in `recent` without leaving the loop.
+vm::Value remember_fixed(vm::Task& t, vm::Module* m, uint32_t index, vm::Value v) {
+  using Foreign = vm::Task::ForeignValues;
+  if (!t.foreign_values) t.foreign_values = std::make_unique<Foreign>();
   vm::Value& slot = m->globals[index];
-  // A `let` or `fn` binding never changes once set, so this task keeps what it read
-  // (GETG finds it again in `recent` without leaving the loop).
-  bool fixed = !m->names[index].mutable_;
-  auto remember = [&](vm::Value v) {
-    using Foreign = vm::Task::ForeignValues;
-    if (!t.foreign_values) t.foreign_values = std::make_unique<Foreign>();
-    vm::Value kept = t.foreign_values->by_slot.emplace(&slot, v).first->second;
-    t.foreign_values->recent[index % Foreign::kRecent] = {&slot, kept};
-    return kept;
-  };
-  if (fixed) {
-    if (t.foreign_values) {
-      auto cached = t.foreign_values->by_slot.find(&slot);
-      if (cached != t.foreign_values->by_slot.end()) return remember(cached->second);
-    }
-    // What the binding holds stays reachable from the module, so the owner cannot free
-    // it: a function (the common case, a task calling a top-level fn) is re-made here
-    // without any lock. It reads no object's flags, which the owner's collector writes;
-    // anything else is read once under the owner's lock below.
-    vm::Value v;
-    v.tag_word_ = std::atomic_ref<uint64_t>(slot.tag_word_).load(std::memory_order_acquire);
-    v.i = std::atomic_ref<int64_t>(slot.i).load(std::memory_order_relaxed);
-    if (!v.is_obj()) return v;
-    if (v.tag == vm::Tag::Closure && v.as_closure()->ncells == 0) {
-      vm::Closure* c = v.as_closure();
-      return remember(vm::Value::object(t.heap.closure(c->proto, c->module, 0)));
-    }
-  }
-  // The owner cannot collect, nor freeze, what is being copied.
-  std::lock_guard gc(owner->gc_mutex);
+  vm::Value kept = t.foreign_values->by_slot.emplace(&slot, v).first->second;
+  t.foreign_values->recent[index % Foreign::kRecent] = {&slot, kept};
+  return kept;
+}
+
+// A copy in `t`'s heap of global `index` of `m`, owned by `owner` (not `t`). The caller
+// holds what keeps `owner` owning `m` (a main script's owner never changes; an imported
+// module's cannot while its owner_lock is held).
+vm::Value copy_owned_global(vm::Task& t, vm::Module* m, vm::Task* owner, uint32_t index) {
+  std::lock_guard gc(owner->gc_mutex);  // the owner cannot collect what is being copied
   vm::Value v;
   for (;;) {
     uint32_t before = m->seq.load(std::memory_order_acquire);
     if (before & 1) continue;
+    vm::Value& slot = m->globals[index];
     v.tag_word_ = std::atomic_ref<uint64_t>(slot.tag_word_).load(std::memory_order_relaxed);
     v.i = std::atomic_ref<int64_t>(slot.i).load(std::memory_order_relaxed);
     std::atomic_thread_fence(std::memory_order_acquire);
     if (m->seq.load(std::memory_order_relaxed) == before) break;
   }
   if (v.tag == vm::Tag::Undef) return v;
+  if (!m->names[index].mutable_ && v.tag == vm::Tag::Closure && v.as_closure()->ncells == 0) {
+    // A top-level fn: re-made once in this task's heap and found again in its cache.
+    vm::Closure* c = v.as_closure();
+    return remember_fixed(t, m, index, vm::Value::object(t.heap.closure(c->proto, c->module, 0)));
+  }
   if (!v.immutable())
-    t.raise("OwnershipError", "'" + m->names[index].name + "' belongs to " + owner_name(m) +
-                                  " and holds a mutable " + vm::type_name(v) + "; task " +
-                                  std::to_string(host(t).id) +
+    t.raise("OwnershipError", "'" + m->names[index].name + "' belongs to " + owner_text(t, m, owner) +
+                                  " and holds a mutable " + vm::type_name(v) + "; task " + std::to_string(host(t).id) +
                                   " may read it only while it is immutable (freeze it, or pass it to the task)");
   vm::Value copy = vm::copy_into(t.heap, v);
-  return fixed && copy.is_obj() ? remember(copy) : copy;
+  // A `let` never changes: its value (shared frozen data, held once) is read once per task.
+  return !m->names[index].mutable_ && copy.is_obj() ? remember_fixed(t, m, index, copy) : copy;
+}
+
+}  // namespace
+
+vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
+  if (m->imported) {
+    // A module still loading in another task (a task its body spawned calls its
+    // functions). Its owner gives it up under owner_lock when it ends loading, so
+    // holding that lock for the whole read sees it either owned or loaded, never half.
+    if (!m->names[index].mutable_ && t.foreign_values) {
+      auto& by_slot = t.foreign_values->by_slot;
+      auto cached = by_slot.find(&m->globals[index]);
+      if (cached != by_slot.end()) return cached->second;  // a top-level fn copied before
+    }
+    std::lock_guard hold(m->owner_lock);
+    vm::Task* owner = m->owner.load(std::memory_order_acquire);
+    if (!owner) return m->globals[index];  // loaded (frozen, shared) or failed (Undef)
+    return copy_owned_global(t, m, owner, index);
+  }
+  // A main script's top-level binding: its owner, the main task, never changes.
+  vm::Task* owner = m->owner.load(std::memory_order_relaxed);
+  if (!m->names[index].mutable_) {
+    // A `let` or `fn` binding never changes once set, and what it holds stays reachable
+    // from the module, so the owner cannot free it: a function (the common case, a task
+    // calling a top-level fn) is re-made in this task's heap without any lock. It reads
+    // no object's flags (the owner's collector writes them); anything else is read once,
+    // under the owner's lock, and then found here.
+    vm::Value& slot = m->globals[index];
+    if (t.foreign_values) {
+      auto cached = t.foreign_values->by_slot.find(&slot);
+      if (cached != t.foreign_values->by_slot.end()) return remember_fixed(t, m, index, cached->second);
+    }
+    vm::Value v;
+    v.tag_word_ = std::atomic_ref<uint64_t>(slot.tag_word_).load(std::memory_order_acquire);
+    v.i = std::atomic_ref<int64_t>(slot.i).load(std::memory_order_relaxed);
+    if (!v.is_obj()) return v;
+    if (v.tag == vm::Tag::Closure && v.as_closure()->ncells == 0) {
+      vm::Closure* c = v.as_closure();
+      return remember_fixed(t, m, index, vm::Value::object(t.heap.closure(c->proto, c->module, 0)));
+    }
+  }
+  return copy_owned_global(t, m, owner, index);
 }
 
 void write_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
-  if (!m->owner)
+  vm::Task* owner = m->owner.load(std::memory_order_acquire);
+  if (!owner && m->imported && !m->loaded)
+    t.raise("ImportError", "cannot assign to '" + m->names[index].name + "': module '" + m->path +
+                               "' failed to load");
+  if (!owner)
     t.raise("FrozenError", "cannot assign to '" + m->names[index].name + "': module '" +
                                std::string(m->name->view()) + "' is read-only");
   t.raise("OwnershipError", "cannot assign to '" + m->names[index].name + "' from task " + std::to_string(host(t).id) +
-                                ": it belongs to " + owner_name(m) + "; send the value on a channel");
+                                ": top-level bindings belong to " + owner_text(t, m, owner) +
+                                "; send the value on a channel");
 }
 
 void check_cancel(vm::Task& t) {
@@ -373,6 +410,7 @@ bool select(vm::Task& t, vm::Value* regs, int n, const vm::Instr* send_mask, boo
 void finish_wait(vm::Task& t) {
   Task& self = host(t);
   Runtime& rt = t.runtime;
+  if (self.waiting.kind == WaitInfo::Import) t.runtime.modules.forget_wait(t);
   channel_forget(self);
   WaitInfo::Kind kind = self.waiting.kind;
   // A sleep ended otherwise (cancelled) takes its timer out of the heap.

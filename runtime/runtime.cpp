@@ -1,14 +1,16 @@
 // The Runtime's own work: output buffering, the builtin table, standard and file
-// modules (loading, caching, cycle detection, freezing exports), and compiling source
-// with the runtime's shared heap and proto store.
+// modules (reading, compiling, running and freezing them; the table of which task loads
+// or waits for which module is runtime/modules.cpp), and compiling source with the
+// runtime's shared heap and proto store.
 #include "runtime/runtime.hpp"
 
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <cctype>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <random>
-#include <sstream>
-#include <unistd.h>
 
 #include "lang/compiler.hpp"
 #include "stdlib/registry.hpp"
@@ -36,6 +38,88 @@ void write_fd(int fd, std::string_view s) {
     }
     s.remove_prefix(size_t(n));
   }
+}
+
+// The module table's key for a file: its canonical path, so one file imported by two
+// relative paths is one module.
+std::string module_key(const std::filesystem::path& shown) {
+  std::error_code ec;
+  std::filesystem::path canonical = std::filesystem::weakly_canonical(shown, ec);
+  return ec ? shown.string() : canonical.string();
+}
+
+// Reads the file `path` whole into `out`; on failure says why in `why`.
+bool read_source(const std::filesystem::path& path, std::string& out, std::string& why) {
+  std::error_code ec;
+  if (std::filesystem::is_directory(path, ec)) {
+    why = "it is a directory";
+    return false;
+  }
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    why = std::strerror(errno);
+    return false;
+  }
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      why = std::strerror(errno);
+      ::close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    out.append(buf, size_t(n));
+  }
+  ::close(fd);
+  return true;
+}
+
+// The SyntaxError of an imported file that does not compile. Its message is
+// "file:line:col: message"; the source line and the caret, as format_diagnostic shows
+// them, open its trace, and the import sites follow when it is raised.
+vm::Error* syntax_error(vm::Task& task, const lang::Diagnostic& d, std::string_view source) {
+  std::string where = d.file;
+  if (d.loc.line > 0) {
+    where += ":" + std::to_string(d.loc.line);
+    if (d.loc.col > 0) where += ":" + std::to_string(d.loc.col);
+  }
+  vm::Error* e = task.make_error("SyntaxError", where + ": " + d.message);
+  std::string text = lang::format_diagnostic(d, source);
+  size_t start = text.find('\n');  // the header line is the message
+  while (start != std::string::npos && start + 1 < text.size()) {
+    size_t end = text.find('\n', start + 1);
+    std::string line = text.substr(start + 1, end == std::string::npos ? std::string::npos : end - start - 1);
+    if (line.rfind("  ", 0) == 0) line.erase(0, 2);  // format_error indents trace lines itself
+    e->trace.push_back(vm::TraceLine{"", "", {}, line});
+    start = end;
+  }
+  return e;
+}
+
+// The report of an uncaught SyntaxError, as for any syntax error (SPEC §5):
+// "file:line:col: error: message", the source line and caret, then the import sites.
+std::string format_syntax_error(const vm::Error* e) {
+  std::string_view message = e->message->view();
+  std::string out;
+  // The location ends at the first ": " preceded by ":LINE" (and maybe ":COL").
+  size_t at = std::string_view::npos;
+  for (size_t i = message.find(": "); i != std::string_view::npos; i = message.find(": ", i + 1)) {
+    size_t j = i;
+    while (j > 0 && std::isdigit(static_cast<unsigned char>(message[j - 1]))) j--;
+    if (j < i && j > 0 && message[j - 1] == ':') {
+      at = i;
+      break;
+    }
+  }
+  if (at == std::string_view::npos) {
+    out = "error: SyntaxError: " + std::string(message) + "\n";
+  } else {
+    out = std::string(message.substr(0, at + 1)) + " error:" + std::string(message.substr(at + 1)) + "\n";
+  }
+  for (const vm::TraceLine& line : e->trace) out += "  " + vm::Task::format_trace_line(line) + "\n";
+  return out;
 }
 
 }  // namespace
@@ -164,7 +248,7 @@ void Runtime::interrupt(Task* task) {
   if (!task->claim(task->wait_gen.load(std::memory_order_acquire))) return;
   switch (task->waiting.kind) {
     case WaitInfo::Receive: case WaitInfo::Send: case WaitInfo::Select:
-    case WaitInfo::Sleep: case WaitInfo::Forever:
+    case WaitInfo::Sleep: case WaitInfo::Forever: case WaitInfo::Import:
       if (task->should_cancel()) task->wake_error = WakeError::Cancelled;
       break;
     default: break;  // Await, ScopeEnd, TaskEnd run their instruction again
@@ -231,7 +315,12 @@ int Runtime::run_main(vm::Value main_closure) {
     return 1;
   }
   if (m.outcome == Task::Failed || m.outcome == Task::Cancelled) {
-    write_err(vm::Task::format_error(m.ending->error));
+    const vm::Error* e = m.ending->error;
+    if (e->kind->view() == "SyntaxError") {
+      write_err(format_syntax_error(e));
+      return 2;  // SPEC §5: a syntax error, also in an imported file, exits with 2
+    }
+    write_err(vm::Task::format_error(e));
     return 1;
   }
   return 0;
@@ -239,11 +328,11 @@ int Runtime::run_main(vm::Value main_closure) {
 
 vm::Module* Runtime::standard_module(const std::string& name) {
   std::string key = "std:" + name;
-  auto it = modules.find(key);
-  if (it != modules.end()) return it->second;
+  if (vm::Module* m = modules.loaded(key)) return m;
   for (const vm::ModuleDef& def : vm::standard_modules()) {
     if (name != def.name) continue;
     std::lock_guard lock(module_mutex);
+    if (vm::Module* m = modules.loaded(key)) return m;  // another task made it meanwhile
     vm::Module* m = shared.module(shared.string(name));
     m->exports = shared.map();
     m->exports->flags |= vm::kFrozen;
@@ -260,8 +349,7 @@ vm::Module* Runtime::standard_module(const std::string& name) {
       add(&ctx, e.name, vm::Value::object(shared.native(&e)));
     if (def.add_constants) def.add_constants(shared, config.args, add, &ctx);
     m->loaded = true;
-    modules[key] = m;
-    return m;
+    return modules.add_loaded(key, m);
   }
   return nullptr;
 }
@@ -314,67 +402,87 @@ vm::Module* Runtime::import(vm::Task& task, vm::Module* importer, std::string_vi
   }
   fs::path dir = importer && !importer->path.empty() ? fs::path(importer->path).parent_path() : fs::path();
   fs::path shown = (dir / fs::path(name)).lexically_normal();
-  std::error_code ec;
-  fs::path canonical = fs::weakly_canonical(shown, ec);
-  std::string key = ec ? shown.string() : canonical.string();
+  std::string key = module_key(shown);
 
-  auto it = modules.find(key);
-  if (it != modules.end()) {
-    if (it->second->loaded) return it->second;
-    std::string chain;
-    for (vm::Module* m : loading) chain += m->path + " -> ";
-    task.raise("ImportError", "import cycle: " + chain + shown.string());
+  // Parking needs a task that can return to the scheduler (as rt::await's checks).
+  bool can_park = task.host && (task.call_depth == 0 || task.in_fiber);
+  ModuleTable::Found found = modules.begin(task, key, nullptr, can_park);
+  if (found.kind == ModuleTable::Found::Absent) {
+    vm::Module* fresh;
+    {
+      std::lock_guard lock(module_mutex);
+      fresh = shared.module(shared.string(shown.stem().string()));
+    }
+    fresh->path = shown.string();
+    fresh->imported = true;
+    found = modules.begin(task, key, fresh, can_park);  // may find it taken meanwhile
   }
-  std::ifstream file(shown, std::ios::binary);
-  if (!file || fs::is_directory(shown, ec))
-    task.raise("ImportError", "cannot read module '" + shown.string() + "': " +
-                                  (errno ? std::strerror(errno) : "not a file"));
-  std::stringstream text;
-  text << file.rdbuf();
-  std::string source = text.str();
+  switch (found.kind) {
+    case ModuleTable::Found::Loaded: return found.module;
+    case ModuleTable::Found::Wait: return nullptr;
+    case ModuleTable::Found::Refused: task.raise(found.error_kind, found.message);
+    default: break;
+  }
+  // This task is its loader now: whatever fails from here on must end the load.
+  vm::Module* m = found.module;
+  auto fail = [&](vm::Error* e) {
+    abort_import(task, m, e);
+    throw vm::ScriptError{e};
+  };
+  std::string source, why;
+  if (!read_source(shown, source, why))
+    fail(task.make_error("ImportError", "cannot read module '" + shown.string() + "': " + why));
   Compiled c = compile(source, shown.string());
-  if (!c.errors.empty()) {
-    const lang::Diagnostic& d = c.errors.front();
-    task.raise("SyntaxError", d.file + ":" + std::to_string(d.loc.line) + ":" +
-                                  std::to_string(d.loc.col) + ": " + d.message);
-  }
-  std::lock_guard lock(module_mutex);
-  vm::Module* m = shared.module(shared.string(shown.stem().string()));
-  m->path = shown.string();
-  m->owner = &task;
+  if (!c.errors.empty()) fail(syntax_error(task, c.errors.front(), source));
   define_globals(task, m, c.globals);
-  modules[key] = m;
-  loading.push_back(m);
+  m->owner.store(&task, std::memory_order_release);
   body = task.heap.closure(c.main, m, 0);
   return m;
 }
 
-void Runtime::finish_import(vm::Module* m) {
-  std::lock_guard lock(module_mutex);
-  m->loaded = true;
-  // Modules are shared by every task and read-only once loaded (SPEC §4): every global
-  // is frozen and moved into the shared area, where any task may read it.
+void Runtime::finish_import(vm::Task& task, vm::Module* m) {
   {
-    // Freezing writes flags that a task reading these globals meanwhile reads under the
-    // owner's lock.
-    std::lock_guard gc(m->owner->gc_mutex);
+    std::lock_guard lock(module_mutex);
+    // The owner transition (see vm::Module): a task reading an owned global holds
+    // owner_lock, so it sees the module owned by `task` or, once this ends, loaded.
+    std::lock_guard owned(m->owner_lock);
+    m->loaded = true;
+    // Modules are shared by every task and read-only once loaded (SPEC §4): every global
+    // is frozen and moved into the shared area, where any task may read it.
+    // Freezing writes flags that a task copying one of these globals reads under the
+    // owner's collector lock (lock order: module_mutex, owner_lock, gc_mutex).
+    std::lock_guard gc(task.gc_mutex);
     for (size_t i = 0; i < m->names.size(); i++) {
       vm::freeze_deep(m->globals[i]);
       m->globals[i] = vm::copy_into(shared, m->globals[i]);
     }
+    m->owner.store(nullptr, std::memory_order_release);
   }
-  m->owner = nullptr;
-  if (!loading.empty() && loading.back() == m) loading.pop_back();
+  modules.end(task, m, ModuleTable::Outcome::Loaded);
 }
 
-void Runtime::abort_import(vm::Module* m) {
-  if (!loading.empty() && loading.back() == m) loading.pop_back();
-  for (auto it = modules.begin(); it != modules.end(); ++it) {
-    if (it->second == m) {
-      modules.erase(it);
-      break;
-    }
+void Runtime::abort_import(vm::Task& task, vm::Module* m, vm::Error* error) {
+  {
+    // Nothing of a failed module stays reachable: its globals (objects of `task`'s heap,
+    // which the collector may now free) are dropped before its owner lets go.
+    std::lock_guard owned(m->owner_lock);
+    for (vm::Value& v : m->globals) v = vm::Value::undef();
+    m->owner.store(nullptr, std::memory_order_release);
   }
+  modules.end(task, m, error ? ModuleTable::Outcome::Failed : ModuleTable::Outcome::Abandoned, error);
+}
+
+void Runtime::enter_main_script(vm::Module* m, const std::string& file) {
+  modules.enter_main(main_task(), module_key(std::filesystem::path(file).lexically_normal()), m);
+}
+
+void Runtime::leave_main_script() {
+  vm::Task& main = main_task();
+  // A run that ended inside an import (os.exit, a deadlock) left its import frames:
+  // those modules never loaded.
+  for (size_t i = main.frames.size(); i-- > 0;)
+    if (main.frames[i].kind == vm::kFrameImport) abort_import(main, main.frames[i].closure->module, nullptr);
+  modules.leave_main(main);
 }
 
 }  // namespace tsk::rt

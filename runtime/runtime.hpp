@@ -15,6 +15,7 @@
 
 #include "lang/diagnostic.hpp"
 #include "runtime/fiber.hpp"
+#include "runtime/modules.hpp"
 #include "vm/heap.hpp"
 #include "vm/proto.hpp"
 #include "vm/task.hpp"
@@ -57,11 +58,13 @@ class Runtime {
   vm::Heap shared{true};  // immortal immutable objects: constants, natives, module names
   std::vector<std::unique_ptr<vm::Proto>> protos;
   std::vector<vm::Value> builtins;                  // BUILTIN Bx -> Native
-  std::map<std::string, vm::Module*> modules;       // loaded, by canonical path or std name
-  std::vector<vm::Module*> main_modules;            // scripts run by run() (the REPL runs many)
-  // Serialises compiling and module bookkeeping: the shared heap is not thread-safe.
+  ModuleTable modules{*this};                        // loaded and loading modules, and their waiters
+  // Scripts run by run() (the REPL runs many); only the main task (their owner) reads
+  // this during a run, and only a host between runs writes it.
+  std::vector<vm::Module*> main_modules;
+  // Serialises compiling and the shared heap, which is not thread-safe. Taken before
+  // the module table's lock.
   std::recursive_mutex module_mutex;
-  std::vector<vm::Module*> loading;                 // the import chain, for cycle errors
 
   // Buffered stdout: print appends here; flushed when it grows, at exit and os.exit.
   std::string out_buffer;
@@ -74,11 +77,21 @@ class Runtime {
   // IMPORT: finds the module `name` (a standard module, or with `is_path` a file relative
   // to `importer`'s file). Returns it; when its top-level code still has to run, sets
   // `body` to the closure of that code, which the interpreter runs in an import frame and
-  // then reports with finish_import (or abort_import when an error unwinds it).
+  // then reports with finish_import (or abort_import when an error unwinds it). When
+  // another task is loading it, parks `task` (sets task.suspended) and returns null: the
+  // interpreter runs the IMPORT again when the task is woken.
   vm::Module* import(vm::Task& task, vm::Module* importer, std::string_view name, bool is_path,
                      vm::Closure*& body);
-  void finish_import(vm::Module* m);
-  void abort_import(vm::Module* m);
+  // The body of `m`, the innermost module `task` is loading, has returned: its globals
+  // are frozen and shared, its owner becomes null, and its waiters are woken.
+  void finish_import(vm::Task& task, vm::Module* m);
+  // `error` unwound the body of `m` (null: abandoned after os.exit): its globals are
+  // dropped, it leaves the module table, and its waiters raise `error` (or retry).
+  void abort_import(vm::Task& task, vm::Module* m, vm::Error* error);
+  // The main script `m` of a run() is registered as loading by the main task while the
+  // run lasts, so importing it is a cycle.
+  void enter_main_script(vm::Module* m, const std::string& file);
+  void leave_main_script();
 
   // Parses and compiles `source`; on errors `main` is null and `errors` says why.
   struct Compiled {

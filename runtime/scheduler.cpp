@@ -28,6 +28,7 @@ const char* wait_text(const WaitInfo& w) {
     case WaitInfo::TaskEnd: return "waiting for the tasks it spawned";
     case WaitInfo::Sleep: return "sleeping";
     case WaitInfo::Forever: return "in an empty select";
+    case WaitInfo::Import: return "waiting for module ";
     default: return "waiting";
   }
 }
@@ -51,6 +52,7 @@ std::string describe_wait(Task* t) {
             std::to_string(at.col) + ")";
   }
   if (t->waiting.kind == WaitInfo::Await) line += std::to_string(t->waiting.task_id);
+  if (t->waiting.kind == WaitInfo::Import) line += t->waiting.module->path + " to load (another task is loading it)";
   return line;
 }
 
@@ -594,7 +596,7 @@ void Scheduler::run_task(Worker* w, Task* t) {
     if (t->should_cancel()) {
       switch (t->waiting.kind) {
         case WaitInfo::Receive: case WaitInfo::Send: case WaitInfo::Select:
-        case WaitInfo::Sleep: case WaitInfo::Forever: case WaitInfo::Await:
+        case WaitInfo::Sleep: case WaitInfo::Forever: case WaitInfo::Await: case WaitInfo::Import:
           runtime_.interrupt(t);
           break;
         default: break;

@@ -47,10 +47,11 @@ class Task;
 
 // What a parked task waits for; the deadlock report prints it.
 struct WaitInfo {
-  enum Kind : uint8_t { None, Receive, Send, Select, Await, ScopeEnd, TaskEnd, Sleep, Forever } kind = None;
+  enum Kind : uint8_t { None, Receive, Send, Select, Await, ScopeEnd, TaskEnd, Sleep, Forever, Import } kind = None;
   union {
     Channel* chan = nullptr;  // Receive, Send
     uint64_t task_id;         // Await
+    vm::Module* module;       // Import: another task is loading it (runtime/modules.hpp)
   };
   static WaitInfo on_channel(Kind kind, Channel* chan) {
     WaitInfo w;
@@ -62,6 +63,12 @@ struct WaitInfo {
     WaitInfo w;
     w.kind = Await;
     w.task_id = id;
+    return w;
+  }
+  static WaitInfo on_module(vm::Module* m) {
+    WaitInfo w;
+    w.kind = Import;
+    w.module = m;
     return w;
   }
   static WaitInfo on(Kind kind) {

@@ -218,7 +218,9 @@ Value Task::execute(size_t entry) {
       CASE(GETG) {
         Module* m = cl->module;
         Value v;
-        if (m->owner == this || !m->owner) {
+        // Acquire: a module whose owner is null has its final globals (see Module).
+        Task* owner = m->owner.load(std::memory_order_acquire);
+        if (owner == this || !owner) {
           v = m->globals[ip->bx()];
         } else if (foreign_values &&
                    foreign_values->recent[ip->bx() % ForeignValues::kRecent].slot == &m->globals[ip->bx()]) {
@@ -230,6 +232,9 @@ Value Task::execute(size_t entry) {
         }
         if (v.tag == Tag::Undef) {
           SAVE_PC();
+          if (m->imported && !m->owner.load(std::memory_order_acquire) && !m->loaded)
+            raise("ImportError", "module '" + m->path + "' failed to load: '" + m->names[ip->bx()].name +
+                                     "' does not exist");
           raise("Error", "'" + m->names[ip->bx()].name + "' used before its declaration");
         }
         R[ip->a] = v;
@@ -237,7 +242,7 @@ Value Task::execute(size_t entry) {
       }
       CASE(SETG) {
         Module* m = cl->module;
-        if (m->owner != this) {
+        if (m->owner.load(std::memory_order_relaxed) != this) {
           SAVE_PC();
           rt::write_foreign_global(*this, m, ip->bx());
         }
@@ -596,7 +601,7 @@ Value Task::execute(size_t entry) {
         if (done.kind == kFrameEntry) return retval;
         if (done.kind == kFrameImport) {
           Module* m = done.closure->module;
-          runtime.finish_import(m);
+          runtime.finish_import(*this, m);
           retval = Value::object(m);
         }
         LOAD_FRAME();
@@ -755,14 +760,20 @@ Value Task::execute(size_t entry) {
         SAVE_PC();
         Closure* body = nullptr;
         Module* m = runtime.import(*this, cl->module, K[ip->bx()].as_string()->view(), ip->x == 1, body);
+        if (!m) SUSPEND(Resume::Import, 0, 0);  // parked: another task is loading it
         if (!body) {
           R[ip->a] = Value::object(m);
           DISPATCH();
         }
-        if (frames.size() >= runtime.config.max_frames)
-          raise("StackOverflowError", "stack overflow (imports nested too deeply)");
         uint32_t base = frame_top(*f);
         Proto* p = body->proto;
+        // The module is registered as loading by this task: a failure before its frame
+        // exists must end the load too.
+        if (frames.size() >= runtime.config.max_frames || size_t(base) + p->nregs > runtime.config.max_stack_slots) {
+          Error* e = make_error("StackOverflowError", "stack overflow (imports nested too deeply)");
+          runtime.abort_import(*this, m, e);
+          throw ScriptError{e};
+        }
         ensure_stack(size_t(base) + p->nregs);
         for (uint32_t i = 0; i < p->nregs; i++) stack[base + i] = Value::nil();
         frames.push_back(Frame{body, p->code.data(), base, ip->a, kFrameImport});
@@ -832,7 +843,7 @@ Value Task::execute(size_t entry) {
       // Unwind to the innermost handler whose frame belongs to this run of the loop.
       if (handlers.empty() || handlers.back().frame < entry) {
         while (frames.size() > entry) {
-          if (frames.back().kind == kFrameImport) runtime.abort_import(frames.back().closure->module);
+          if (frames.back().kind == kFrameImport) runtime.abort_import(*this, frames.back().closure->module, err.error);
           frames.pop_back();
         }
         pending_error = nullptr;
@@ -850,7 +861,7 @@ void Task::unwind_to_handler(Error* e) {
   Handler h = handlers.back();
   handlers.pop_back();
   while (frames.size() > h.frame + 1) {
-    if (frames.back().kind == kFrameImport) runtime.abort_import(frames.back().closure->module);
+    if (frames.back().kind == kFrameImport) runtime.abort_import(*this, frames.back().closure->module, e);
     frames.pop_back();
   }
   frames.back().pc = h.target;
@@ -868,6 +879,18 @@ void Task::complete_wait() {
     return;
   }
   rt::Task& h = *host;
+  if (kind == Resume::Import) {
+    // The module another task was loading failed: raise its error here too. Otherwise
+    // run IMPORT again, which finds it loaded (or loads it, if its loader was cancelled).
+    Value failed = unpack(heap, h.wake_value);
+    if (failed.tag == Tag::Error) {
+      failed.as_error()->traced = false;  // add this task's frames below the note
+      failed.as_error()->skip_innermost = nullptr;
+      throw ScriptError{failed.as_error()};
+    }
+    f.pc -= 1;
+    return;
+  }
   Value v = unpack(heap, h.wake_value);
   Value* R = stack.data() + f.base;
   switch (kind) {
@@ -915,7 +938,7 @@ void Task::record_trace(Error* e) {
 }
 
 std::string Task::format_trace_line(const TraceLine& line) {
-  if (!line.note.empty()) return line.note;
+  if (!line.note.empty() || line.function.empty()) return line.note;  // a note may be empty (a blank source line)
   return "at " + line.function + " (" + line.file + ":" + std::to_string(line.loc.line) + ":" +
          std::to_string(line.loc.col) + ")";
 }

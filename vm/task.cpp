@@ -48,12 +48,16 @@ void Task::collect() {
   if (foreign_values)
     for (auto& [slot, v] : foreign_values->by_slot) heap.mark(v);
   // Modules live in the shared area; the globals of those this task owns are its roots.
+  // It owns the modules it is loading, each under an import frame, and, if it is the
+  // main task, the main scripts. No module table is walked: other tasks change them.
   auto mark_globals = [&](Module* m) {
-    if (m->owner == this)
+    if (m->owner.load(std::memory_order_relaxed) == this)
       for (Value v : m->globals) heap.mark(v);
   };
-  for (auto& [path, module] : runtime.modules) mark_globals(module);
-  for (Module* m : runtime.main_modules) mark_globals(m);
+  for (const Frame& f : frames)
+    if (f.kind == kFrameImport) mark_globals(f.closure->module);
+  if (runtime.main_ && host == runtime.main_)
+    for (Module* m : runtime.main_modules) mark_globals(m);
   if (pending_error) heap.mark(pending_error);
   heap.trace();
   heap.sweep();

@@ -108,6 +108,7 @@ class Task {
     IterNext,  // R[b] = the delivered value and skip the exit jump, or exit when closed
     Select,    // R[a] = the chosen case, R[a+1] = the received value
     Nothing,   // SEND: nothing to store
+    Import,    // IMPORT: raise the delivered error (the module failed), else run it again
   };
   // (The small fields are grouped so the task packs tightly.)
   bool suspended = false;

@@ -27,6 +27,7 @@
 #include <vector>
 
 #include "lang/ast.hpp"
+#include "runtime/sync.hpp"
 
 namespace tsk::vm {
 
@@ -262,11 +263,22 @@ struct Module : Obj {
   std::vector<Value> globals;  // parallel to names; Undef until the declaration runs
   Map* exports = nullptr;      // exported name -> int slot index, for `module.name`
   bool loaded = false;         // its top-level code has finished
+  bool imported = false;       // loaded by IMPORT (its owner gives it up), not a main script
   // Modules live in the runtime's shared area. Their globals live in the heap of the
   // task that owns them: the main script's belong to the main task, a loading module's
   // to the task importing it. Once an imported module has loaded, its globals are moved
   // into the shared area, frozen, and `owner` becomes null: then every task may read them.
-  Task* owner = nullptr;
+  // A module that failed to load gives up its globals too: they become Undef, its owner
+  // null, and `loaded` stays false.
+  //
+  // The owner changes once, only on an imported module, only by the owner itself and
+  // only while it holds `owner_lock`; it stores null last (release). A task reading an
+  // imported module's global while it is owned holds `owner_lock` for the whole read, so
+  // it sees either the owned state (and the owner, kept from collecting by its
+  // gc_mutex, cannot give the module up meanwhile) or, after an acquire load of null,
+  // the final globals. A main script's owner never changes.
+  std::atomic<Task*> owner{nullptr};
+  rt::Mutex owner_lock;
   // Bumped around every write of a global by the owner (odd while writing), so another
   // task can read a 16-byte slot without tearing (a sequence lock).
   std::atomic<uint32_t> seq{0};

@@ -19,12 +19,16 @@
 #include <condition_variable>
 #include <cstdio>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
 
 #include "runtime/channel.hpp"
+#include <unistd.h>
+
 #include "runtime/runtime.hpp"
 #include "runtime/scheduler.hpp"
 #include "runtime/task.hpp"
@@ -47,8 +51,10 @@ struct RunResult {
 };
 
 // Runs `source` on a fresh runtime with `threads` workers. With `sample_peak`, a host
-// thread polls tasks_alive during the run to record the peak.
-RunResult run_program(const std::string& source, int threads, bool sample_peak = false) {
+// thread polls tasks_alive during the run to record the peak. `filename` names the
+// script (imports are relative to its folder).
+RunResult run_program(const std::string& source, int threads, bool sample_peak = false,
+                      const std::string& filename = "test.tsk") {
   RunResult r;
   std::mutex output_lock;  // print may flush from any worker
   tsk::Options options;
@@ -88,7 +94,7 @@ RunResult run_program(const std::string& source, int threads, bool sample_peak =
     }
   });
   auto start = std::chrono::steady_clock::now();
-  r.status = runtime.run(source, "test.tsk");
+  r.status = runtime.run(source, filename);
   r.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   {
     std::lock_guard g(watchdog_lock);
@@ -1301,6 +1307,461 @@ print(await t)
   CHECK(task->vm.frames.size() == 0);
   REQUIRE(task->ending);
   CHECK(task->ending->result.i == 2000);
+}
+
+}  // TEST_SUITE("runtime")
+
+// --- modules imported by several tasks at once (SPEC §4) -----------------------------
+
+namespace {
+
+// A temporary folder of module files for one test case, removed at its end.
+class ModuleDir {
+ public:
+  ModuleDir() {
+    static std::atomic<int> counter{0};
+    path_ = std::filesystem::temp_directory_path() /
+            ("tsk-modules-" + std::to_string(::getpid()) + "-" + std::to_string(counter++));
+    std::filesystem::create_directories(path_);
+  }
+  ~ModuleDir() {
+    std::error_code ec;
+    std::filesystem::remove_all(path_, ec);
+  }
+  void write(const std::string& name, const std::string& text) {
+    std::ofstream(path_ / name, std::ios::binary) << text;
+  }
+  // The main script's name: imports are relative to the folder.
+  std::string main() const { return (path_ / "main.tsk").string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+size_t count_of(const std::string& text, const std::string& what) {
+  size_t n = 0;
+  for (size_t at = text.find(what); at != std::string::npos; at = text.find(what, at + what.size())) n++;
+  return n;
+}
+
+// A module body that yields many times, so tasks importing it at once find it loading.
+const char* kSlowModule = R"(
+print("slow loading")
+for i in 0..300 { yield() }
+let value = 42
+fn get() { return value }
+)";
+
+// A module body that cannot finish before the test closes gate.release: every other
+// task importing it meanwhile must wait, and a waiter that did not park would keep the
+// run from ever reaching the Deadlock that tells main they all wait.
+const char* kGate = R"(
+let release = chan()
+)";
+
+}  // namespace
+
+TEST_SUITE("runtime") {
+
+TEST_CASE("modules: many tasks importing one module at once run it once") {
+  ModuleDir dir;
+  dir.write("slow.tsk", kSlowModule);
+  const char* source = R"(
+fn main() {
+    let tasks = []
+    for i in 0..32 {
+        push(tasks, spawn {
+            import "slow.tsk" as slow
+            return slow.get()
+        })
+    }
+    var total = 0
+    for t in tasks { total += await t }
+    print(total)
+}
+main()
+)";
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(source, threads, false, dir.main());
+    CHECK(r.status == 0);
+    CHECK(r.err == "");
+    CHECK(r.out == "slow loading\n1344\n");  // once, and 32 * 42
+    check_no_leaks(r);
+  }
+}
+
+TEST_CASE("modules: a module whose body sleeps makes the other importers wait for it") {
+  ModuleDir dir;
+  dir.write("sleepy.tsk", R"(
+print("sleepy loading")
+sleep(20ms)
+let value = 7
+)");
+  const char* source = R"(
+fn main() {
+    let tasks = []
+    for i in 0..16 {
+        push(tasks, spawn {
+            import "sleepy.tsk" as s
+            return s.value
+        })
+    }
+    var total = 0
+    for t in tasks { total += await t }
+    print(total)
+}
+main()
+)";
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(source, threads, false, dir.main());
+    CHECK(r.status == 0);
+    CHECK(r.err == "");
+    CHECK(r.out == "sleepy loading\n112\n");
+    check_no_leaks(r);
+  }
+}
+
+TEST_CASE("modules: importers park as a task wait and are woken when the module loads") {
+  ModuleDir dir;
+  dir.write("gate.tsk", kGate);
+  dir.write("gated.tsk", R"(
+import "gate.tsk" as gate
+print("gated loading")
+<-gate.release
+let value = 5
+)");
+  const char* source = R"(
+import "gate.tsk" as gate
+fn main() {
+    let tasks = []
+    for i in 0..8 {
+        push(tasks, spawn {
+            import "gated.tsk" as g
+            return g.value
+        })
+    }
+    # Every task is parked now: the loader on the gate, the others on the import.
+    try { await tasks[0] } catch e { print(e.kind) }
+    close(gate.release)
+    var total = 0
+    for t in tasks { total += await t }
+    print(total)
+}
+main()
+)";
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(source, threads, false, dir.main());
+    CHECK(r.status == 0);
+    CHECK(r.err == "");
+    CHECK(r.out == "gated loading\nDeadlock\n40\n");
+    CHECK(r.tasks_alive == 1);  // the gate channel lives on in its loaded module
+  }
+}
+
+TEST_CASE("modules: the deadlock report names the tasks waiting for a module") {
+  ModuleDir dir;
+  dir.write("stuck.tsk", R"(
+let never = chan()
+<-never
+let value = 1
+)");
+  const char* source = R"(
+fn main() {
+    let a = spawn { import "stuck.tsk" as s }
+    let b = spawn { import "stuck.tsk" as s }
+    await a
+}
+main()
+)";
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(source, threads, false, dir.main());
+    CHECK(r.status == 1);
+    CHECK(r.err.find("error: Deadlock") != std::string::npos);
+    // One task loads it (receiving on its channel), the other waits for the load.
+    CHECK(count_of(r.err, "waiting for module ") == 1);
+    CHECK(r.err.find("stuck.tsk to load") != std::string::npos);
+  }
+}
+
+TEST_CASE("modules: a failing module imported by many tasks at once fails each import") {
+  ModuleDir dir;
+  dir.write("failing.tsk", R"(
+print("failing loading")
+for i in 0..100 { yield() }
+let zero = 0
+let broken = 1 // zero
+)");
+  const char* source = R"(
+fn main() {
+    let tasks = []
+    for i in 0..16 {
+        push(tasks, spawn {
+            try {
+                import "failing.tsk" as f
+                return "loaded"
+            } catch e {
+                return e.kind
+            }
+        })
+    }
+    var kinds = {}
+    for t in tasks {
+        let k = await t
+        kinds[k] = (kinds[k] or 0) + 1
+    }
+    print(kinds)
+}
+main()
+)";
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(source, threads, false, dir.main());
+    CHECK(r.status == 0);
+    CHECK(r.err == "");
+    // Every import fails with the module's error. A task that imports it after a failed
+    // load runs it again (nothing of it was left), so it may load more than once.
+    CHECK(r.out.find("{\"ZeroDivisionError\": 16}\n") != std::string::npos);
+    size_t loads = count_of(r.out, "failing loading\n");
+    CHECK(loads >= 1);
+    CHECK(loads <= 16);
+    check_no_leaks(r);
+  }
+}
+
+TEST_CASE("modules: waiters of a failing module raise its error; it loaded once") {
+  ModuleDir dir;
+  dir.write("gate.tsk", kGate);
+  dir.write("failing.tsk", R"(
+import "gate.tsk" as gate
+print("failing loading")
+<-gate.release
+let broken = [][1]
+)");
+  const char* source = R"(
+import "gate.tsk" as gate
+fn main() {
+    let tasks = []
+    for i in 0..8 {
+        push(tasks, spawn {
+            try {
+                import "failing.tsk" as f
+                return "loaded"
+            } catch e {
+                return e.kind
+            }
+        })
+    }
+    try { await tasks[0] } catch e { print(e.kind) }
+    close(gate.release)
+    for t in tasks { print(await t) }
+}
+main()
+)";
+  std::string expected = "failing loading\nDeadlock\n";
+  for (int i = 0; i < 8; i++) expected += "IndexError\n";
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(source, threads, false, dir.main());
+    CHECK(r.status == 0);
+    CHECK(r.err == "");
+    CHECK(r.out == expected);
+    CHECK(r.tasks_alive == 1);
+  }
+}
+
+TEST_CASE("modules: nested imports from two chains at once are not a cycle") {
+  ModuleDir dir;
+  dir.write("leaf.tsk", R"(
+print("leaf loading")
+for i in 0..200 { yield() }
+let value = 7
+)");
+  dir.write("x.tsk", "import \"leaf.tsk\" as leaf\nfor i in 0..50 { yield() }\nlet value = leaf.value + 1\n");
+  dir.write("y.tsk", "import \"leaf.tsk\" as leaf\nlet value = leaf.value + 2\n");
+  const char* source = R"(
+fn main() {
+    let tasks = []
+    for i in 0..16 {
+        push(tasks, spawn {
+            if i % 2 == 0 {
+                import "x.tsk" as m
+                return m.value
+            } else {
+                import "y.tsk" as m
+                return m.value
+            }
+        })
+    }
+    var total = 0
+    for t in tasks { total += await t }
+    print(total)
+}
+main()
+)";
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(source, threads, false, dir.main());
+    CHECK(r.status == 0);
+    CHECK(r.err == "");
+    CHECK(r.out == "leaf loading\n136\n");  // 8 * 8 + 8 * 9
+    check_no_leaks(r);
+  }
+}
+
+TEST_CASE("modules: a cycle over two tasks' chains is an ImportError, not a deadlock") {
+  ModuleDir dir;
+  dir.write("gate.tsk", "let release = chan()\nlet arrived = chan(4)\n");
+  dir.write("a.tsk", R"(
+import "gate.tsk" as gate
+gate.arrived <- "a"
+<-gate.release
+import "b.tsk" as b
+let value = 1
+)");
+  dir.write("b.tsk", R"(
+import "gate.tsk" as gate
+gate.arrived <- "b"
+<-gate.release
+import "a.tsk" as a
+let value = 2
+)");
+  const char* source = R"(
+import "gate.tsk" as gate
+fn load(which) {
+    try {
+        if which == "a" { import "a.tsk" as m } else { import "b.tsk" as m }
+        return "loaded"
+    } catch e {
+        return e.kind
+    }
+}
+fn main() {
+    let a = spawn load("a")
+    let b = spawn load("b")
+    <-gate.arrived
+    <-gate.arrived
+    close(gate.release)
+    print(await a, await b)
+}
+main()
+)";
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(source, threads, false, dir.main());
+    CHECK(r.status == 0);
+    CHECK(r.err == "");
+    CHECK(r.out == "ImportError ImportError\n");
+    CHECK(r.tasks_alive == 1);
+  }
+}
+
+TEST_CASE("modules: a syntax error imported by many tasks at once") {
+  ModuleDir dir;
+  dir.write("bad.tsk", "let ok = 1\nlet bad = (ok + )\n");
+  const char* caught = R"(
+fn main() {
+    let tasks = []
+    for i in 0..8 {
+        push(tasks, spawn {
+            try {
+                import "bad.tsk" as b
+                return "loaded"
+            } catch e {
+                return e.kind
+            }
+        })
+    }
+    for t in tasks { print(await t) }
+}
+main()
+)";
+  std::string expected;
+  for (int i = 0; i < 8; i++) expected += "SyntaxError\n";
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program(caught, threads, false, dir.main());
+    CHECK(r.status == 0);
+    CHECK(r.out == expected);
+    check_no_leaks(r);
+  }
+  // Uncaught: reported as a syntax error (file:line:col, the line, a caret), status 2.
+  RunResult r = run_program("import \"bad.tsk\" as b\n", 2, false, dir.main());
+  CHECK(r.status == 2);
+  CHECK(r.err.find("bad.tsk:2:17: error: ") != std::string::npos);
+  CHECK(r.err.find("\n  let bad = (ok + )\n                  ^\n") != std::string::npos);
+}
+
+// Regression: a task spawned by a module's top-level code calls the module's functions
+// while the module finishes loading. The read path loaded the owner twice and could find
+// it null the second time (a crash about once in 100 runs); the copy of the globals
+// into the shared area raced with those reads.
+TEST_CASE("modules: tasks spawned by a loading module read it while it finishes loading") {
+  ModuleDir dir;
+  dir.write("readers.tsk", R"(
+let base = 10
+let name = "sum"
+fn add_base(x) { return x + base }
+let results = chan(8)
+for i in 0..4 {
+    spawn {
+        var s = 0
+        for k in 0..500 { s += add_base(k) }
+        results <- "${name} ${s}"
+    }
+}
+for i in 0..20 { yield() }
+)");
+  const char* source = R"(
+import "readers.tsk" as r
+fn main() {
+    for i in 0..4 { print(<-r.results) }
+}
+main()
+)";
+  int rounds = int(scaled(25, 3));
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    for (int round = 0; round < rounds; round++) {
+      RunResult r = run_program(source, threads, false, dir.main());
+      REQUIRE(r.status == 0);
+      CHECK(r.err == "");
+      CHECK(r.out == "sum 129750\nsum 129750\nsum 129750\nsum 129750\n");
+    }
+  }
+}
+
+TEST_CASE("modules: a script importing itself is a cycle before its body runs twice") {
+  ModuleDir dir;
+  dir.write("main.tsk", "print(\"body\")\nimport \"main.tsk\" as me\n");
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    RunResult r = run_program("print(\"body\")\nimport \"main.tsk\" as me\n", threads, false, dir.main());
+    CHECK(r.status == 1);
+    CHECK(r.out == "body\n");
+    CHECK(r.err.find("error: ImportError: import cycle: ") != std::string::npos);
+    check_no_leaks(r);
+  }
+}
+
+TEST_CASE("modules: the main script is a module of its own only while it runs") {
+  ModuleDir dir;
+  dir.write("main.tsk", "let value = 3\nprint(\"main ran\")\n");
+  std::string out, err;
+  tsk::Options options;
+  options.threads = 2;
+  options.out = [&](std::string_view s) { out.append(s); };
+  options.err = [&](std::string_view s) { err.append(s); };
+  tsk::Runtime runtime(options);
+  CHECK(runtime.run_file(dir.main()) == 0);
+  // A later run on the same runtime imports that file as an ordinary module.
+  std::string other = dir.main().substr(0, dir.main().size() - 8) + "other.tsk";
+  CHECK(runtime.run("import \"main.tsk\" as m\nprint(m.value)\n", other) == 0);
+  CHECK(out == "main ran\nmain ran\n3\n");
+  CHECK(err == "");
 }
 
 }  // TEST_SUITE("runtime")
