@@ -21,7 +21,7 @@
 #include "runtime/fiber.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/task.hpp"
-#include "stdlib/registry.hpp"
+#include "vm/native.hpp"
 #include "vm/arith.hpp"
 #include "vm/ops.hpp"
 #include "vm/task.hpp"

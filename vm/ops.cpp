@@ -19,7 +19,7 @@
 #include <utility>
 #include <vector>
 
-#include "stdlib/registry.hpp"
+#include "vm/native.hpp"
 #include "vm/proto.hpp"
 #include "vm/task.hpp"
 

@@ -1,0 +1,37 @@
+// A native function as the interpreter sees it (DESIGN decision 8): its name, signature,
+// effect, one-line doc and code in one entry. The interpreter decides how to call a
+// native from its effect; stdlib/ fills the tables of standard entries, and a host may
+// add its own.
+#pragma once
+
+#include <cstdint>
+
+#include "vm/value.hpp"
+
+namespace tsk::vm {
+
+class Task;
+
+// 0 is deliberately no effect, so an entry that forgot to say one is caught by the test.
+enum class Effect : uint8_t { Missing = 0, Instant = 1, Yields = 2, Blocks = 3 };
+const char* effect_name(Effect e);
+
+// args point into the caller's registers (kept alive by the interpreter); nargs is
+// already checked against min_args/max_args (ArityError) before the call.
+using NativeFn = Value (*)(Task& task, Value* args, int nargs);
+
+struct NativeEntry {
+  const char* module;     // "" for a builtin
+  const char* name;
+  const char* signature;  // as a user writes the call: "split(s, sep = nil)"
+  Effect effect;
+  const char* doc;        // one line, no trailing period
+  NativeFn fn;
+  int8_t min_args;
+  int8_t max_args;        // -1: variadic
+  // Calls script functions it was given (sort's less, list.map's f): a task runs it on a
+  // fiber, so a callback may wait (runtime/fiber.hpp).
+  bool calls_back = false;
+};
+
+}  // namespace tsk::vm
