@@ -12,16 +12,6 @@
 
 namespace tsk::vm {
 
-const char* effect_name(Effect e) {
-  switch (e) {
-    case Effect::Instant: return "instant";
-    case Effect::Yields: return "yields";
-    case Effect::Blocks: return "blocks";
-    case Effect::Missing: break;
-  }
-  return "missing";
-}
-
 std::span<const NativeEntry> builtin_functions() {
   // One contiguous table: builtins.cpp's, followed by the task and channel builtins.
   static const std::vector<NativeEntry> table = [] {

@@ -14,7 +14,15 @@ class Task;
 
 // 0 is deliberately no effect, so an entry that forgot to say one is caught by the test.
 enum class Effect : uint8_t { Missing = 0, Instant = 1, Yields = 2, Blocks = 3 };
-const char* effect_name(Effect e);
+inline const char* effect_name(Effect e) {
+  switch (e) {
+    case Effect::Instant: return "instant";
+    case Effect::Yields: return "yields";
+    case Effect::Blocks: return "blocks";
+    case Effect::Missing: break;
+  }
+  return "missing";
+}
 
 // args point into the caller's registers (kept alive by the interpreter); nargs is
 // already checked against min_args/max_args (ArityError) before the call.
