@@ -505,26 +505,55 @@ class Codegen {
     emit(Instr::abc(op, dst, lhs, r), loc);
   }
 
+  // A binary expression. A chain (`a + b + c ...`, a left-deep tree as long as the chain,
+  // any mix of operators) is compiled in a loop down its left spine, never by recursion
+  // (lang/parse_tree.hpp): the leftmost operand, then each operator bottom-up on the
+  // value so far, kept in [acc]: [dst] itself when it is a temporary, else a new
+  // register, since writing a live local before the later operands are read would
+  // change them (`x = 1 + x + x`).
   void binary(const Expr& e, uint16_t dst) {
+    if (!e.a || e.a->kind != ExprKind::Binary) {
+      binary_node(e, dst, std::nullopt);
+      return;
+    }
+    std::vector<const Expr*> spine;
+    for (const Expr* x = &e; x->kind == ExprKind::Binary && x->a; x = x->a.get())
+      spine.push_back(x);
+    const uint16_t acc = dst >= stmt_base_ ? dst : alloc();
+    const uint32_t mark = fs_->free_reg;
+    binary_node(*spine.back(), acc, std::nullopt);
+    for (size_t i = spine.size() - 1; i-- > 0;) {
+      fs_->free_reg = mark;
+      binary_node(*spine[i], i == 0 ? dst : acc, acc);
+    }
+  }
+
+  // One binary operator into [dst]. Its left operand is evaluated here, or, given
+  // [lhs], is already in that register (a temporary the operator may overwrite).
+  void binary_node(const Expr& e, uint16_t dst, std::optional<uint16_t> lhs) {
+    auto left = [&] { return lhs ? *lhs : expr_reg(*e.a); };
     switch (e.binary_op) {
       case BinaryOp::And:
       case BinaryOp::Or: {
         // The result register is written before the right operand is read: never let it
         // be a live local (`x = y or x`).
         const bool is_local = dst < stmt_base_;
-        uint16_t r = is_local ? alloc() : dst;
-        expr_into(*e.a, r);
+        uint16_t r = !is_local ? dst : lhs ? *lhs : alloc();
+        if (!lhs)
+          expr_into(*e.a, r);
+        else if (*lhs != r)
+          emit(Instr::abc(Op::MOVE, r, *lhs), e.loc);
         int skip = emit_jump(e.binary_op == BinaryOp::And ? Op::JMPIFNOT : Op::JMPIF, r, e.loc);
         expr_into(*e.b, r);
         patch(skip, here());
-        if (is_local) emit(Instr::abc(Op::MOVE, dst, r), e.loc);
+        if (r != dst) emit(Instr::abc(Op::MOVE, dst, r), e.loc);
         return;
       }
       case BinaryOp::Lt:
       case BinaryOp::Le:
       case BinaryOp::Gt:
       case BinaryOp::Ge: {
-        uint16_t a = expr_reg(*e.a);
+        uint16_t a = left();
         uint16_t b = expr_reg(*e.b);
         bool swap = e.binary_op == BinaryOp::Gt || e.binary_op == BinaryOp::Ge;
         Op op = (e.binary_op == BinaryOp::Lt || e.binary_op == BinaryOp::Gt) ? Op::LT : Op::LE;
@@ -533,14 +562,14 @@ class Codegen {
       }
       case BinaryOp::Range:
       case BinaryOp::RangeIncl: {
-        uint16_t a = expr_reg(*e.a);
+        uint16_t a = left();
         uint16_t b = expr_reg(*e.b);
         emit(Instr::abc(Op::RANGE, dst, a, b, e.binary_op == BinaryOp::RangeIncl), e.loc);
         return;
       }
       default: {
         Op op = *arith_op(e.binary_op);
-        uint16_t a = expr_reg(*e.a);
+        uint16_t a = left();
         arith(op, dst, a, *e.b, e.loc);
         return;
       }
@@ -570,9 +599,17 @@ class Codegen {
     if (cond.kind == ExprKind::True) {
       // `while true`: no test at all.
     } else if (cond.kind == ExprKind::Binary && cond.binary_op == BinaryOp::And) {
-      jumps = false_jumps(cond.a.get());
-      auto more = false_jumps(cond.b.get());
-      jumps.insert(jumps.end(), more.begin(), more.end());
+      // `a and b and c ...`: the left spine in a loop (see binary), operands in order.
+      std::vector<const Expr*> spine;
+      const Expr* x = &cond;
+      for (; x->kind == ExprKind::Binary && x->binary_op == BinaryOp::And && x->a;
+           x = x->a.get())
+        spine.push_back(x);
+      jumps = false_jumps(x);
+      for (auto it = spine.rbegin(); it != spine.rend(); ++it) {
+        auto more = false_jumps((*it)->b.get());
+        jumps.insert(jumps.end(), more.begin(), more.end());
+      }
     } else if (fs_->fuse_jumps && cond.kind == ExprKind::Binary &&
                (cond.binary_op == BinaryOp::Lt || cond.binary_op == BinaryOp::Le ||
                 cond.binary_op == BinaryOp::Gt || cond.binary_op == BinaryOp::Ge)) {

@@ -384,6 +384,29 @@ TEST_CASE("finally code is compiled once: code size is linear in try/finally nes
   CHECK(occurrences(once.dis, "ENDFINALLY") == 1);
 }
 
+TEST_CASE("a flat chain of binary operators of any length compiles, in a few registers") {
+  // 100,000 operators: the parser, resolver, compiler and the tree's destructor all walk
+  // the chain in a loop (lang/parse_tree.hpp), so none nears the C++ stack limit.
+  for (std::string op : {"+", "-", "*", "//", "and", "or", "|", "<<", ".."}) {
+    std::string src = "fn f(a, b) {\n  return a";
+    for (int i = 0; i < 100000; ++i) src += " " + op + (i % 2 ? " a" : " b");
+    src += "\n}\n";
+    Compiled c = compile_source(src);
+    INFO(op << ": " << (c.errors.empty() ? "" : c.errors[0]));
+    REQUIRE(c.errors.empty());
+    const size_t f = c.dis.find("\nf (t.tsk:1:1) params=2 regs=");
+    REQUIRE(f != std::string::npos);
+    CHECK(std::stoi(c.dis.substr(f + 30)) <= 4);  // the operands, the value so far
+    CHECK(instruction_count(c.dis) < 100000 * 4);
+  }
+  // A chain in a condition, with `and` compiled to jumps.
+  std::string cond = "fn f(a) {\n  if a";
+  for (int i = 0; i < 100000; ++i) cond += " and a";
+  Compiled c = compile_source(cond + " { return 1 }\n}\n");
+  REQUIRE(c.errors.empty());
+  CHECK(occurrences(c.dis, "JMPIFNOT") == 100001);
+}
+
 TEST_CASE("a condition whose jump does not fit falls back to LT + JMPIFNOT") {
   auto program = [](int statements) {
     std::string src = "fn f(a, b) {\n  var x = 0\n  while a < b {\n";
