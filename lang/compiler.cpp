@@ -113,6 +113,7 @@ class Codegen {
         if (s->kind != StmtKind::FnDecl || !s->fn) continue;
         Binding* b = res_.decl(s.get(), 0);
         if (!b) continue;
+        top_stmt_loc_ = s->loc;
         uint16_t r = alloc();
         emit_closure(*s->fn, s->fn->name, r, s->loc);
         emit(Instr::abx(Op::SETG, r, b->slot), s->loc);
@@ -121,6 +122,7 @@ class Codegen {
       const auto& stmts = m.body.stmts;
       for (size_t i = 0; i < stmts.size(); ++i) {
         const Stmt& s = *stmts[i];
+        top_stmt_loc_ = s.loc;
         if (in_.return_last_expression && i + 1 == stmts.size() &&
             s.kind == StmtKind::Expr && s.expr) {
           uint16_t r = expr_reg(*s.expr);
@@ -163,7 +165,7 @@ class Codegen {
         if (fn) {
           proto->nparams = uint16_t(fn->params.size());
           fs.free_reg = fs.max_reg = uint32_t(fn->params.size());
-          if (fs.free_reg > kMaxRegisters) too_large(fn->loc);
+          if (fs.free_reg > kMaxRegisters) too_large("more than 65000 registers");
           for (size_t i = 0; i < fn->params.size(); ++i) {
             if (Binding* b = res_.decl(fn, int(i))) {
               b->reg = uint16_t(i);
@@ -231,8 +233,19 @@ class Codegen {
   }
   int here() const { return int(fs_->proto->code.size()); }
 
-  [[noreturn]] void too_large(Loc loc) {
-    res_.errors.push_back({in_.module->file, loc, "function too large"});
+  // A function past a limit of the instruction format is reported at the function (its
+  // `fn` or `spawn`); the module's top-level code, at the top-level statement being
+  // compiled.
+  [[noreturn]] void too_large(const char* what) {
+    Loc loc = top_stmt_loc_;
+    std::string who = "top-level code";
+    if (const Function* fn = fs_->fn) {
+      loc = fn->loc;
+      who = fn->name == "<spawn>" ? "spawn block"
+            : fn->name.empty()    ? "function"
+                                  : "function '" + fn->name + "'";
+    }
+    res_.errors.push_back({in_.module->file, loc, who + " too large: " + what});
     throw TooLarge{};
   }
 
@@ -240,7 +253,7 @@ class Codegen {
     uint32_t r = fs_->free_reg;
     fs_->free_reg += n;
     if (fs_->free_reg > kMaxRegisters)
-      too_large(fs_->fn ? fs_->fn->loc : Loc{1, 1});
+      too_large("more than 65000 registers");
     if (fs_->free_reg > fs_->max_reg) fs_->max_reg = fs_->free_reg;
     return uint16_t(r);
   }
@@ -254,7 +267,7 @@ class Codegen {
     if (auto it = fs_->const_index.find(key); it != fs_->const_index.end()) return it->second;
     if (v.is(vm::Tag::String)) v = Value::object(in_.shared->intern(str));
     uint32_t index = uint32_t(fs_->proto->consts.size());
-    if (index >= kMaxConstants) too_large(fs_->fn ? fs_->fn->loc : Loc{1, 1});
+    if (index >= kMaxConstants) too_large("more than 65000 constants");
     fs_->proto->consts.push_back(v);
     fs_->const_index.emplace(std::move(key), index);
     return index;
@@ -1064,7 +1077,7 @@ class Codegen {
     const size_t n = ctx.pending.size();
     emit(Instr::abc(Op::ENDFINALLY, ctx.code, uint16_t(n)), end);
     if (n == 0) return;
-    if (n > UINT16_MAX) too_large(s.loc);
+    if (n > UINT16_MAX) too_large("more than 65535 ways out of one finally");
     // An entry is the jump itself when it leaves no further try, else a JMP to its stub.
     auto arrives_here = [&](const JumpOut& to) {
       const size_t depth = to.kind == JumpOut::Return ? 0 : to.loop->try_depth;
@@ -1113,7 +1126,7 @@ class Codegen {
     FuncState* outer = fs_;
     vm::Proto* p = compile_function(outer, &f, "<spawn>", f.loc, [&] {
       const uint32_t nparams = uint32_t(copies.size());
-      if (nparams > kMaxRegisters) too_large(f.loc);
+      if (nparams > kMaxRegisters) too_large("more than 65000 registers");
       fs_->proto->nparams = uint16_t(nparams);
       fs_->free_reg = fs_->max_reg = nparams;
       for (uint32_t i = 0; i < nparams; ++i) {
@@ -1230,6 +1243,8 @@ class Codegen {
   FuncState* fs_ = nullptr;
   // free_reg at the start of the current statement: registers below it hold locals.
   uint32_t stmt_base_ = 0;
+  // The top-level statement being compiled, where "top-level code too large" points.
+  Loc top_stmt_loc_{1, 1};
 };
 
 }  // namespace

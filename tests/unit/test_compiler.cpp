@@ -314,11 +314,21 @@ TEST_CASE("REPL: prior globals keep their slots; the last expression is returned
   CHECK(bad.errors[0] == "1:1: cannot assign to 'x': it is declared with let");
 }
 
-TEST_CASE("function too large") {
-  std::string src = "let xs = [";
-  for (int i = 0; i < 66000; ++i) src += "0, ";
-  src += "]\n";
-  CHECK(first_error(src) == "1:1: function too large");
+TEST_CASE("function too large: reported at the function, or at the top-level statement") {
+  std::string zeros;
+  for (int i = 0; i < 66000; ++i) zeros += "0, ";
+  std::string big_ints;  // 65,001 distinct constants in a few registers
+  for (int i = 0; i < 65001; ++i) big_ints += "x = " + std::to_string(100000 + i) + "\n";
+  CHECK(first_error("print(1)\nif true {\n  let xs = [" + zeros + "]\n}\n") ==
+        "2:1: top-level code too large: more than 65000 registers");
+  CHECK(first_error("print(1)\n\nfn big() {\n  return [" + zeros + "]\n}\n") ==
+        "3:1: function 'big' too large: more than 65000 registers");
+  CHECK(first_error("fn outer() {\n  let f = fn() {\n    var x = 0\n" + big_ints + "  }\n}\n") ==
+        "2:11: function too large: more than 65000 constants");
+  CHECK(first_error("let t = 1\nlet u = spawn { var x = 0\n" + big_ints + "}\n") ==
+        "2:9: spawn block too large: more than 65000 constants");
+  CHECK(first_error("var x = 0\n" + big_ints) ==
+        "65002:1: top-level code too large: more than 65000 constants");
 }
 
 // The number of instructions in a disassembly (every proto).
