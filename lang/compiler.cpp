@@ -85,7 +85,7 @@ struct TryContext {
   uint16_t value = 0;           // register: a pending return's value
   std::vector<int> to_finally;  // jumps to patch to the start of the finally code
   std::vector<JumpOut> pending; // the distinct jump-outs that cross this try
-  Loc pending_loc;              // the first of them, for the stubs' locations
+  std::vector<Loc> pending_locs;  // where each was first met: its entry's and stub's
 };
 
 struct FuncState {
@@ -994,8 +994,8 @@ class Codegen {
   static int32_t pending_code(TryContext& t, JumpOut to, Loc loc) {
     for (size_t k = 0; k < t.pending.size(); ++k)
       if (t.pending[k] == to) return int32_t(k + 1);
-    if (t.pending.empty()) t.pending_loc = loc;
     t.pending.push_back(to);
+    t.pending_locs.push_back(loc);
     return int32_t(t.pending.size());
   }
 
@@ -1075,9 +1075,9 @@ class Codegen {
     block_body(s.finally_body);
     const Loc end = end_loc(s.finally_body);
     const size_t n = ctx.pending.size();
+    if (n > UINT16_MAX) too_large("more than 65535 ways out of one finally");
     emit(Instr::abc(Op::ENDFINALLY, ctx.code, uint16_t(n)), end);
     if (n == 0) return;
-    if (n > UINT16_MAX) too_large("more than 65535 ways out of one finally");
     // An entry is the jump itself when it leaves no further try, else a JMP to its stub.
     auto arrives_here = [&](const JumpOut& to) {
       const size_t depth = to.kind == JumpOut::Return ? 0 : to.loop->try_depth;
@@ -1087,9 +1087,9 @@ class Codegen {
     for (size_t k = 0; k < n; ++k) {
       const JumpOut& to = ctx.pending[k];
       if (arrives_here(to))
-        arrive(to, to.kind == JumpOut::Return ? &ctx.value : nullptr, ctx.pending_loc);
+        arrive(to, to.kind == JumpOut::Return ? &ctx.value : nullptr, ctx.pending_locs[k]);
       else
-        to_stub[k] = emit_jump(Op::JMP, 0, ctx.pending_loc);
+        to_stub[k] = emit_jump(Op::JMP, 0, ctx.pending_locs[k]);
     }
     if (std::all_of(to_stub.begin(), to_stub.end(), [](int j) { return j < 0; })) return;
     int to_end = emit_jump(Op::JMP, 0, end);
@@ -1097,7 +1097,7 @@ class Codegen {
       if (to_stub[k] < 0) continue;
       patch(to_stub[k], here());
       const JumpOut& to = ctx.pending[k];
-      jump_out(to, to.kind == JumpOut::Return ? &ctx.value : nullptr, ctx.pending_loc);
+      jump_out(to, to.kind == JumpOut::Return ? &ctx.value : nullptr, ctx.pending_locs[k]);
     }
     patch(to_end, here());
   }
