@@ -9,7 +9,8 @@
 //    a unary expression (`2 ** -1`), and unary minus applies to a whole power
 //    (`-2 ** 2 == -4`).
 //  - Every action that builds a node passes its depth through `deeper`, which rejects
-//    trees taller than kMaxNesting (see lang/parse_tree.hpp).
+//    trees taller than kMaxNesting (see lang/parse_tree.hpp); the left operand of a
+//    binary operator is not counted, so a flat chain `a + b + c + ...` has any length.
 //  - Newlines are already filtered by the lexer (Go's rule): NEWLINE here always ends a
 //    statement, exactly like `;`.
 //  - An arrow function `fn(x) => e` sits at the loosest level (as Python's lambda), so
@@ -80,9 +81,11 @@ ExprNode unary(UnaryOp op, Loc loc, ExprNode a) {
   return e;
 }
 
+// The left operand adds no depth: passes over the tree loop down the left spine of binary
+// nodes (lang/parse_tree.hpp), so `a + b + c + ...` is as shallow as its operands.
 ExprNode binary(BinaryOp op, Loc loc, ExprNode a, ExprNode b) {
   ExprNode e{std::make_unique<Expr>(ExprKind::Binary, loc),
-             deeper(std::max(a.depth, b.depth), loc)};
+             std::max(a.depth, deeper(b.depth, loc))};
   e.node->binary_op = op;
   e.node->a = std::move(a.node);
   e.node->b = std::move(b.node);

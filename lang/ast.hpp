@@ -90,7 +90,20 @@ struct Expr {
   std::unique_ptr<Function> fn;
 
   Expr(ExprKind k, Loc l) : kind(k), loc(l) {}
+  ~Expr();
 };
+
+// A chain of binary operators (`1 + 1 + ... + 1`) is a left-deep tree as tall as the
+// chain is long, and a chain may have any length (SPEC §5). So the left operands of
+// binary nodes are freed in a loop, never by recursion; everything else recurses only
+// as deep as the parser allows (lang/parse_tree.hpp).
+inline Expr::~Expr() {
+  ExprPtr next = std::move(a);
+  while (next && next->kind == ExprKind::Binary && next->a) {
+    ExprPtr rest = std::move(next->a);
+    next = std::move(rest);  // frees the node just left, whose `a` is now empty
+  }
+}
 
 // One arm of a select statement.
 struct SelectCase {

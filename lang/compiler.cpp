@@ -85,7 +85,7 @@ struct TryContext {
   uint16_t value = 0;           // register: a pending return's value
   std::vector<int> to_finally;  // jumps to patch to the start of the finally code
   std::vector<JumpOut> pending; // the distinct jump-outs that cross this try
-  Loc pending_loc;              // the first of them, for the stubs' locations
+  std::vector<Loc> pending_locs;  // where each was first met: its entry's and stub's
 };
 
 struct FuncState {
@@ -113,6 +113,7 @@ class Codegen {
         if (s->kind != StmtKind::FnDecl || !s->fn) continue;
         Binding* b = res_.decl(s.get(), 0);
         if (!b) continue;
+        top_stmt_loc_ = s->loc;
         uint16_t r = alloc();
         emit_closure(*s->fn, s->fn->name, r, s->loc);
         emit(Instr::abx(Op::SETG, r, b->slot), s->loc);
@@ -121,6 +122,7 @@ class Codegen {
       const auto& stmts = m.body.stmts;
       for (size_t i = 0; i < stmts.size(); ++i) {
         const Stmt& s = *stmts[i];
+        top_stmt_loc_ = s.loc;
         if (in_.return_last_expression && i + 1 == stmts.size() &&
             s.kind == StmtKind::Expr && s.expr) {
           uint16_t r = expr_reg(*s.expr);
@@ -163,7 +165,7 @@ class Codegen {
         if (fn) {
           proto->nparams = uint16_t(fn->params.size());
           fs.free_reg = fs.max_reg = uint32_t(fn->params.size());
-          if (fs.free_reg > kMaxRegisters) too_large(fn->loc);
+          if (fs.free_reg > kMaxRegisters) too_large("more than 65000 registers");
           for (size_t i = 0; i < fn->params.size(); ++i) {
             if (Binding* b = res_.decl(fn, int(i))) {
               b->reg = uint16_t(i);
@@ -231,8 +233,19 @@ class Codegen {
   }
   int here() const { return int(fs_->proto->code.size()); }
 
-  [[noreturn]] void too_large(Loc loc) {
-    res_.errors.push_back({in_.module->file, loc, "function too large"});
+  // A function past a limit of the instruction format is reported at the function (its
+  // `fn` or `spawn`); the module's top-level code, at the top-level statement being
+  // compiled.
+  [[noreturn]] void too_large(const char* what) {
+    Loc loc = top_stmt_loc_;
+    std::string who = "top-level code";
+    if (const Function* fn = fs_->fn) {
+      loc = fn->loc;
+      who = fn->name == "<spawn>" ? "spawn block"
+            : fn->name.empty()    ? "function"
+                                  : "function '" + fn->name + "'";
+    }
+    res_.errors.push_back({in_.module->file, loc, who + " too large: " + what});
     throw TooLarge{};
   }
 
@@ -240,7 +253,7 @@ class Codegen {
     uint32_t r = fs_->free_reg;
     fs_->free_reg += n;
     if (fs_->free_reg > kMaxRegisters)
-      too_large(fs_->fn ? fs_->fn->loc : Loc{1, 1});
+      too_large("more than 65000 registers");
     if (fs_->free_reg > fs_->max_reg) fs_->max_reg = fs_->free_reg;
     return uint16_t(r);
   }
@@ -254,7 +267,7 @@ class Codegen {
     if (auto it = fs_->const_index.find(key); it != fs_->const_index.end()) return it->second;
     if (v.is(vm::Tag::String)) v = Value::object(in_.shared->intern(str));
     uint32_t index = uint32_t(fs_->proto->consts.size());
-    if (index >= kMaxConstants) too_large(fs_->fn ? fs_->fn->loc : Loc{1, 1});
+    if (index >= kMaxConstants) too_large("more than 65000 constants");
     fs_->proto->consts.push_back(v);
     fs_->const_index.emplace(std::move(key), index);
     return index;
@@ -505,26 +518,55 @@ class Codegen {
     emit(Instr::abc(op, dst, lhs, r), loc);
   }
 
+  // A binary expression. A chain (`a + b + c ...`, a left-deep tree as long as the chain,
+  // any mix of operators) is compiled in a loop down its left spine, never by recursion
+  // (lang/parse_tree.hpp): the leftmost operand, then each operator bottom-up on the
+  // value so far, kept in [acc]: [dst] itself when it is a temporary, else a new
+  // register, since writing a live local before the later operands are read would
+  // change them (`x = 1 + x + x`).
   void binary(const Expr& e, uint16_t dst) {
+    if (!e.a || e.a->kind != ExprKind::Binary) {
+      binary_node(e, dst, std::nullopt);
+      return;
+    }
+    std::vector<const Expr*> spine;
+    for (const Expr* x = &e; x->kind == ExprKind::Binary && x->a; x = x->a.get())
+      spine.push_back(x);
+    const uint16_t acc = dst >= stmt_base_ ? dst : alloc();
+    const uint32_t mark = fs_->free_reg;
+    binary_node(*spine.back(), acc, std::nullopt);
+    for (size_t i = spine.size() - 1; i-- > 0;) {
+      fs_->free_reg = mark;
+      binary_node(*spine[i], i == 0 ? dst : acc, acc);
+    }
+  }
+
+  // One binary operator into [dst]. Its left operand is evaluated here, or, given
+  // [lhs], is already in that register (a temporary the operator may overwrite).
+  void binary_node(const Expr& e, uint16_t dst, std::optional<uint16_t> lhs) {
+    auto left = [&] { return lhs ? *lhs : expr_reg(*e.a); };
     switch (e.binary_op) {
       case BinaryOp::And:
       case BinaryOp::Or: {
         // The result register is written before the right operand is read: never let it
         // be a live local (`x = y or x`).
         const bool is_local = dst < stmt_base_;
-        uint16_t r = is_local ? alloc() : dst;
-        expr_into(*e.a, r);
+        uint16_t r = !is_local ? dst : lhs ? *lhs : alloc();
+        if (!lhs)
+          expr_into(*e.a, r);
+        else if (*lhs != r)
+          emit(Instr::abc(Op::MOVE, r, *lhs), e.loc);
         int skip = emit_jump(e.binary_op == BinaryOp::And ? Op::JMPIFNOT : Op::JMPIF, r, e.loc);
         expr_into(*e.b, r);
         patch(skip, here());
-        if (is_local) emit(Instr::abc(Op::MOVE, dst, r), e.loc);
+        if (r != dst) emit(Instr::abc(Op::MOVE, dst, r), e.loc);
         return;
       }
       case BinaryOp::Lt:
       case BinaryOp::Le:
       case BinaryOp::Gt:
       case BinaryOp::Ge: {
-        uint16_t a = expr_reg(*e.a);
+        uint16_t a = left();
         uint16_t b = expr_reg(*e.b);
         bool swap = e.binary_op == BinaryOp::Gt || e.binary_op == BinaryOp::Ge;
         Op op = (e.binary_op == BinaryOp::Lt || e.binary_op == BinaryOp::Gt) ? Op::LT : Op::LE;
@@ -533,14 +575,14 @@ class Codegen {
       }
       case BinaryOp::Range:
       case BinaryOp::RangeIncl: {
-        uint16_t a = expr_reg(*e.a);
+        uint16_t a = left();
         uint16_t b = expr_reg(*e.b);
         emit(Instr::abc(Op::RANGE, dst, a, b, e.binary_op == BinaryOp::RangeIncl), e.loc);
         return;
       }
       default: {
         Op op = *arith_op(e.binary_op);
-        uint16_t a = expr_reg(*e.a);
+        uint16_t a = left();
         arith(op, dst, a, *e.b, e.loc);
         return;
       }
@@ -570,9 +612,17 @@ class Codegen {
     if (cond.kind == ExprKind::True) {
       // `while true`: no test at all.
     } else if (cond.kind == ExprKind::Binary && cond.binary_op == BinaryOp::And) {
-      jumps = false_jumps(cond.a.get());
-      auto more = false_jumps(cond.b.get());
-      jumps.insert(jumps.end(), more.begin(), more.end());
+      // `a and b and c ...`: the left spine in a loop (see binary), operands in order.
+      std::vector<const Expr*> spine;
+      const Expr* x = &cond;
+      for (; x->kind == ExprKind::Binary && x->binary_op == BinaryOp::And && x->a;
+           x = x->a.get())
+        spine.push_back(x);
+      jumps = false_jumps(x);
+      for (auto it = spine.rbegin(); it != spine.rend(); ++it) {
+        auto more = false_jumps((*it)->b.get());
+        jumps.insert(jumps.end(), more.begin(), more.end());
+      }
     } else if (fs_->fuse_jumps && cond.kind == ExprKind::Binary &&
                (cond.binary_op == BinaryOp::Lt || cond.binary_op == BinaryOp::Le ||
                 cond.binary_op == BinaryOp::Gt || cond.binary_op == BinaryOp::Ge)) {
@@ -944,8 +994,8 @@ class Codegen {
   static int32_t pending_code(TryContext& t, JumpOut to, Loc loc) {
     for (size_t k = 0; k < t.pending.size(); ++k)
       if (t.pending[k] == to) return int32_t(k + 1);
-    if (t.pending.empty()) t.pending_loc = loc;
     t.pending.push_back(to);
+    t.pending_locs.push_back(loc);
     return int32_t(t.pending.size());
   }
 
@@ -1025,9 +1075,9 @@ class Codegen {
     block_body(s.finally_body);
     const Loc end = end_loc(s.finally_body);
     const size_t n = ctx.pending.size();
+    if (n > UINT16_MAX) too_large("more than 65535 ways out of one finally");
     emit(Instr::abc(Op::ENDFINALLY, ctx.code, uint16_t(n)), end);
     if (n == 0) return;
-    if (n > UINT16_MAX) too_large(s.loc);
     // An entry is the jump itself when it leaves no further try, else a JMP to its stub.
     auto arrives_here = [&](const JumpOut& to) {
       const size_t depth = to.kind == JumpOut::Return ? 0 : to.loop->try_depth;
@@ -1037,9 +1087,9 @@ class Codegen {
     for (size_t k = 0; k < n; ++k) {
       const JumpOut& to = ctx.pending[k];
       if (arrives_here(to))
-        arrive(to, to.kind == JumpOut::Return ? &ctx.value : nullptr, ctx.pending_loc);
+        arrive(to, to.kind == JumpOut::Return ? &ctx.value : nullptr, ctx.pending_locs[k]);
       else
-        to_stub[k] = emit_jump(Op::JMP, 0, ctx.pending_loc);
+        to_stub[k] = emit_jump(Op::JMP, 0, ctx.pending_locs[k]);
     }
     if (std::all_of(to_stub.begin(), to_stub.end(), [](int j) { return j < 0; })) return;
     int to_end = emit_jump(Op::JMP, 0, end);
@@ -1047,7 +1097,7 @@ class Codegen {
       if (to_stub[k] < 0) continue;
       patch(to_stub[k], here());
       const JumpOut& to = ctx.pending[k];
-      jump_out(to, to.kind == JumpOut::Return ? &ctx.value : nullptr, ctx.pending_loc);
+      jump_out(to, to.kind == JumpOut::Return ? &ctx.value : nullptr, ctx.pending_locs[k]);
     }
     patch(to_end, here());
   }
@@ -1076,7 +1126,7 @@ class Codegen {
     FuncState* outer = fs_;
     vm::Proto* p = compile_function(outer, &f, "<spawn>", f.loc, [&] {
       const uint32_t nparams = uint32_t(copies.size());
-      if (nparams > kMaxRegisters) too_large(f.loc);
+      if (nparams > kMaxRegisters) too_large("more than 65000 registers");
       fs_->proto->nparams = uint16_t(nparams);
       fs_->free_reg = fs_->max_reg = nparams;
       for (uint32_t i = 0; i < nparams; ++i) {
@@ -1193,6 +1243,8 @@ class Codegen {
   FuncState* fs_ = nullptr;
   // free_reg at the start of the current statement: registers below it hold locals.
   uint32_t stmt_base_ = 0;
+  // The top-level statement being compiled, where "top-level code too large" points.
+  Loc top_stmt_loc_{1, 1};
 };
 
 }  // namespace

@@ -2,13 +2,17 @@
 // the tree is being built, and the per-parse context the grammar actions write into.
 //
 // Invariant: every node wrapper records `depth`, the height of the subtree it holds,
-// counting Expr and Stmt nodes (a Block adds nothing of its own). The actions refuse to
-// build a node whose depth would pass kMaxNesting, so the finished tree can be walked and
-// freed recursively without nearing the C++ stack limit, however the source is shaped
-// (`1+1+1+...` builds a left-deep chain as tall as the file is long).
+// counting Expr and Stmt nodes (a Block adds nothing of its own), except that the left
+// operand of a binary operator does not count: a binary node's depth is
+// max(depth(left), depth(right) + 1). The actions refuse to build a node whose depth
+// would pass kMaxNesting. Every pass over the tree (the resolver, the compiler, ~Expr)
+// walks the left spine of binary nodes in a loop and recurses only into the rest, so
+// the finished tree can be walked and freed without nearing the C++ stack limit however
+// the source is shaped, and a flat chain `1+1+1+...` of any length compiles (SPEC §5).
 //
-// Rejected: counting only brackets. An `else if` chain or a long run of binary operators
-// nests the tree without a single bracket.
+// Rejected: counting only brackets. An `else if` chain nests the tree without a single
+// bracket. Rejected: an n-ary chain node: every pass would need a second form of binary
+// expression, where a loop over the left spine changes nothing else.
 #pragma once
 
 #include <cstdint>

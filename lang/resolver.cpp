@@ -463,7 +463,23 @@ class Resolver {
         for (const auto& item : e.items)
           if (item) expr(*item);
         break;
-      case ExprKind::Binary:
+      case ExprKind::Binary: {
+        // The left spine of a chain (a + b + c ...) in a loop, never by recursion
+        // (lang/parse_tree.hpp): the leftmost operand, then the right ones bottom-up, in
+        // evaluation order.
+        if (!e.a || e.a->kind != ExprKind::Binary) {
+          if (e.a) expr(*e.a);
+          if (e.b) expr(*e.b);
+          break;
+        }
+        std::vector<const Expr*> spine;
+        const Expr* x = &e;
+        for (; x->kind == ExprKind::Binary && x->a; x = x->a.get()) spine.push_back(x);
+        expr(*x);
+        for (auto it = spine.rbegin(); it != spine.rend(); ++it)
+          if ((*it)->b) expr(*(*it)->b);
+        break;
+      }
       case ExprKind::Index:
       case ExprKind::Slice:
       case ExprKind::Field:

@@ -314,11 +314,21 @@ TEST_CASE("REPL: prior globals keep their slots; the last expression is returned
   CHECK(bad.errors[0] == "1:1: cannot assign to 'x': it is declared with let");
 }
 
-TEST_CASE("function too large") {
-  std::string src = "let xs = [";
-  for (int i = 0; i < 66000; ++i) src += "0, ";
-  src += "]\n";
-  CHECK(first_error(src) == "1:1: function too large");
+TEST_CASE("function too large: reported at the function, or at the top-level statement") {
+  std::string zeros;
+  for (int i = 0; i < 66000; ++i) zeros += "0, ";
+  std::string big_ints;  // 65,001 distinct constants in a few registers
+  for (int i = 0; i < 65001; ++i) big_ints += "x = " + std::to_string(100000 + i) + "\n";
+  CHECK(first_error("print(1)\nif true {\n  let xs = [" + zeros + "]\n}\n") ==
+        "2:1: top-level code too large: more than 65000 registers");
+  CHECK(first_error("print(1)\n\nfn big() {\n  return [" + zeros + "]\n}\n") ==
+        "3:1: function 'big' too large: more than 65000 registers");
+  CHECK(first_error("fn outer() {\n  let f = fn() {\n    var x = 0\n" + big_ints + "  }\n}\n") ==
+        "2:11: function too large: more than 65000 constants");
+  CHECK(first_error("let t = 1\nlet u = spawn { var x = 0\n" + big_ints + "}\n") ==
+        "2:9: spawn block too large: more than 65000 constants");
+  CHECK(first_error("var x = 0\n" + big_ints) ==
+        "65002:1: top-level code too large: more than 65000 constants");
 }
 
 // The number of instructions in a disassembly (every proto).
@@ -382,6 +392,29 @@ TEST_CASE("finally code is compiled once: code size is linear in try/finally nes
   REQUIRE(once.errors.empty());
   CHECK(occurrences(once.dis, "; \"the finally\"") == 1);
   CHECK(occurrences(once.dis, "ENDFINALLY") == 1);
+}
+
+TEST_CASE("a flat chain of binary operators of any length compiles, in a few registers") {
+  // 100,000 operators: the parser, resolver, compiler and the tree's destructor all walk
+  // the chain in a loop (lang/parse_tree.hpp), so none nears the C++ stack limit.
+  for (std::string op : {"+", "-", "*", "//", "and", "or", "|", "<<", ".."}) {
+    std::string src = "fn f(a, b) {\n  return a";
+    for (int i = 0; i < 100000; ++i) src += " " + op + (i % 2 ? " a" : " b");
+    src += "\n}\n";
+    Compiled c = compile_source(src);
+    INFO(op << ": " << (c.errors.empty() ? "" : c.errors[0]));
+    REQUIRE(c.errors.empty());
+    const size_t f = c.dis.find("\nf (t.tsk:1:1) params=2 regs=");
+    REQUIRE(f != std::string::npos);
+    CHECK(std::stoi(c.dis.substr(f + 30)) <= 4);  // the operands, the value so far
+    CHECK(instruction_count(c.dis) < 100000 * 4);
+  }
+  // A chain in a condition, with `and` compiled to jumps.
+  std::string cond = "fn f(a) {\n  if a";
+  for (int i = 0; i < 100000; ++i) cond += " and a";
+  Compiled c = compile_source(cond + " { return 1 }\n}\n");
+  REQUIRE(c.errors.empty());
+  CHECK(occurrences(c.dis, "JMPIFNOT") == 100001);
 }
 
 TEST_CASE("a condition whose jump does not fit falls back to LT + JMPIFNOT") {
