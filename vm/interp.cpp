@@ -91,9 +91,10 @@ Value Task::call(Value fn, const Value* args, int nargs) {
   ensure_stack(size_t(base) + p->nregs);
   for (int i = 0; i < nargs; i++) stack[base + i] = copied[i];
   for (uint32_t i = nargs; i < p->nregs; i++) stack[base + i] = Value::nil();
-  // Each nested call costs C++ stack (a native and a loop); 200 bounds it far below
-  // the smallest thread stack while leaving room for any sane callback nesting.
-  if (call_depth >= 200) raise("StackOverflowError", "stack overflow (callbacks nested too deeply)");
+  // Each nested call costs C++ stack (a native and a loop): how deep they may go
+  // depends on the frames' sizes (a sanitizer build's are ten times larger) and on the
+  // stack the task runs on, so the limit is the stack actually left, not a count.
+  if (rt::stack_nearly_full(*this)) raise("StackOverflowError", "stack overflow (callbacks nested too deeply)");
   frames.push_back(Frame{c, p->code.data(), base, 0, kFrameEntry});
   struct DepthGuard {
     uint32_t& depth;
