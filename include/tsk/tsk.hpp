@@ -17,8 +17,18 @@ namespace rt { class Runtime; }
 
 const char* version();
 
+// Reads the script file at `path` whole into `out`. False, with the system's reason in
+// `error` ("No such file or directory", "Is a directory"), when it cannot be read.
+// [any thread; blocks on the file system; throws only std::bad_alloc]
+bool read_source_file(const std::string& path, std::string& out, std::string& error);
+
+// The most scheduler threads a runtime starts (Options::threads is clamped to it): twice
+// the hardware threads of today's largest two-socket servers (2 x 256). Workers beyond
+// the cores only add stealing, stacks and idle wake-ups.
+constexpr int kMaxThreads = 1024;
+
 struct Options {
-  int threads = 0;                 // scheduler threads; 0 = the number of CPUs
+  int threads = 0;                 // scheduler threads; 0 = the number of CPUs (at most kMaxThreads)
   std::vector<std::string> args;   // os.args: the script path and its arguments
   // Where print() and error reports go; unset = the process's stdout and stderr.
   std::function<void(std::string_view)> out;
@@ -43,7 +53,8 @@ class Runtime {
   // to resolve relative imports). Diagnostics and uncaught errors go to `err`. Returns
   // the exit status: kOk, kRuntimeError, kCompileError, or the code given to os.exit.
   int run(std::string_view source, const std::string& filename);
-  // Reads and runs a file; a file that cannot be read is reported and gives kCompileError.
+  // Reads and runs a file; a file that cannot be read (missing, a directory, no
+  // permission) is reported, naming the path and the reason, and gives kCompileError.
   int run_file(const std::string& path);
   // Parses and compiles without running; reports diagnostics to `err`. kOk or kCompileError.
   int check(std::string_view source, const std::string& filename);
