@@ -1,5 +1,9 @@
 // The `tsk` command (SPEC §12): runs a script file, `-e` code or a script on stdin;
 // `check`, `dis` and `doc` subcommands. Written only against the public API.
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -9,6 +13,7 @@
 #include <iostream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tsk/tsk.hpp"
@@ -28,7 +33,9 @@ std::string usage() {
          " (default: TSK_THREADS, else the number of CPUs)\n"
          "  -h, --help     this help\n"
          "  --version      print the version\n"
-         "exit status: 0 success, 1 uncaught runtime error, 2 syntax, compile or usage error\n";
+         "exit status: 0 success, 1 uncaught runtime error, 2 syntax, compile or usage error;\n"
+         "  os.exit(n) gives n & 255; SIGINT 130 and SIGTERM 143 (once the main task's finally\n"
+         "  blocks have run; a second signal ends at once); a closed stdout 141\n";
 }
 
 int usage_error(const std::string& message) {
@@ -69,6 +76,68 @@ int print_out(const std::string& text) {
   if (std::cout) return 0;
   std::cerr << "tsk: cannot write to stdout: " << std::strerror(errno) << "\n";
   return 1;
+}
+
+// While a script runs, SIGINT and SIGTERM become Runtime::interrupt calls (SPEC §12):
+// the first cancels the main task (its finally blocks run), a second ends the run at
+// once. The signals are blocked in every thread (the mask is set before the runtime
+// starts its workers, which inherit it) and read from a signalfd by a thread of the
+// command's own; no signal handler runs and nothing global changes but the mask.
+// SIGPIPE is ignored meanwhile, so that a closed stdout reaches the runtime as EPIPE
+// and ends the program through it (status 141, its tasks stopped), not by the signal.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(tsk::Runtime& runtime) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    signal_fd_ = signalfd(-1, &set, SFD_CLOEXEC);
+    stop_fd_ = eventfd(0, EFD_CLOEXEC);
+    if (signal_fd_ < 0 || stop_fd_ < 0) return;  // the signals keep their default action
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    thread_ = std::thread([this, &runtime] { watch(runtime); });
+  }
+  ~SignalWatcher() {
+    if (thread_.joinable()) {
+      uint64_t one = 1;
+      while (::write(stop_fd_, &one, sizeof one) < 0 && errno == EINTR) {
+      }
+      thread_.join();
+    }
+    if (signal_fd_ >= 0) ::close(signal_fd_);
+    if (stop_fd_ >= 0) ::close(stop_fd_);
+  }
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
+
+ private:
+  void watch(tsk::Runtime& runtime) {
+    pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    for (;;) {
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      if (fds[1].revents) return;
+      signalfd_siginfo info;
+      if (::read(signal_fd_, &info, sizeof info) == ssize_t(sizeof info))
+        runtime.interrupt(128 + int(info.ssi_signo));  // 130 for SIGINT, 143 for SIGTERM
+    }
+  }
+
+  int signal_fd_ = -1;
+  int stop_fd_ = -1;
+  std::thread thread_;
+};
+
+// Runs a script (`run` calls the runtime) with the signals turned into interrupts.
+template <class Run>
+int run_script(const tsk::Options& options, Run run) {
+  tsk::Runtime runtime(options);
+  SignalWatcher signals(runtime);
+  return run(runtime);
 }
 
 }  // namespace
@@ -162,13 +231,11 @@ int main(int argc, char** argv) {
   if (have_code) {
     options.args.push_back("-e");
     options.args.insert(options.args.end(), args.begin() + i, args.end());
-    tsk::Runtime runtime(options);
-    return runtime.run(code, "<-e>");
+    return run_script(options, [&](tsk::Runtime& runtime) { return runtime.run(code, "<-e>"); });
   }
   if (i < args.size()) {
     options.args.assign(args.begin() + i, args.end());
-    tsk::Runtime runtime(options);
-    return runtime.run_file(args[i]);
+    return run_script(options, [&](tsk::Runtime& runtime) { return runtime.run_file(args[i]); });
   }
   if (isatty(0)) {
     std::cerr << "tsk: the REPL is not available yet; run a file, -e CODE, or pipe a script\n" << usage();
@@ -176,6 +243,5 @@ int main(int argc, char** argv) {
   }
   std::string source((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   options.args.push_back("<stdin>");
-  tsk::Runtime runtime(options);
-  return runtime.run(source, "<stdin>");
+  return run_script(options, [&](tsk::Runtime& runtime) { return runtime.run(source, "<stdin>"); });
 }

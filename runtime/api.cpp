@@ -62,6 +62,8 @@ int Runtime::run_file(const std::string& path) {
   return run(source, path);
 }
 
+void Runtime::interrupt(int status) { impl_->interrupt_run(status); }
+
 bool read_source_file(const std::string& path, std::string& out, std::string& error) {
   int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
   if (fd < 0) {

@@ -19,10 +19,15 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 
 # The directives, each a comment anywhere on a line (usually on a line of its own, or
 # after the statement whose output it describes): `# expect: TEXT`.
-DIRECTIVE = re.compile(rb"# (expect|stderr|stderr-match|exit|args|stdin|skip|slow):(.*)$")
+DIRECTIVE = re.compile(
+    rb"# (expect|stderr|stderr-match|exit|args|stdin|skip|slow|signal):(.*)$")
+# `# signal: INT after-line: ready`: the signal, and the stdout line that triggers it.
+SIGNAL = re.compile(r"^([A-Z]+) after-line: (.*)$")
+
 
 
 class Spec:
@@ -37,6 +42,7 @@ class Spec:
         self.stdin = None       # bytes, or None for an empty stdin
         self.skip = None        # the reason, when the test is skipped
         self.slow = None        # why it is too slow for a torture build (skipped with --no-slow)
+        self.signals = []       # (signal number, stdout line after which to send it), in order
 
 
 def directive_text(raw):
@@ -77,6 +83,11 @@ def parse_spec(path):
             spec.skip = text.strip() or "skipped"
         elif name == "slow":
             spec.slow = text.strip() or "slow"
+        elif name == "signal":
+            m = SIGNAL.match(text)
+            if not m or not hasattr(signal, "SIG" + m.group(1)):
+                raise ValueError(f"{path}:{lineno}: bad `# signal:` {text!r} (want `INT after-line: TEXT`)")
+            spec.signals.append((getattr(signal, "SIG" + m.group(1)), m.group(2)))
     return spec
 
 
@@ -102,6 +113,48 @@ def split_lines(text):
     return lines
 
 
+def kill_group(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def communicate_with_signals(proc, spec, timeout):
+    """Like proc.communicate, but reads stdout line by line and sends each of
+    spec.signals to the process once its trigger line has been printed. Returns
+    (stdout, stderr, timed_out)."""
+    out_lines, err_parts = [], []
+    err_reader = threading.Thread(target=lambda: err_parts.append(proc.stderr.read()))
+    err_reader.start()
+    if spec.stdin is not None:
+        proc.stdin.write(spec.stdin)
+        proc.stdin.close()
+    timed_out = threading.Event()
+
+    def on_timeout():
+        timed_out.set()
+        kill_group(proc)
+
+    timer = threading.Timer(timeout, on_timeout)
+    timer.start()
+    pending = list(spec.signals)
+    try:
+        for raw in iter(proc.stdout.readline, b""):
+            out_lines.append(raw)
+            line = raw.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
+            if pending and pending[0][1] == line:
+                try:
+                    proc.send_signal(pending.pop(0)[0])
+                except ProcessLookupError:
+                    pass
+        proc.wait()
+    finally:
+        timer.cancel()
+        err_reader.join()
+    return b"".join(out_lines), b"".join(err_parts), timed_out.is_set()
+
+
 def run_one(tsk, path, timeout, env, no_slow=False):
     """Returns (status, report): status is 'pass', 'fail' or 'skip'; report is the text
     printed for a failure (or the reason for a skip)."""
@@ -121,15 +174,17 @@ def run_one(tsk, path, timeout, env, no_slow=False):
         stdin=subprocess.PIPE if spec.stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         start_new_session=True)  # its own process group, so a timeout kills its children too
-    try:
-        out, err = proc.communicate(input=spec.stdin, timeout=timeout)
-    except subprocess.TimeoutExpired:
+    if spec.signals:
+        out, err, timed_out = communicate_with_signals(proc, spec, timeout)
+        if timed_out:
+            return "fail", f"  timed out after {timeout:g} s\n" + stderr_block(err)
+    else:
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        out, err = proc.communicate()
-        return "fail", f"  timed out after {timeout:g} s\n" + stderr_block(err)
+            out, err = proc.communicate(input=spec.stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_group(proc)
+            out, err = proc.communicate()
+            return "fail", f"  timed out after {timeout:g} s\n" + stderr_block(err)
 
     out_text = out.decode("utf-8", "backslashreplace")
     err_text = err.decode("utf-8", "backslashreplace")

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Tests of the `tsk` command as a process (SPEC §12): what it says and which status it
-exits with for files it cannot read and bad --threads values. Script behaviour is tested
-by tests/run_scripts.py; this covers what a script file cannot express.
+exits with for files it cannot read, bad --threads values, a stdout that fails (a full
+disk: /dev/full) and a stdout pipe whose reader goes away (`| head -1`). Script behaviour
+is tested by tests/run_scripts.py; this covers what a script file cannot express.
 
 Usage: test_cli.py --tsk build/tsk   (CTest runs it as the `cli` test)
 """
@@ -117,6 +118,84 @@ class Threads(unittest.TestCase):
         r = run(["--threads"])
         self.assertEqual(r.returncode, 2)
         self.assertIn("--threads needs a number", r.stderr.decode())
+
+
+class FailedWrites(unittest.TestCase):
+    """A failed write to stdout is reported and exits 1 (SPEC §12)."""
+
+    def full(self, code):
+        with open("/dev/full", "wb") as full:
+            return run(["-e", code], stdout=full, capture_output=False, stderr=subprocess.PIPE)
+
+    def test_full_disk_at_the_end(self):
+        r = self.full('print("hello")')
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.decode(), "tsk: cannot write to stdout: No space left on device\n")
+
+    def test_full_disk_while_running_is_reported_once(self):
+        r = self.full('for i in 0..200_000 { print(i) }\nprint("done")')
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.decode(), "tsk: cannot write to stdout: No space left on device\n")
+
+    def test_full_disk_and_an_error(self):
+        r = self.full('print("hello")\nthrow "boom"')
+        self.assertEqual(r.returncode, 1)
+        err = r.stderr.decode()
+        self.assertIn("tsk: cannot write to stdout", err)
+        self.assertIn("error: Error: boom", err)
+
+    def test_full_disk_after_os_exit_zero(self):
+        r = self.full('import os\nprint("hello")\nos.exit(0)')
+        self.assertEqual(r.returncode, 1)
+
+    @unittest.skipUnless(os.path.exists("/dev/full"), "needs /dev/full")
+    def test_failed_stderr_still_fails(self):
+        with open("/dev/full", "wb") as full:
+            r = run(["-e", 'throw "boom"'], stderr=full, capture_output=False, stdout=subprocess.PIPE)
+        self.assertEqual(r.returncode, 1)
+
+
+class ClosedPipe(unittest.TestCase):
+    """A closed stdout pipe ends the program quietly with 141, as SIGPIPE would, even
+    with tasks still running."""
+
+    def read_one_line_then_close(self, code):
+        p = subprocess.Popen([TSK, "-e", code], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                             stdin=subprocess.DEVNULL)
+        first = p.stdout.readline()
+        p.stdout.close()
+        err = p.stderr.read()
+        p.stderr.close()
+        p.wait(timeout=TIMEOUT)
+        return first, p.returncode, err
+
+    def test_pipe_to_head(self):
+        bash = shutil.which("bash")
+        if not bash:
+            self.skipTest("needs bash")
+        script = ('"$0" -e \'for i in 0..1000000 { print(i) }\' | head -1; '
+                  'echo "status ${PIPESTATUS[0]}" >&2')
+        r = subprocess.run([bash, "-c", script, TSK], capture_output=True, timeout=TIMEOUT)
+        self.assertEqual(r.stdout, b"0\n")
+        self.assertEqual(r.stderr, b"status 141\n")
+
+    def test_closed_pipe_with_busy_tasks(self):
+        first, status, err = self.read_one_line_then_close(
+            'spawn { var n = 0; while true { n += 1 } }\n'
+            'spawn { sleep(1000) }\n'
+            'var i = 0\n'
+            'while true { print(i); i += 1 }')
+        self.assertEqual(first, b"0\n")
+        self.assertEqual(status, 141)
+        self.assertEqual(err, b"")
+
+    def test_closed_pipe_in_a_task(self):
+        first, status, err = self.read_one_line_then_close(
+            'let t = spawn { var i = 0; while true { print(i); i += 1 } }\n'
+            'await t')
+        self.assertEqual(first, b"0\n")
+        self.assertEqual(status, 141)
+        self.assertEqual(err, b"")
 
 
 def main():

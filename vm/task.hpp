@@ -33,7 +33,8 @@ struct ScriptError {
   Error* error;
 };
 
-// os.exit(code): unwinds everything, uncatchable by script code.
+// os.exit(code): unwinds everything, uncatchable by script code (no catch, no finally).
+// code < 0: the program has already ended (rt::Scheduler halts it) and this task stops.
 struct ExitRequest {
   int code;
 };

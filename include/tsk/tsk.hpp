@@ -39,8 +39,19 @@ struct Options {
   uint64_t instruction_budget = 0;
 };
 
-// Exit statuses, as the `tsk` command returns them (SPEC §12).
-enum Status : int { kOk = 0, kRuntimeError = 1, kCompileError = 2 };
+// Exit statuses, as the `tsk` command returns them (SPEC §12). A run interrupted by
+// Runtime::interrupt returns the status it was given: the command gives 128 + the
+// signal's number, as a shell reports a process a signal ended (kInterrupted for
+// SIGINT, kTerminated for SIGTERM). A run whose stdout pipe was closed returns
+// kBrokenPipe (128 + SIGPIPE).
+enum Status : int {
+  kOk = 0,
+  kRuntimeError = 1,
+  kCompileError = 2,
+  kInterrupted = 130,
+  kBrokenPipe = 141,
+  kTerminated = 143,
+};
 
 class Runtime {
  public:
@@ -63,6 +74,18 @@ class Runtime {
   // The reference of every builtin and module (name empty), or of one module or
   // builtin; "" if there is no such name. `markdown` renders docs/stdlib.md's form.
   std::string reference(std::string_view name = {}, bool markdown = false);
+
+  // Stops the run in progress as SIGINT does for the `tsk` command (SPEC §12). The
+  // first call cancels the main task: its `finally` blocks run, every task is
+  // cancelled, and `run` returns `status` once they have ended (an os.exit during that
+  // cleanup still wins). A second call ends the run at once: no more code runs (a task
+  // stops at its next call or loop back-edge), buffered output is written, and `run`
+  // returns `status`. With no run in progress, the next `run` returns `status` at
+  // once without running (a signal that arrives while the host reads or compiles the
+  // script is not lost; Python's PyErr_SetInterrupt behaves alike).
+  // [any thread, a signal-handling thread included (not a signal handler itself);
+  //  does not block on the run; throws nothing]
+  void interrupt(int status = kInterrupted);
 
   rt::Runtime& internal() { return *impl_; }
 
