@@ -534,11 +534,26 @@ void Scheduler::run_task(Worker* w, Task* t) {
   } catch (vm::ExitRequest& x) {
     stop_program(x.code);
     return;
+  } catch (std::bad_alloc&) {
+    // Out of memory where no MemoryError could be made for the script (the
+    // interpreter turns the other allocation failures into one): the program cannot
+    // go on, but it ends as any other ending does, its output written.
+    runtime_.write_err("error: MemoryError: out of memory\n");
+    stop_program(1);
+    return;
   }
   if (ended) {
     vm.suspended = false;
     vm.handlers.clear();
-    if (body_ended(*t, result, error)) {
+    bool done;
+    try {
+      done = body_ended(*t, result, error);
+    } catch (std::bad_alloc&) {
+      runtime_.write_err("error: MemoryError: out of memory\n");
+      stop_program(1);
+      return;
+    }
+    if (done) {
       tl_task = nullptr;
       left_task(t);  // Done: task_done has released it from the live set
       return;

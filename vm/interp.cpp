@@ -15,6 +15,7 @@
 //    this loop, which unwinds to the innermost handler inside this loop's frames or
 //    rethrows to the native below (one way to unwind; no longjmp).
 #include <cmath>
+#include <new>
 #include <string>
 
 #include "runtime/concurrency.hpp"
@@ -780,26 +781,53 @@ Value Task::execute(size_t entry) {
       }
 #endif
     } catch (ScriptError& err) {
-      // Every instruction that can raise saved its pc first (SAVE_PC), so the frames
-      // already say where the error arose; not reading the local `ip` here lets the
-      // compiler keep it in a register for the whole loop.
-      pending_error = err.error;
-      record_trace(err.error);
-      // Unwind to the innermost handler whose frame belongs to this run of the loop.
-      if (handlers.empty() || handlers.back().frame < entry) {
-        while (frames.size() > entry) {
-          if (frames.back().kind == kFrameImport) runtime.abort_import(frames.back().closure->module);
-          frames.pop_back();
-        }
-        pending_error = nullptr;
+      raise_here(err.error, entry);
+    } catch (std::bad_alloc&) {
+      // Out of memory in an instruction or a native (a heap object, a list or string
+      // growing): a MemoryError in this task (SPEC §5), never an abort. Making the error
+      // needs a few small allocations; the one that failed was most often large. If
+      // even those fail, the bad_alloc goes on up to the scheduler, which ends the
+      // program cleanly.
+      Error* e;
+      try {
+        e = make_error("MemoryError", "out of memory");
+      } catch (std::bad_alloc&) {
+        leave_loop(entry);
         throw;
       }
-      unwind_to_handler(err.error);
-      pending_error = nullptr;
+      raise_here(e, entry);
     }
   }
 #undef CASE
 #undef DISPATCH
+}
+
+void Task::raise_here(Error* e, size_t entry) {
+  // Every instruction that can raise saved its pc first (SAVE_PC), so the frames
+  // already say where the error arose; not reading the loop's `ip` here lets the
+  // compiler keep it in a register for the whole loop.
+  pending_error = e;
+  try {
+    record_trace(e);
+  } catch (std::bad_alloc&) {
+    // Out of memory while recording the trace: the error goes on with what it has.
+  }
+  // Unwind to the innermost handler whose frame belongs to this run of the loop.
+  if (handlers.empty() || handlers.back().frame < entry) {
+    leave_loop(entry);
+    pending_error = nullptr;
+    throw ScriptError{e};
+  }
+  unwind_to_handler(e);
+  pending_error = nullptr;
+}
+
+void Task::leave_loop(size_t entry) {
+  while (!handlers.empty() && handlers.back().frame >= entry) handlers.pop_back();
+  while (frames.size() > entry) {
+    if (frames.back().kind == kFrameImport) runtime.abort_import(frames.back().closure->module);
+    frames.pop_back();
+  }
 }
 
 void Task::unwind_to_handler(Error* e) {
