@@ -1,47 +1,66 @@
 // The `tsk` command (SPEC §12): runs a script file, `-e` code or a script on stdin;
 // `check`, `dis` and `doc` subcommands. Written only against the public API.
+#include <poll.h>
+#include <signal.h>
+#include <sys/eventfd.h>
+#include <sys/signalfd.h>
 #include <unistd.h>
 
 #include <cstdint>
+#include <cerrno>
 #include <cstdio>
 #include <cstdlib>
+#include <cstring>
 #include <iostream>
 #include <iterator>
 #include <string>
+#include <thread>
 #include <vector>
 
 #include "tsk/tsk.hpp"
 
 namespace {
 
-constexpr const char* kUsage =
-    "usage: tsk [options] FILE.tsk [args...]   run a script\n"
-    "       tsk [options] -e CODE [args...]    run CODE\n"
-    "       tsk [options]                      read a script from stdin (the REPL, later, on a terminal)\n"
-    "       tsk check FILE...                  parse and compile, print diagnostics\n"
-    "       tsk dis FILE                       print the bytecode of FILE\n"
-    "       tsk doc [--markdown] [NAME]        print the reference of builtins and modules\n"
-    "options:\n"
-    "  --threads N    scheduler threads (default: TSK_THREADS, else the number of CPUs)\n"
-    "  -h, --help     this help\n"
-    "  --version      print the version\n"
-    "environment:\n"
-    "  TSK_THREADS=N  as --threads N\n"
-    "  TSK_SEED=N     seed select's random choices (0 to 2^64-1): with one thread, a run\n"
-    "                 makes the same choices every time\n"
-    "exit status: 0 success, 1 uncaught runtime error, 2 syntax, compile or usage error\n";
+std::string usage() {
+  return "usage: tsk [options] FILE.tsk [args...]   run a script\n"
+         "       tsk [options] -e CODE [args...]    run CODE\n"
+         "       tsk [options]                      read a script from stdin (the REPL, later, on a terminal)\n"
+         "       tsk check FILE...                  parse and compile, print diagnostics\n"
+         "       tsk dis FILE                       print the bytecode of FILE\n"
+         "       tsk doc [--markdown] [NAME]        print the reference of builtins and modules\n"
+         "options:\n"
+         "  --threads N    scheduler threads, 1 to " +
+         std::to_string(tsk::kMaxThreads) +
+         " (default: TSK_THREADS, else the number of CPUs)\n"
+         "  -h, --help     this help\n"
+         "  --version      print the version\n"
+         "exit status: 0 success, 1 uncaught runtime error, 2 syntax, compile or usage error;\n"
+         "  os.exit(n) gives n & 255; SIGINT 130 and SIGTERM 143 (once the main task's finally\n"
+         "  blocks have run; a second signal ends at once); a closed stdout 141\n";
+}
 
 int usage_error(const std::string& message) {
-  std::cerr << "tsk: " << message << "\n" << kUsage;
+  std::cerr << "tsk: " << message << "\n" << usage();
   return 2;
 }
 
-bool parse_threads(const std::string& text, int& out) {
-  if (text.empty() || text.size() > 4) return false;
-  for (char c : text)
-    if (c < '0' || c > '9') return false;
-  out = std::stoi(text);
-  return out > 0;
+// Reads --threads' or TSK_THREADS' value (`what` names it) into `out`: "" when it is a
+// number of threads from 1 to tsk::kMaxThreads, else the message saying what is wrong.
+std::string parse_threads(const std::string& what, const std::string& text, int& out) {
+  std::string range = "from 1 to " + std::to_string(tsk::kMaxThreads);
+  size_t start = text.size() > 1 && (text[0] == '-' || text[0] == '+') ? 1 : 0;
+  bool digits = start < text.size();
+  for (size_t i = start; i < text.size(); i++)
+    if (text[i] < '0' || text[i] > '9') digits = false;
+  if (!digits) return what + " needs a number of threads " + range + ", not '" + text + "'";
+  size_t first = text.find_first_not_of('0', start);
+  bool zero = first == std::string::npos;
+  if (text[0] == '-' && !zero) return what + " needs a positive number of threads (" + range + "), not '" + text + "'";
+  if (zero) return what + " needs at least 1 thread (" + range + "), not '" + text + "'";
+  if (text.size() - first > 9 || std::stoi(text.substr(first)) > tsk::kMaxThreads)
+    return what + " can be at most " + std::to_string(tsk::kMaxThreads) + " threads, not '" + text + "'";
+  out = std::stoi(text.substr(first));
+  return "";
 }
 
 // A decimal number from 0 to 2^64 - 1.
@@ -59,13 +78,81 @@ bool parse_seed(const std::string& text, uint64_t& out) {
 }
 
 bool read_file(const std::string& path, std::string& out) {
-  FILE* f = std::fopen(path.c_str(), "rb");
-  if (!f) return false;
-  char buf[65536];
-  size_t n;
-  while ((n = std::fread(buf, 1, sizeof buf, f)) > 0) out.append(buf, n);
-  std::fclose(f);
-  return true;
+  std::string error;
+  if (tsk::read_source_file(path, out, error)) return true;
+  std::cerr << "tsk: cannot read '" << path << "': " << error << "\n";
+  return false;
+}
+
+// Writes `text` to stdout: 0, or 1 with a report when it could not be written (a
+// full disk; a closed pipe kills the command with SIGPIPE, as for any tool).
+int print_out(const std::string& text) {
+  std::cout << text << std::flush;
+  if (std::cout) return 0;
+  std::cerr << "tsk: cannot write to stdout: " << std::strerror(errno) << "\n";
+  return 1;
+}
+
+// While a script runs, SIGINT and SIGTERM become Runtime::interrupt calls (SPEC §12):
+// the first cancels the main task (its finally blocks run), a second ends the run at
+// once. The signals are blocked in every thread (the mask is set before the runtime
+// starts its workers, which inherit it) and read from a signalfd by a thread of the
+// command's own; no signal handler runs and nothing global changes but the mask.
+// SIGPIPE is ignored meanwhile, so that a closed stdout reaches the runtime as EPIPE
+// and ends the program through it (status 141, its tasks stopped), not by the signal.
+class SignalWatcher {
+ public:
+  explicit SignalWatcher(tsk::Runtime& runtime) {
+    sigset_t set;
+    sigemptyset(&set);
+    sigaddset(&set, SIGINT);
+    sigaddset(&set, SIGTERM);
+    signal_fd_ = signalfd(-1, &set, SFD_CLOEXEC);
+    stop_fd_ = eventfd(0, EFD_CLOEXEC);
+    if (signal_fd_ < 0 || stop_fd_ < 0) return;  // the signals keep their default action
+    pthread_sigmask(SIG_BLOCK, &set, nullptr);
+    ::signal(SIGPIPE, SIG_IGN);
+    thread_ = std::thread([this, &runtime] { watch(runtime); });
+  }
+  ~SignalWatcher() {
+    if (thread_.joinable()) {
+      uint64_t one = 1;
+      while (::write(stop_fd_, &one, sizeof one) < 0 && errno == EINTR) {
+      }
+      thread_.join();
+    }
+    if (signal_fd_ >= 0) ::close(signal_fd_);
+    if (stop_fd_ >= 0) ::close(stop_fd_);
+  }
+  SignalWatcher(const SignalWatcher&) = delete;
+  SignalWatcher& operator=(const SignalWatcher&) = delete;
+
+ private:
+  void watch(tsk::Runtime& runtime) {
+    pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+    for (;;) {
+      if (::poll(fds, 2, -1) < 0) {
+        if (errno == EINTR) continue;
+        return;
+      }
+      if (fds[1].revents) return;
+      signalfd_siginfo info;
+      if (::read(signal_fd_, &info, sizeof info) == ssize_t(sizeof info))
+        runtime.interrupt(128 + int(info.ssi_signo));  // 130 for SIGINT, 143 for SIGTERM
+    }
+  }
+
+  int signal_fd_ = -1;
+  int stop_fd_ = -1;
+  std::thread thread_;
+};
+
+// Runs a script (`run` calls the runtime) with the signals turned into interrupts.
+template <class Run>
+int run_script(const tsk::Options& options, Run run) {
+  tsk::Runtime runtime(options);
+  SignalWatcher signals(runtime);
+  return run(runtime);
 }
 
 }  // namespace
@@ -74,7 +161,8 @@ int main(int argc, char** argv) {
   std::vector<std::string> args(argv + 1, argv + argc);
   tsk::Options options;
   if (const char* env = std::getenv("TSK_THREADS")) {
-    if (!parse_threads(env, options.threads)) return usage_error("TSK_THREADS must be a positive number");
+    std::string problem = parse_threads("TSK_THREADS", env, options.threads);
+    if (!problem.empty()) return usage_error(problem);
   }
   if (const char* env = std::getenv("TSK_SEED")) {
     uint64_t seed;
@@ -88,7 +176,7 @@ int main(int argc, char** argv) {
   for (; i < args.size(); i++) {
     const std::string& a = args[i];
     if (a == "-h" || a == "--help") {
-      std::cout << kUsage;
+      std::cout << usage();
       return 0;
     } else if (a == "--version") {
       std::cout << "tsk " << tsk::version() << "\n";
@@ -96,12 +184,13 @@ int main(int argc, char** argv) {
     } else if (a == "--threads" || a.rfind("--threads=", 0) == 0) {
       std::string value;
       if (a == "--threads") {
-        if (i + 1 >= args.size()) return usage_error("--threads needs a number");
+        if (i + 1 >= args.size()) return usage_error("--threads needs a number of threads");
         value = args[++i];
       } else {
         value = a.substr(10);
       }
-      if (!parse_threads(value, options.threads)) return usage_error("--threads needs a positive number, not '" + value + "'");
+      std::string problem = parse_threads("--threads", value, options.threads);
+      if (!problem.empty()) return usage_error(problem);
     } else if (a == "-e") {
       if (i + 1 >= args.size()) return usage_error("-e needs code");
       code = args[++i];
@@ -127,7 +216,6 @@ int main(int argc, char** argv) {
       for (size_t k = i + 1; k < args.size(); k++) {
         std::string source;
         if (!read_file(args[k], source)) {
-          std::cerr << "tsk: cannot open '" << args[k] << "'\n";
           status = 2;
           continue;
         }
@@ -138,15 +226,11 @@ int main(int argc, char** argv) {
     if (command == "dis") {
       if (i + 2 != args.size()) return usage_error("dis needs exactly one file");
       std::string source;
-      if (!read_file(args[i + 1], source)) {
-        std::cerr << "tsk: cannot open '" << args[i + 1] << "'\n";
-        return 2;
-      }
+      if (!read_file(args[i + 1], source)) return 2;
       tsk::Runtime runtime(options);
       std::string text = runtime.disassemble(source, args[i + 1]);
       if (text.empty()) return 2;
-      std::cout << text;
-      return 0;
+      return print_out(text);
     }
     if (command == "doc") {
       std::vector<std::string> rest(args.begin() + i + 1, args.end());
@@ -160,28 +244,24 @@ int main(int argc, char** argv) {
         std::cerr << "tsk: no builtin or module named '" << name << "'\n";
         return 2;
       }
-      std::cout << text;
-      return 0;
+      return print_out(text);
     }
   }
 
   if (have_code) {
     options.args.push_back("-e");
     options.args.insert(options.args.end(), args.begin() + i, args.end());
-    tsk::Runtime runtime(options);
-    return runtime.run(code, "<-e>");
+    return run_script(options, [&](tsk::Runtime& runtime) { return runtime.run(code, "<-e>"); });
   }
   if (i < args.size()) {
     options.args.assign(args.begin() + i, args.end());
-    tsk::Runtime runtime(options);
-    return runtime.run_file(args[i]);
+    return run_script(options, [&](tsk::Runtime& runtime) { return runtime.run_file(args[i]); });
   }
   if (isatty(0)) {
-    std::cerr << "tsk: the REPL is not available yet; run a file, -e CODE, or pipe a script\n" << kUsage;
+    std::cerr << "tsk: the REPL is not available yet; run a file, -e CODE, or pipe a script\n" << usage();
     return 2;
   }
   std::string source((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
   options.args.push_back("<stdin>");
-  tsk::Runtime runtime(options);
-  return runtime.run(source, "<stdin>");
+  return run_script(options, [&](tsk::Runtime& runtime) { return runtime.run(source, "<stdin>"); });
 }

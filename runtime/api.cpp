@@ -1,8 +1,13 @@
 // The public embedding API (include/tsk/tsk.hpp) over the internal Runtime: turns
 // source text into a run and every outcome into an exit status and a report on `err`.
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
 #include <filesystem>
-#include <fstream>
-#include <sstream>
+#include <system_error>
 
 #include "lang/compiler.hpp"
 #include "runtime/runtime.hpp"
@@ -15,7 +20,7 @@ const char* version() { return "0.1.0"; }
 
 Runtime::Runtime(Options options) {
   rt::Config config;
-  config.threads = options.threads;
+  config.threads = std::min(options.threads, kMaxThreads);
   config.args = std::move(options.args);
   config.write_out = std::move(options.out);
   config.write_err = std::move(options.err);
@@ -53,15 +58,42 @@ int Runtime::run(std::string_view source, const std::string& filename) {
 }
 
 int Runtime::run_file(const std::string& path) {
-  std::ifstream file(path, std::ios::binary);
-  std::error_code ec;
-  if (!file || std::filesystem::is_directory(path, ec)) {
-    impl_->write_err("tsk: cannot open '" + path + "'\n");
+  std::string source, error;
+  if (!read_source_file(path, source, error)) {
+    impl_->write_err("tsk: cannot read '" + path + "': " + error + "\n");
     return kCompileError;
   }
-  std::stringstream text;
-  text << file.rdbuf();
-  return run(text.str(), path);
+  return run(source, path);
+}
+
+void Runtime::interrupt(int status) { impl_->interrupt_run(status); }
+
+bool read_source_file(const std::string& path, std::string& out, std::string& error) {
+  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
+  if (fd < 0) {
+    error = std::generic_category().message(errno);
+    return false;
+  }
+  struct stat st;
+  if (::fstat(fd, &st) == 0 && S_ISDIR(st.st_mode)) {
+    ::close(fd);
+    error = std::generic_category().message(EISDIR);
+    return false;
+  }
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(fd, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      error = std::generic_category().message(errno);
+      ::close(fd);
+      return false;
+    }
+    if (n == 0) break;
+    out.append(buf, size_t(n));
+  }
+  ::close(fd);
+  return true;
 }
 
 int Runtime::check(std::string_view source, const std::string& filename) {

@@ -241,11 +241,20 @@ void write_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
 }
 
 void check_cancel(vm::Task& t) {
-  if (t.host && host(t).should_cancel()) t.raise("Cancelled", "the task was cancelled");
+  if (t.host && host(t).should_cancel()) {
+    // Once the program has ended, a cancelled task stops for good: raising Cancelled
+    // again would let one that catches it in a loop run on forever.
+    if (t.runtime.scheduler && t.runtime.scheduler->halting()) throw vm::ExitRequest{-1};
+    t.raise("Cancelled", "the task was cancelled");
+  }
 }
 
 bool should_yield(vm::Task& t) {
-  return t.host && t.call_depth == 0 && t.runtime.scheduler && t.runtime.scheduler->others_waiting();
+  if (!t.host || !t.runtime.scheduler || !t.runtime.scheduler->others_waiting()) return false;
+  // The program has ended (os.exit in another task, a closed stdout, ...): this task
+  // stops here, unwinding every frame as os.exit does, nested callbacks included.
+  if (t.runtime.scheduler->halting()) throw vm::ExitRequest{-1};
+  return t.call_depth == 0;
 }
 
 vm::Value spawn(vm::Task& t, vm::Value* callee_and_args, int nargs, lang::Loc at) {

@@ -41,7 +41,8 @@ vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index);
 // main script's bindings, FrozenError for a loaded module).
 [[noreturn]] void write_foreign_global(vm::Task& t, vm::Module* m, uint32_t index);
 
-// Preemption point: true when the task should yield its worker now.
+// Preemption point: true when the task should yield its worker now. Throws
+// vm::ExitRequest when the program has ended and the task must stop (scheduler.hpp).
 bool should_yield(vm::Task& t);
 // Raises Cancelled when the task has been cancelled (at waits and preemption points).
 void check_cancel(vm::Task& t);

@@ -39,5 +39,8 @@ bool resume_fiber(vm::Task& t, vm::Value& out);
 void discard_fiber(vm::Task& t);
 // From inside a fiber: parks it (back to the worker) until the task runs again.
 void park_fiber(vm::Task& t);
+// True when the C++ stack the task runs on (its fiber's, or else its thread's) has less
+// than a safety margin left: a native calling back into script must not nest deeper.
+bool stack_nearly_full(vm::Task& t);
 
 }  // namespace tsk::rt

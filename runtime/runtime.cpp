@@ -8,9 +8,11 @@
 #include <unistd.h>
 
 #include <cctype>
+#include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <random>
+#include <system_error>
 
 #include "lang/compiler.hpp"
 #include "stdlib/registry.hpp"
@@ -29,15 +31,16 @@ namespace {
 // small enough to stay cache-resident.
 constexpr size_t kOutFlushAt = 64 * 1024;
 
-void write_fd(int fd, std::string_view s) {
+// Writes all of `s`: 0, or the errno of the write that failed.
+int write_fd(int fd, std::string_view s) {
   while (!s.empty()) {
     ssize_t n = ::write(fd, s.data(), s.size());
-    if (n <= 0) {
-      if (n < 0 && errno == EINTR) continue;
-      return;  // a closed pipe: output is lost, but the program's status still counts
-    }
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) return errno;
+    if (n == 0) return EIO;
     s.remove_prefix(size_t(n));
   }
+  return 0;
 }
 
 // The module table's key for a file: its canonical path, so one file imported by two
@@ -163,7 +166,8 @@ Runtime::~Runtime() {
 void Runtime::write_out(std::string_view s) {
   std::lock_guard g(out_mutex);
   out_buffer.append(s);
-  if (out_buffer.size() >= kOutFlushAt) flush_locked();
+  out_pending.store(true, std::memory_order_relaxed);
+  if (out_buffer.size() >= kOutFlushAt || write_through.load(std::memory_order_relaxed)) flush_locked();
 }
 
 void Runtime::flush_out() {
@@ -172,16 +176,50 @@ void Runtime::flush_out() {
 }
 
 void Runtime::flush_locked() {
+  out_pending.store(false, std::memory_order_relaxed);
   if (out_buffer.empty()) return;
-  if (config.write_out) config.write_out(out_buffer);
-  else write_fd(1, out_buffer);
+  if (config.write_out) {
+    config.write_out(out_buffer);
+  } else if (!stdout_failed) {
+    if (int error = write_fd(1, out_buffer)) {
+      stdout_failed = true;
+      output_failed(true, error);
+    }
+  }
   out_buffer.clear();
 }
 
 void Runtime::write_err(std::string_view s) {
   flush_out();
-  if (config.write_err) config.write_err(s);
-  else write_fd(2, s);
+  put_err(s);
+}
+
+void Runtime::put_err(std::string_view s) {
+  if (config.write_err) {
+    config.write_err(s);
+    return;
+  }
+  if (stderr_failed.load(std::memory_order_relaxed)) return;
+  if (int error = write_fd(2, s)) {
+    stderr_failed.store(true, std::memory_order_relaxed);
+    output_failed(false, error);
+  }
+}
+
+void Runtime::output_failed(bool is_stdout, int error) {
+  if (error == EPIPE) {
+    // The reader has gone (`tsk prog.tsk | head -1`): the program ends now, quietly,
+    // with the status SIGPIPE would give (SPEC §12). The command ignores SIGPIPE so
+    // that this, not the signal, ends it.
+    output_status.store(141);
+    if (scheduler) scheduler->request_exit(141);
+    return;
+  }
+  int none = 0;
+  output_status.compare_exchange_strong(none, 1);
+  // A full disk: reported, and the program goes on (its later output is dropped) to
+  // end with status 1. Not an error raised in the printing task: print never fails.
+  if (is_stdout) put_err("tsk: cannot write to stdout: " + std::generic_category().message(error) + "\n");
 }
 
 uint32_t Runtime::task_seed(uint64_t id) const { return uint32_t(mix64(seed ^ mix64(id)) >> 32); }
@@ -298,32 +336,100 @@ int Runtime::run_main(vm::Value main_closure) {
   m.implicit_scope.owner_waiting = false;
   m.implicit_scope.cancel_sent = false;
   m.state = Task::Parked;
+  {
+    std::lock_guard g(out_mutex);
+    stdout_failed = false;
+  }
+  stderr_failed = false;
+  output_status = 0;
+  {
+    std::lock_guard g(run_lock);
+    if (int status = std::exchange(pending_interrupt, 0)) return status;  // interrupted before it began
+    interrupted = 0;
+    run_active = true;
+  }
   prepare_entry(m, main_closure, nullptr, 0);
   bool clean = scheduler->run_main(&m);
+  int interrupt_status;
+  {
+    std::lock_guard g(run_lock);
+    run_active = false;
+    interrupt_status = std::exchange(interrupted, 0);
+  }
+  write_through = false;
+  end_main_run();
   flush_out();
+  scheduler->drop_stale_timers();
+  int exit_code = std::exchange(scheduler->exit_code, -1);
+  int status = 0;
+  if (exit_code >= 0) {
+    status = exit_code;
+  } else {
+    if (!clean) {
+      write_err(scheduler->deadlock_report);
+      status = 1;
+    } else if (m.outcome == Task::Failed || (m.outcome == Task::Cancelled && !interrupt_status)) {
+      const vm::Error* e = m.ending->error;
+      if (e->kind->view() == "SyntaxError") {
+        write_err(format_syntax_error(e));
+        status = 2;  // SPEC §5: a syntax error, also in an imported file, exits with 2
+      } else {
+        write_err(vm::Task::format_error(e));
+        status = 1;
+      }
+    }
+    if (interrupt_status) status = interrupt_status;
+  }
+  // A closed pipe ends the program as SIGPIPE would, unless os.exit ended it first; a
+  // failed write makes a run that went well fail.
+  int output = output_status.exchange(0);
+  if (output == 141 && exit_code < 0) status = 141;
+  else if (output == 1 && status == 0) status = 1;
+  return status;
+}
+
+void Runtime::end_main_run() {
+  Task& m = *main_;
+  // Main may have stopped anywhere (os.exit, a halt): inside a native's callback, in
+  // scopes, in an import.
+  if (m.vm.fiber_call) discard_fiber(m.vm);
+  // A module whose loading never finished (a halt stopped its importer) is forgotten:
+  // importing it again loads it anew.
+  abort_imports(m.vm);
+  m.vm.frames.clear();
+  m.vm.handlers.clear();
+  m.vm.pending_error = nullptr;
+  m.vm.call_depth = 0;
+  while (m.innermost) m.close_scope();
   // Drop what the run left unreachable now (task and channel handles among it), so the
   // tasks and channels it made are freed between runs.
-  if (clean && scheduler->exit_code < 0) m.vm.collect();
-  scheduler->drop_stale_timers();
-  if (scheduler->exit_code >= 0) {
-    int code = scheduler->exit_code;
-    scheduler->exit_code = -1;
-    return code;
+  try {
+    m.vm.collect();
+  } catch (const std::bad_alloc&) {
+    // Nothing is lost: the next collection frees it.
   }
-  if (!clean) {
-    write_err(scheduler->deadlock_report);
-    return 1;
-  }
-  if (m.outcome == Task::Failed || m.outcome == Task::Cancelled) {
-    const vm::Error* e = m.ending->error;
-    if (e->kind->view() == "SyntaxError") {
-      write_err(format_syntax_error(e));
-      return 2;  // SPEC §5: a syntax error, also in an imported file, exits with 2
+}
+
+void Runtime::interrupt_run(int status) {
+  {
+    std::lock_guard g(run_lock);
+    if (!run_active) {
+      pending_interrupt = status;
+      return;
     }
-    write_err(vm::Task::format_error(e));
-    return 1;
+    if (interrupted) {
+      scheduler->request_exit(status);  // the second: at once
+      return;
+    }
+    interrupted = status;
+    write_through = true;
+    cancel_task(main_);
   }
-  return 0;
+  // What was printed before the interrupt shows now, not after the cleanup. If another
+  // thread holds the lock it is writing already (or it is this thread, called from an
+  // output callback, which must not wait for itself).
+  std::unique_lock g(out_mutex, std::try_to_lock);
+  if (g.owns_lock()) flush_locked();
 }
 
 vm::Module* Runtime::standard_module(const std::string& name) {
@@ -476,13 +582,13 @@ void Runtime::enter_main_script(vm::Module* m, const std::string& file) {
   modules.enter_main(main_task(), module_key(std::filesystem::path(file).lexically_normal()), m);
 }
 
-void Runtime::leave_main_script() {
-  vm::Task& main = main_task();
-  // A run that ended inside an import (os.exit, a deadlock) left its import frames:
-  // those modules never loaded.
-  for (size_t i = main.frames.size(); i-- > 0;)
-    if (main.frames[i].kind == vm::kFrameImport) abort_import(main, main.frames[i].closure->module, nullptr);
-  modules.leave_main(main);
+void Runtime::leave_main_script() { modules.leave_main(main_task()); }
+
+void Runtime::abort_imports(vm::Task& task) {
+  // A task stopped inside imports (os.exit, a halt) left their frames: those modules
+  // never loaded.
+  for (size_t i = task.frames.size(); i-- > 0;)
+    if (task.frames[i].kind == vm::kFrameImport) abort_import(task, task.frames[i].closure->module, nullptr);
 }
 
 }  // namespace tsk::rt

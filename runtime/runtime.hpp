@@ -66,13 +66,44 @@ class Runtime {
   // the module table's lock.
   std::recursive_mutex module_mutex;
 
-  // Buffered stdout: print appends here; flushed when it grows, at exit and os.exit.
+  // Buffered stdout: print appends here; flushed when it grows, when the whole program
+  // waits (the last worker going idle), before anything goes to stderr, at the end of
+  // a run and at os.exit.
   std::string out_buffer;
   void write_out(std::string_view s);
   void flush_out();
   std::mutex out_mutex;  // tasks on every worker print
   void flush_locked();
   void write_err(std::string_view s);
+  // Output is buffered (a relaxed look, without the lock: an idle worker then flushes).
+  bool output_pending() const { return out_pending.load(std::memory_order_relaxed); }
+  std::atomic<bool> out_pending{false};
+  // Set by an interrupt until the run ends: print writes at once, so what the cleanup
+  // prints reaches the terminal or log even if the process is then killed outright (a
+  // supervisor's SIGKILL, as `docker stop` sends 10 s after SIGTERM).
+  std::atomic<bool> write_through{false};
+  // How writing to the process's stdout and stderr went in this run (SPEC §12): 0 well;
+  // 1 a write failed (reported on stderr, if stderr still works); 141 a pipe was
+  // closed, which ends the program at once and quietly, as SIGPIPE would. After a
+  // failure, what is written to that stream is dropped. Hosts that set their own
+  // Config::write_out/write_err handle their failures themselves.
+  std::atomic<int> output_status{0};
+  bool stdout_failed = false;              // guarded by out_mutex
+  std::atomic<bool> stderr_failed{false};
+  void output_failed(bool is_stdout, int error);
+  void put_err(std::string_view s);        // write_err without the flush of stdout
+
+  // --- interrupting a run (tsk::Runtime::interrupt, SIGINT/SIGTERM in the command) ---
+  // The first call cancels the main task (its finally blocks run, every task is
+  // cancelled) and the run returns `status`; a second one ends the run at once. With no
+  // run in progress, the next run returns `status` without running (as Python's
+  // PyErr_SetInterrupt waits for the interpreter), so a signal that arrives while the
+  // host is still reading or compiling the script is not lost. Any thread.
+  void interrupt_run(int status);
+  std::mutex run_lock;                     // guards the three fields below
+  bool run_active = false;                 // between run_main's start and the run's end
+  int interrupted = 0;                     // the status of the first interrupt of this run
+  int pending_interrupt = 0;               // an interrupt that came between runs
 
   // IMPORT: finds the module `name` (a standard module, or with `is_path` a file relative
   // to `importer`'s file). Returns it; when its top-level code still has to run, sets
@@ -92,6 +123,8 @@ class Runtime {
   // run lasts, so importing it is a cycle.
   void enter_main_script(vm::Module* m, const std::string& file);
   void leave_main_script();
+  // Forgets the modules `task` was loading when it stopped for good (its import frames).
+  void abort_imports(vm::Task& task);
 
   // Parses and compiles `source`; on errors `main` is null and `errors` says why.
   struct Compiled {
@@ -133,9 +166,14 @@ class Runtime {
   void interrupt(Task* task);
   // `task` is Done: wakes its awaiters and tells the scheduler.
   void task_done(Task& task);
-  // Runs `main_closure` as task 1 on the scheduler until every task has ended.
-  // Returns the exit status and writes any uncaught error or deadlock report.
+  // Runs `main_closure` as task 1 on the scheduler until every task has ended, or
+  // until the program ends at once (os.exit, a closed stdout, a second interrupt, a
+  // deadlock main cannot catch), in which case every task left is stopped and freed.
+  // Returns the exit status and writes any uncaught error or deadlock report. The
+  // runtime can run again afterwards.
   int run_main(vm::Value main_closure);
+  // After a run: clears what the main task was doing and collects its heap.
+  void end_main_run();
   std::vector<vm::Proto*> trampolines;              // by arity
   StackPool fiber_stacks;                           // for natives that call back
 

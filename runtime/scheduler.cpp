@@ -7,6 +7,7 @@
 
 #include "runtime/channel.hpp"
 #include "runtime/concurrency.hpp"
+#include "runtime/fiber.hpp"
 #include "runtime/runtime.hpp"
 
 namespace tsk::rt {
@@ -89,21 +90,31 @@ void Scheduler::shutdown() {
 
 Scheduler::~Scheduler() {
   shutdown();
-  for (Timer& t : timers_) {
-    if (t.task) {
-      t.task->timer_slot = Task::kNoTimer;
-      t.task->release();
-    }
-    if (t.chan) t.chan->release();
+  // Every run tears down what it leaves (run_main), so this finds nothing unless a
+  // run never ended; then it frees what is there all the same.
+  end_all_tasks(nullptr);
+}
+
+void Scheduler::end_all_tasks(Task* main) {
+  std::vector<Timer> timers;
+  {
+    std::lock_guard g(mutex_);
+    timers = take_timers();
   }
-  timers_.clear();
-  // Tasks still alive (a deadlock, os.exit) hold one another through scopes, awaits and
-  // channel registrations: break those links, then drop the live list's references.
+  release_timers(timers);
   std::vector<Task*> left;
-  for (Task* t = live_; t; t = t->live_next) left.push_back(t);
-  live_ = nullptr;
+  {
+    std::lock_guard g(live_lock_);
+    for (Task* t = live_; t; t = t->live_next) left.push_back(t);
+    live_ = nullptr;
+  }
+  // The tasks left hold one another through scopes, awaits and channel registrations:
+  // break those links first.
   for (Task* t : left) {
+    t->live_prev = t->live_next = nullptr;
     channel_forget(*t);
+    // Its wait can never complete now: close it, so nothing left over claims it.
+    t->claimed_gen.store(t->wait_gen.load());
     while (Task* a = t->awaiters) {
       t->awaiters = a->next_awaiter;
       a->next_awaiter = nullptr;
@@ -119,9 +130,36 @@ Scheduler::~Scheduler() {
     };
     drop_members(t->implicit_scope);
     for (Scope* s = t->innermost; s; s = s->outer) drop_members(*s);
-    t->live_prev = t->live_next = nullptr;
   }
-  for (Task* t : left) t->release();
+  // Their heaps, and the messages they offered, may hold handles to one another (a
+  // cycle of references): free them before the last references go. Main keeps its heap:
+  // its globals outlive the run.
+  for (Task* t : left) {
+    if (t == main) continue;
+    if (t->vm.fiber_call) discard_fiber(t->vm);
+    runtime_.abort_imports(t->vm);
+    t->wake_value = vm::Message();
+    t->vm.release_memory();
+  }
+  for (Task* t : left) t->release();  // the live list's references
+}
+
+std::vector<Scheduler::Timer> Scheduler::take_timers() {
+  std::vector<Timer> taken;
+  taken.swap(timers_);
+  note_next_deadline();
+  return taken;
+}
+
+void Scheduler::release_timers(std::vector<Timer>& timers) {
+  for (Timer& t : timers) {
+    if (t.task) {
+      t.task->timer_slot = Task::kNoTimer;
+      t.task->release();
+    }
+    if (t.chan) t.chan->release();
+  }
+  timers.clear();
 }
 
 Task* Scheduler::current() { return tl_task; }
@@ -319,8 +357,10 @@ void Scheduler::add_channel_timer(Clock::time_point when, Channel* chan, Clock::
 
 void Scheduler::request_exit(int code) {
   std::lock_guard g(mutex_);
-  if (exit_code < 0) exit_code = code;
+  if (!running_) return;
+  if (code >= 0 && exit_code < 0) exit_code = code;
   finished_ = true;
+  halting_.store(true, std::memory_order_relaxed);
   done_cv_.notify_all();
 }
 
@@ -348,6 +388,7 @@ bool Scheduler::run_main(Task* main) {
     std::lock_guard g(mutex_);
     main_ = main;
     finished_ = false;
+    running_ = true;
     deadlock_report.clear();
     {
       std::lock_guard lg(live_lock_);
@@ -366,6 +407,20 @@ bool Scheduler::run_main(Task* main) {
   std::unique_lock g(mutex_);
   done_cv_.wait(g, [&] { return finished_; });
   main_ = nullptr;
+  if (halting_.load(std::memory_order_relaxed)) {
+    // Every worker idle with nothing queued: no task can run again (a worker leaves any
+    // task it is handed parked), so this thread may take them all apart.
+    done_cv_.wait(g, [&] { return idle_ == int(workers_.size()) && queued_.load() == 0; });
+    // Its timers go in the same step: one firing now would wake a task while it is
+    // being freed (a queue holds no reference).
+    std::vector<Timer> timers = take_timers();
+    g.unlock();
+    release_timers(timers);
+    end_all_tasks(main);
+    g.lock();
+    halting_.store(false, std::memory_order_relaxed);
+  }
+  running_ = false;
   return deadlock_report.empty();
 }
 
@@ -474,12 +529,23 @@ Task* Scheduler::find_work(Worker* w) {
     g.lock();
     if (stopping_) return nullptr;
     if (!global_.empty()) continue;
+    // The whole program waits (a sleep, a channel, input): what it printed so far is
+    // written now, not at the next 64 KiB, so a prompt or a progress line shows when
+    // it is printed. Only the last worker to go idle writes: a busy program keeps its
+    // output buffered.
+    if (idle_ + 1 == int(workers_.size()) && queued_.load() == 0 && runtime_.output_pending()) {
+      g.unlock();
+      runtime_.flush_out();
+      g.lock();
+      continue;
+    }
     if (idle_ + 1 == int(workers_.size()) && queued_.load() == 0 && has_live() && !finished_ && main_ &&
         !timer_can_wake()) {
       on_deadlock(g);
       continue;  // main may have been woken into this worker's next slot
     }
     idle_++;
+    if (halting_.load(std::memory_order_relaxed)) done_cv_.notify_all();  // run_main waits for all idle
     if (timers_.empty()) idle_cv_.wait(g);
     else {
       // A copy: the queue may reallocate while this worker sleeps without the lock.
@@ -520,6 +586,7 @@ void Scheduler::on_deadlock(std::unique_lock<std::mutex>& held) {
   }
   deadlock_report = "error: Deadlock: all tasks are waiting\n" + lines;
   finished_ = true;
+  halting_.store(true, std::memory_order_relaxed);  // the tasks left are ended by run_main
   done_cv_.notify_all();
 }
 
@@ -545,6 +612,10 @@ void Scheduler::run_task(Worker* w, Task* t) {
                    static_cast<unsigned long long>(t->id), int(t->state));
       std::abort();
     }
+    if (halting_.load(std::memory_order_relaxed)) {
+      t->state = Task::Parked;  // the program has ended: it never runs again
+      return;
+    }
     t->state = Task::Running;
     t->wake_pending = false;
   }
@@ -552,6 +623,16 @@ void Scheduler::run_task(Worker* w, Task* t) {
   vm::Task& vm = t->vm;
   vm.suspended = false;
   t->yield_now = false;
+  // The task stops here for good and the program ends with `code` (os.exit), or with
+  // the code already chosen (code < 0: the program has ended).
+  auto stop_program = [&](int code) {
+    tl_task = nullptr;
+    {
+      std::lock_guard g(t->lock);
+      if (t->state != Task::Done) t->state = Task::Parked;  // never runs again; run_main frees it
+    }
+    request_exit(code);
+  };
   bool ended = false;
   vm::Value result;
   vm::Error* error = nullptr;
@@ -567,19 +648,29 @@ void Scheduler::run_task(Worker* w, Task* t) {
     error = e.error;
     ended = true;
   } catch (vm::ExitRequest& x) {
-    tl_task = nullptr;
-    {
-      std::lock_guard g(t->lock);
-      t->state = Task::Parked;  // never runs again; freed at shutdown
-    }
-    request_exit(x.code);
+    stop_program(x.code);
+    return;
+  } catch (std::bad_alloc&) {
+    // Out of memory where no MemoryError could be made for the script (the
+    // interpreter turns the other allocation failures into one): the program cannot
+    // go on, but it ends as any other ending does, its output written.
+    runtime_.write_err("error: MemoryError: out of memory\n");
+    stop_program(1);
     return;
   }
   vm.heap.end_run();
   if (ended) {
     vm.suspended = false;
     vm.handlers.clear();
-    if (body_ended(*t, result, error)) {
+    bool done;
+    try {
+      done = body_ended(*t, result, error);
+    } catch (std::bad_alloc&) {
+      runtime_.write_err("error: MemoryError: out of memory\n");
+      stop_program(1);
+      return;
+    }
+    if (done) {
       tl_task = nullptr;
       left_task(t);  // Done: task_done has released it from the live set
       return;
@@ -605,9 +696,10 @@ void Scheduler::run_task(Worker* w, Task* t) {
   }
   // It parked (or yields): requeue it now if a wake came in meanwhile.
   bool requeue_now = false;
+  bool stopped = stopping_flag_.load(std::memory_order_relaxed) || halting_.load(std::memory_order_relaxed);
   {
     std::lock_guard g(t->lock);
-    if (t->yield_now || t->wake_pending) {
+    if ((t->yield_now || t->wake_pending) && !stopped) {
       t->wake_pending = false;
       t->state = Task::Runnable;
       requeue_now = true;
@@ -615,7 +707,7 @@ void Scheduler::run_task(Worker* w, Task* t) {
       t->state = Task::Parked;
     }
   }
-  if (requeue_now && !stopping_flag_.load(std::memory_order_relaxed)) requeue(t);
+  if (requeue_now) requeue(t);
 }
 
 void Scheduler::task_finished(Task* task) { remove_live(task); }

@@ -16,6 +16,20 @@
 // complete (SPEC §13); the scheduler raises Deadlock in the main task or, if main cannot
 // take it, ends the program with the report.
 //
+// Endings. A program normally ends when main is Done, and by then every task has ended
+// (a task is not Done before the tasks of its scopes). It can also end at once, with
+// tasks still alive: os.exit, a closed stdout, a second interrupt, or a deadlock main
+// cannot catch. Then the scheduler *halts*: from that moment no task starts running
+// again (a worker that takes one from a queue leaves it parked), a running task stops
+// at its next preemption point by unwinding (vm::ExitRequest, which no script code
+// catches), and run_main waits until every worker is idle with nothing queued. From
+// then on no worker touches a task, so the thread of run_main takes every task left
+// out of channels, scopes, awaiter lists and timers and frees it; the scheduler is then
+// ready for another run or for destruction. Rejected: cancelling the tasks left (the
+// ending would run their `finally` blocks and could wait on anything, so it would not be
+// an ending at once) and leaving them parked until the runtime dies (a second run would
+// see them as live tasks, in its deadlock checks and reports, and they leak).
+//
 // Lock order: scheduler `mutex` before a worker's queue lock; never a channel's lock
 // while holding either.
 #pragma once
@@ -73,8 +87,14 @@ class Scheduler {
   // The message of the Deadlock error raised in main when it can catch it (main reads it
   // when it resumes, before any later deadlock can be detected).
   std::string deadlock_message;
-  int exit_code = -1;           // set by os.exit on any task
+  int exit_code = -1;           // the status given by os.exit (or another ending at once)
+  // Ends the program now with `code` (os.exit, a closed stdout, a second interrupt):
+  // the scheduler halts (see the top of this file); the first code given wins. A
+  // negative code halts without choosing one (a task unwinding because the program has
+  // already ended). Does nothing when no program is running. Any thread.
   void request_exit(int code);
+  // The program has ended while tasks were alive: none may run any more.
+  bool halting() const { return halting_.load(std::memory_order_relaxed); }
   // Releases timers nobody can observe any more (a cancelled sleep, an unread channel).
   void drop_stale_timers();
 
@@ -84,7 +104,7 @@ class Scheduler {
   // preemption point.
   bool others_waiting() const {
     return queued_.load(std::memory_order_relaxed) > 0 || timer_due() ||
-           stopping_flag_.load(std::memory_order_relaxed);
+           stopping_flag_.load(std::memory_order_relaxed) || halting_.load(std::memory_order_relaxed);
   }
   // Stops the workers: running tasks stop at their next preemption point, parked and
   // queued ones stay as they are (the destructor frees them). Idempotent.
@@ -133,6 +153,9 @@ class Scheduler {
   void fire_timers(std::unique_lock<std::mutex>& held);
 
   void on_deadlock(std::unique_lock<std::mutex>& held);
+  // After a halt, once no worker runs a task: unlinks every task left (`main` too) from
+  // channels, scopes and awaiters, frees all but main, and drops every timer.
+  void end_all_tasks(Task* main);
 
   Runtime& runtime_;
   std::vector<std::unique_ptr<Worker>> workers_;
@@ -156,10 +179,16 @@ class Scheduler {
   std::atomic<int> idle_{0};
   bool stopping_ = false;
   bool finished_ = false;
+  bool running_ = false;                  // run_main is between its start and its return
   Task* main_ = nullptr;
   std::atomic<int64_t> queued_{0};        // tasks in any queue or next slot
   std::atomic<bool> stopping_flag_{false};  // stopping_, readable without the mutex
+  std::atomic<bool> halting_{false};        // written under mutex_; see request_exit
   std::atomic<int64_t> next_deadline_{INT64_MAX};  // the earliest timer (Clock ticks)
+  // Takes every timer out of the heap (mutex_ held); release_timers then drops what they
+  // held (no lock needed).
+  std::vector<Timer> take_timers();
+  static void release_timers(std::vector<Timer>& timers);
   void note_next_deadline();              // under mutex_, after the timers changed
 };
 

@@ -3,7 +3,6 @@
 //
 // os.args is made once per runtime by add_constants in the shared heap and frozen:
 // modules are read-only and shared by every task.
-#include <climits>
 #include <cstdlib>
 
 #include "runtime/runtime.hpp"
@@ -28,10 +27,9 @@ Value o_env(Task& t, Value* a, int) {
 
 Value o_exit(Task& t, Value* a, int nargs) {
   int64_t code = nargs > 0 ? arg_int(t, a, 0, "os.exit", "code") : 0;
-  if (code < INT_MIN || code > INT_MAX)
-    t.raise("ValueError", "os.exit(): code " + std::to_string(code) + " is out of range");
   t.runtime.flush_out();
-  throw vm::ExitRequest{int(code)};
+  // The status as POSIX keeps it, its low 8 bits (SPEC §12): -1 gives 255, 256 gives 0.
+  throw vm::ExitRequest{int(code & 255)};
 }
 
 Value o_platform(Task& t, Value*, int) {
@@ -59,7 +57,7 @@ constexpr Effect kInstant = Effect::Instant;
 
 const NativeEntry kOs[] = {
     {"os", "env", "env(name)", kInstant, "The value of the environment variable name, or nil", o_env, 1, 1},
-    {"os", "exit", "exit(code = 0)", kInstant, "Flushes output and ends the program with the exit status code", o_exit, 0, 1},
+    {"os", "exit", "exit(code = 0)", kInstant, "Flushes output and ends the program with the exit status code & 255", o_exit, 0, 1},
     {"os", "platform", "platform()", kInstant, "The operating system's name: \"linux\", \"macos\" or \"windows\"", o_platform, 0, 0},
 };
 

@@ -19,10 +19,16 @@ import re
 import signal
 import subprocess
 import sys
+import threading
 
 # The directives, each a comment anywhere on a line (usually on a line of its own, or
 # after the statement whose output it describes): `# expect: TEXT`.
-DIRECTIVE = re.compile(rb"# (expect|stderr|stderr-match|exit|args|stdin|skip|slow):(.*)$")
+DIRECTIVE = re.compile(
+    rb"# (expect|stderr|stderr-match|exit|args|stdin|skip|slow|signal|memory-limit|env):(.*)$")
+# `# signal: INT after-line: ready`: the signal, and the stdout line that triggers it.
+SIGNAL = re.compile(r"^([A-Z]+) after-line: (.*)$")
+# `# memory-limit: 512M`: the address-space limit (`ulimit -v`), in K, M or G bytes.
+MEMORY = re.compile(r"^(\d+)([KMG])$")
 
 
 class Spec:
@@ -37,6 +43,9 @@ class Spec:
         self.stdin = None       # bytes, or None for an empty stdin
         self.skip = None        # the reason, when the test is skipped
         self.slow = None        # why it is too slow for a torture build (skipped with --no-slow)
+        self.signals = []       # (signal number, stdout line after which to send it), in order
+        self.memory_kib = None  # the address-space limit in KiB (`ulimit -v`)
+        self.env = {}           # extra environment variables
 
 
 def directive_text(raw):
@@ -77,6 +86,21 @@ def parse_spec(path):
             spec.skip = text.strip() or "skipped"
         elif name == "slow":
             spec.slow = text.strip() or "slow"
+        elif name == "signal":
+            m = SIGNAL.match(text)
+            if not m or not hasattr(signal, "SIG" + m.group(1)):
+                raise ValueError(f"{path}:{lineno}: bad `# signal:` {text!r} (want `INT after-line: TEXT`)")
+            spec.signals.append((getattr(signal, "SIG" + m.group(1)), m.group(2)))
+        elif name == "memory-limit":
+            m = MEMORY.match(text.strip())
+            if not m:
+                raise ValueError(f"{path}:{lineno}: bad `# memory-limit:` {text!r} (want e.g. 512M)")
+            spec.memory_kib = int(m.group(1)) * {"K": 1, "M": 1024, "G": 1024 * 1024}[m.group(2)]
+        elif name == "env":
+            key, sep, val = text.strip().partition("=")
+            if not sep or not key:
+                raise ValueError(f"{path}:{lineno}: bad `# env:` {text!r} (want NAME=VALUE)")
+            spec.env[key] = val
     return spec
 
 
@@ -102,7 +126,49 @@ def split_lines(text):
     return lines
 
 
-def run_one(tsk, path, timeout, env, no_slow=False):
+def kill_group(proc):
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)
+    except ProcessLookupError:
+        pass
+
+
+def communicate_with_signals(proc, spec, timeout):
+    """Like proc.communicate, but reads stdout line by line and sends each of
+    spec.signals to the process once its trigger line has been printed. Returns
+    (stdout, stderr, timed_out)."""
+    out_lines, err_parts = [], []
+    err_reader = threading.Thread(target=lambda: err_parts.append(proc.stderr.read()))
+    err_reader.start()
+    if spec.stdin is not None:
+        proc.stdin.write(spec.stdin)
+        proc.stdin.close()
+    timed_out = threading.Event()
+
+    def on_timeout():
+        timed_out.set()
+        kill_group(proc)
+
+    timer = threading.Timer(timeout, on_timeout)
+    timer.start()
+    pending = list(spec.signals)
+    try:
+        for raw in iter(proc.stdout.readline, b""):
+            out_lines.append(raw)
+            line = raw.rstrip(b"\r\n").decode("utf-8", "backslashreplace")
+            if pending and pending[0][1] == line:
+                try:
+                    proc.send_signal(pending.pop(0)[0])
+                except ProcessLookupError:
+                    pass
+        proc.wait()
+    finally:
+        timer.cancel()
+        err_reader.join()
+    return b"".join(out_lines), b"".join(err_parts), timed_out.is_set()
+
+
+def run_one(tsk, path, timeout, env, no_slow=False, no_memory_limit=False):
     """Returns (status, report): status is 'pass', 'fail' or 'skip'; report is the text
     printed for a failure (or the reason for a skip)."""
     try:
@@ -113,23 +179,32 @@ def run_one(tsk, path, timeout, env, no_slow=False):
         return "skip", spec.skip
     if no_slow and spec.slow is not None:
         return "skip", "slow: " + spec.slow
+    if no_memory_limit and spec.memory_kib is not None:
+        return "skip", "memory-limit: sanitizers reserve more address space than the limit"
 
     folder, name = os.path.split(path)
     cmd = [tsk, name] + spec.args
+    if spec.memory_kib is not None:
+        # Through the shell's ulimit: a preexec_fn is unsafe with the driver's threads.
+        cmd = ["/bin/sh", "-c", f'ulimit -v {spec.memory_kib} && exec "$0" "$@"'] + cmd
+    if spec.env:
+        env = dict(env, **spec.env)
     proc = subprocess.Popen(
         cmd, cwd=folder or ".", env=env,
         stdin=subprocess.PIPE if spec.stdin is not None else subprocess.DEVNULL,
         stdout=subprocess.PIPE, stderr=subprocess.PIPE,
         start_new_session=True)  # its own process group, so a timeout kills its children too
-    try:
-        out, err = proc.communicate(input=spec.stdin, timeout=timeout)
-    except subprocess.TimeoutExpired:
+    if spec.signals:
+        out, err, timed_out = communicate_with_signals(proc, spec, timeout)
+        if timed_out:
+            return "fail", f"  timed out after {timeout:g} s\n" + stderr_block(err)
+    else:
         try:
-            os.killpg(proc.pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
-        out, err = proc.communicate()
-        return "fail", f"  timed out after {timeout:g} s\n" + stderr_block(err)
+            out, err = proc.communicate(input=spec.stdin, timeout=timeout)
+        except subprocess.TimeoutExpired:
+            kill_group(proc)
+            out, err = proc.communicate()
+            return "fail", f"  timed out after {timeout:g} s\n" + stderr_block(err)
 
     out_text = out.decode("utf-8", "backslashreplace")
     err_text = err.decode("utf-8", "backslashreplace")
@@ -185,6 +260,8 @@ def main():
     ap.add_argument("--verbose", "-v", action="store_true", help="also list passes and skips")
     ap.add_argument("--no-slow", action="store_true",
                     help="skip tests marked `# slow:` (torture builds collect at every safepoint)")
+    ap.add_argument("--no-memory-limit", action="store_true",
+                    help="skip tests with `# memory-limit:` (sanitizer builds cannot run under one)")
     ap.add_argument("dir", help="the folder of tests")
     opts = ap.parse_args()
 
@@ -206,7 +283,8 @@ def main():
     tests = find_tests(opts.dir, opts.filter)
     counts = {"pass": 0, "fail": 0, "skip": 0}
     with concurrent.futures.ThreadPoolExecutor(max_workers=max(1, opts.jobs)) as pool:
-        futures = {pool.submit(run_one, tsk, path, opts.timeout, env, opts.no_slow): rel
+        futures = {pool.submit(run_one, tsk, path, opts.timeout, env, opts.no_slow,
+                               opts.no_memory_limit): rel
                    for rel, path in tests}
         results = {}
         for fut in concurrent.futures.as_completed(futures):

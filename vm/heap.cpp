@@ -244,6 +244,11 @@ void Heap::trace() {
   }
 }
 
+void Heap::unmark_all() {
+  for (Obj* o = objects_; o; o = o->next) o->flags &= ~kMarked;
+  if (extras_) extras_->gray.clear();
+}
+
 void Heap::sweep() {
   Obj** link = &objects_;
   size_t live = 0;

@@ -77,6 +77,8 @@ class Heap {
   void mark(Obj* o);
   void trace();  // drains the gray stack, marking children
   void sweep();
+  // Abandons a collection that ran out of memory while marking: no object stays marked.
+  void unmark_all();
   bool should_collect() const {
     return bytes_ + size_t(std::max<int64_t>(0, storage_meter - meter_base_)) >= threshold_;
   }

@@ -15,6 +15,7 @@
 //    this loop, which unwinds to the innermost handler inside this loop's frames or
 //    rethrows to the native below (one way to unwind; no longjmp).
 #include <cmath>
+#include <new>
 #include <string>
 
 #include "runtime/concurrency.hpp"
@@ -91,9 +92,10 @@ Value Task::call(Value fn, const Value* args, int nargs) {
   ensure_stack(size_t(base) + p->nregs);
   for (int i = 0; i < nargs; i++) stack[base + i] = copied[i];
   for (uint32_t i = nargs; i < p->nregs; i++) stack[base + i] = Value::nil();
-  // Each nested call costs C++ stack (a native and a loop); 200 bounds it far below
-  // the smallest thread stack while leaving room for any sane callback nesting.
-  if (call_depth >= 200) raise("StackOverflowError", "stack overflow (callbacks nested too deeply)");
+  // Each nested call costs C++ stack (a native and a loop): how deep they may go
+  // depends on the frames' sizes (a sanitizer build's are ten times larger) and on the
+  // stack the task runs on, so the limit is the stack actually left, not a count.
+  if (rt::stack_nearly_full(*this)) raise("StackOverflowError", "stack overflow (callbacks nested too deeply)");
   frames.push_back(Frame{c, p->code.data(), base, 0, kFrameEntry});
   struct DepthGuard {
     uint32_t& depth;
@@ -835,26 +837,53 @@ Value Task::execute(size_t entry) {
       }
 #endif
     } catch (ScriptError& err) {
-      // Every instruction that can raise saved its pc first (SAVE_PC), so the frames
-      // already say where the error arose; not reading the local `ip` here lets the
-      // compiler keep it in a register for the whole loop.
-      pending_error = err.error;
-      record_trace(err.error);
-      // Unwind to the innermost handler whose frame belongs to this run of the loop.
-      if (handlers.empty() || handlers.back().frame < entry) {
-        while (frames.size() > entry) {
-          if (frames.back().kind == kFrameImport) runtime.abort_import(*this, frames.back().closure->module, err.error);
-          frames.pop_back();
-        }
-        pending_error = nullptr;
+      raise_here(err.error, entry);
+    } catch (std::bad_alloc&) {
+      // Out of memory in an instruction or a native (a heap object, a list or string
+      // growing): a MemoryError in this task (SPEC §5), never an abort. Making the error
+      // needs a few small allocations; the one that failed was most often large. If
+      // even those fail, the bad_alloc goes on up to the scheduler, which ends the
+      // program cleanly.
+      Error* e;
+      try {
+        e = make_error("MemoryError", "out of memory");
+      } catch (std::bad_alloc&) {
+        leave_loop(entry, nullptr);
         throw;
       }
-      unwind_to_handler(err.error);
-      pending_error = nullptr;
+      raise_here(e, entry);
     }
   }
 #undef CASE
 #undef DISPATCH
+}
+
+void Task::raise_here(Error* e, size_t entry) {
+  // Every instruction that can raise saved its pc first (SAVE_PC), so the frames
+  // already say where the error arose; not reading the loop's `ip` here lets the
+  // compiler keep it in a register for the whole loop.
+  pending_error = e;
+  try {
+    record_trace(e);
+  } catch (std::bad_alloc&) {
+    // Out of memory while recording the trace: the error goes on with what it has.
+  }
+  // Unwind to the innermost handler whose frame belongs to this run of the loop.
+  if (handlers.empty() || handlers.back().frame < entry) {
+    leave_loop(entry, e);
+    pending_error = nullptr;
+    throw ScriptError{e};
+  }
+  unwind_to_handler(e);
+  pending_error = nullptr;
+}
+
+void Task::leave_loop(size_t entry, Error* e) {
+  while (!handlers.empty() && handlers.back().frame >= entry) handlers.pop_back();
+  while (frames.size() > entry) {
+    if (frames.back().kind == kFrameImport) runtime.abort_import(*this, frames.back().closure->module, e);
+    frames.pop_back();
+  }
 }
 
 void Task::unwind_to_handler(Error* e) {

@@ -2,6 +2,8 @@
 // collecting the task's heap from its roots. The loop itself is vm/interp.cpp.
 #include "vm/task.hpp"
 
+#include <new>
+
 #include "runtime/runtime.hpp"
 
 namespace tsk::vm {
@@ -40,26 +42,34 @@ void Task::release_memory() {
 
 void Task::collect() {
   std::lock_guard gc(gc_mutex);
-  uint32_t top = frames.empty() ? 0 : frames.back().base + frames.back().closure->proto->nregs;
-  if (top > stack.size()) top = uint32_t(stack.size());
-  for (uint32_t i = 0; i < top; i++) heap.mark(stack[i]);
-  for (const Frame& f : frames) heap.mark(f.closure);
-  for (Value v : roots) heap.mark(v);
-  if (foreign_values)
-    for (auto& [slot, v] : foreign_values->by_slot) heap.mark(v);
-  // Modules live in the shared area; the globals of those this task owns are its roots.
-  // It owns the modules it is loading, each under an import frame, and, if it is the
-  // main task, the main scripts. No module table is walked: other tasks change them.
-  auto mark_globals = [&](Module* m) {
-    if (m->owner.load(std::memory_order_relaxed) == this)
-      for (Value v : m->globals) heap.mark(v);
-  };
-  for (const Frame& f : frames)
-    if (f.kind == kFrameImport) mark_globals(f.closure->module);
-  if (runtime.main_ && host == runtime.main_)
-    for (Module* m : runtime.main_modules) mark_globals(m);
-  if (pending_error) heap.mark(pending_error);
-  heap.trace();
+  try {
+    uint32_t top = frames.empty() ? 0 : frames.back().base + frames.back().closure->proto->nregs;
+    if (top > stack.size()) top = uint32_t(stack.size());
+    for (uint32_t i = 0; i < top; i++) heap.mark(stack[i]);
+    for (const Frame& f : frames) heap.mark(f.closure);
+    for (Value v : roots) heap.mark(v);
+    if (foreign_values)
+      for (auto& [slot, v] : foreign_values->by_slot) heap.mark(v);
+    // Modules live in the shared area; the globals of those this task owns are its roots.
+    // It owns the modules it is loading, each under an import frame, and, if it is the
+    // main task, the main scripts. No module table is walked: other tasks change them.
+    auto mark_globals = [&](Module* m) {
+      if (m->owner.load(std::memory_order_relaxed) == this)
+        for (Value v : m->globals) heap.mark(v);
+    };
+    for (const Frame& f : frames)
+      if (f.kind == kFrameImport) mark_globals(f.closure->module);
+    if (runtime.main_ && host == runtime.main_)
+      for (Module* m : runtime.main_modules) mark_globals(m);
+    if (pending_error) heap.mark(pending_error);
+    heap.trace();
+  } catch (std::bad_alloc&) {
+    // The gray stack could not grow: this collection is abandoned before it freed
+    // anything (the caller gets MemoryError), and no object may stay marked, or the
+    // next one would skip its children.
+    heap.unmark_all();
+    throw;
+  }
   heap.sweep();
 }
 

@@ -33,7 +33,8 @@ struct ScriptError {
   Error* error;
 };
 
-// os.exit(code): unwinds everything, uncatchable by script code.
+// os.exit(code): unwinds everything, uncatchable by script code (no catch, no finally).
+// code < 0: the program has already ended (rt::Scheduler halts it) and this task stops.
 struct ExitRequest {
   int code;
 };
@@ -154,6 +155,13 @@ class Task {
   // Pops the innermost handler and the frames above its own, and resumes there with `e`
   // in the handler's register.
   void unwind_to_handler(Error* e);
+  // The interpreter loop that started at frames[entry] meets error `e`: records its
+  // trace and unwinds to a handler of that loop, or pops the loop's frames and throws
+  // ScriptError{e} to the native below.
+  void raise_here(Error* e, size_t entry);
+  // Pops the frames (and their handlers) of the interpreter loop that started at
+  // frames[entry], which an exception (`e`, or none when memory ran out) is leaving.
+  void leave_loop(size_t entry, Error* e);
   // Makes room for registers up to `needed` (StackOverflowError past the limit).
   void ensure_stack(size_t needed);
 

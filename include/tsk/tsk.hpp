@@ -18,8 +18,18 @@ namespace rt { class Runtime; }
 
 const char* version();
 
+// Reads the script file at `path` whole into `out`. False, with the system's reason in
+// `error` ("No such file or directory", "Is a directory"), when it cannot be read.
+// [any thread; blocks on the file system; throws only std::bad_alloc]
+bool read_source_file(const std::string& path, std::string& out, std::string& error);
+
+// The most scheduler threads a runtime starts (Options::threads is clamped to it): twice
+// the hardware threads of today's largest two-socket servers (2 x 256). Workers beyond
+// the cores only add stealing, stacks and idle wake-ups.
+constexpr int kMaxThreads = 1024;
+
 struct Options {
-  int threads = 0;                 // scheduler threads; 0 = the number of CPUs
+  int threads = 0;                 // scheduler threads; 0 = the number of CPUs (at most kMaxThreads)
   std::vector<std::string> args;   // os.args: the script path and its arguments
   // Where print() and error reports go; unset = the process's stdout and stderr.
   std::function<void(std::string_view)> out;
@@ -34,8 +44,19 @@ struct Options {
   std::optional<uint64_t> seed;
 };
 
-// Exit statuses, as the `tsk` command returns them (SPEC §12).
-enum Status : int { kOk = 0, kRuntimeError = 1, kCompileError = 2 };
+// Exit statuses, as the `tsk` command returns them (SPEC §12). A run interrupted by
+// Runtime::interrupt returns the status it was given: the command gives 128 + the
+// signal's number, as a shell reports a process a signal ended (kInterrupted for
+// SIGINT, kTerminated for SIGTERM). A run whose stdout pipe was closed returns
+// kBrokenPipe (128 + SIGPIPE).
+enum Status : int {
+  kOk = 0,
+  kRuntimeError = 1,
+  kCompileError = 2,
+  kInterrupted = 130,
+  kBrokenPipe = 141,
+  kTerminated = 143,
+};
 
 class Runtime {
  public:
@@ -48,7 +69,8 @@ class Runtime {
   // to resolve relative imports). Diagnostics and uncaught errors go to `err`. Returns
   // the exit status: kOk, kRuntimeError, kCompileError, or the code given to os.exit.
   int run(std::string_view source, const std::string& filename);
-  // Reads and runs a file; a file that cannot be read is reported and gives kCompileError.
+  // Reads and runs a file; a file that cannot be read (missing, a directory, no
+  // permission) is reported, naming the path and the reason, and gives kCompileError.
   int run_file(const std::string& path);
   // Parses and compiles without running; reports diagnostics to `err`. kOk or kCompileError.
   int check(std::string_view source, const std::string& filename);
@@ -57,6 +79,18 @@ class Runtime {
   // The reference of every builtin and module (name empty), or of one module or
   // builtin; "" if there is no such name. `markdown` renders docs/stdlib.md's form.
   std::string reference(std::string_view name = {}, bool markdown = false);
+
+  // Stops the run in progress as SIGINT does for the `tsk` command (SPEC §12). The
+  // first call cancels the main task: its `finally` blocks run, every task is
+  // cancelled, and `run` returns `status` once they have ended (an os.exit during that
+  // cleanup still wins). A second call ends the run at once: no more code runs (a task
+  // stops at its next call or loop back-edge), buffered output is written, and `run`
+  // returns `status`. With no run in progress, the next `run` returns `status` at
+  // once without running (a signal that arrives while the host reads or compiles the
+  // script is not lost; Python's PyErr_SetInterrupt behaves alike).
+  // [any thread, a signal-handling thread included (not a signal handler itself);
+  //  does not block on the run; throws nothing]
+  void interrupt(int status = kInterrupted);
 
   rt::Runtime& internal() { return *impl_; }
 

@@ -21,6 +21,7 @@
 #include <cstdlib>
 #include <filesystem>
 #include <fstream>
+#include <functional>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -1762,6 +1763,367 @@ TEST_CASE("modules: the main script is a module of its own only while it runs") 
   CHECK(runtime.run("import \"main.tsk\" as m\nprint(m.value)\n", other) == 0);
   CHECK(out == "main ran\nmain ran\n3\n");
   CHECK(err == "");
+}
+
+}  // TEST_SUITE("runtime")
+
+// --- endings ----------------------------------------------------------------------------
+// Every way a program ends — os.exit in main or in another task, an uncaught error, a
+// deadlock main cannot catch, an interrupt — leaves the runtime clean: run returns with
+// every task stopped and freed (only the persistent main task alive, no channel), a
+// second run on the same runtime works, and the runtime can be destroyed. Each program
+// runs from a host thread of its own, as an embedder's would.
+
+namespace {
+
+// Background work to be under way when the program ends, each task parked or looping
+// before main goes on (each sends on `ready` first): a busy loop, a sleep, a receive, a
+// wait inside a native's callback (on a fiber), a select with a timer, a task waiting at
+// the end of its scope. `busy` adds the busy loop, the sleep and the timer; "pausing"
+// makes the loop sleep a moment now and then, so that the whole program is sometimes
+// idle and what main printed gets written (an interrupter waits to see it).
+const char* kBackground = R"(
+import list
+import os
+fn background(ready, never, busy) {
+    if busy {
+        spawn {
+            ready <- 1
+            var n = 0
+            while true {
+                n += 1
+                if busy == "pausing" and n % 100_000 == 0 { sleep(1ms) }
+            }
+        }
+        spawn { ready <- 1; sleep(1000) }
+        spawn { ready <- 1; select { case <-never { } case <-after(1000) { } } }
+    }
+    spawn { ready <- 1; <-never }
+    spawn { ready <- 1; list.map([1, 2], fn(x) => <-never) }
+    spawn { scope { spawn { ready <- 1; never <- 1 } } }
+    return busy and 6 or 3
+}
+)";
+
+// A program's output, and a way to wait until a line has appeared in it.
+struct Output {
+  std::mutex lock;
+  std::condition_variable grew;
+  std::string out, err;
+  tsk::Options options(int threads) {
+    tsk::Options o;
+    o.threads = threads;
+    o.out = [this](std::string_view s) {
+      std::lock_guard g(lock);
+      out.append(s);
+      grew.notify_all();
+    };
+    o.err = [this](std::string_view s) {
+      std::lock_guard g(lock);
+      err.append(s);
+    };
+    return o;
+  }
+  // Waits until stdout holds `line` (a whole line); false after kHangSeconds.
+  bool wait_for_line(const std::string& line) {
+    std::unique_lock g(lock);
+    return grew.wait_for(g, std::chrono::seconds(kHangSeconds), [&] {
+      return out.rfind(line + "\n", 0) == 0 || out.find("\n" + line + "\n") != std::string::npos;
+    });
+  }
+  void clear() {
+    std::lock_guard g(lock);
+    out.clear();
+    err.clear();
+  }
+};
+
+// Runs `source` on `runtime` from a new host thread and returns its status; `during`,
+// if set, runs on this thread meanwhile (to interrupt the run). Aborts on a hang.
+int run_from_host_thread(tsk::Runtime& runtime, const std::string& source,
+                         const std::function<void()>& during = {}) {
+  std::mutex lock;
+  std::condition_variable done;
+  bool over = false;
+  int status = -1;
+  std::thread host([&] {
+    int s = runtime.run(source, "ending.tsk");
+    std::lock_guard g(lock);
+    status = s;
+    over = true;
+    done.notify_all();
+  });
+  if (during) {
+    try {
+      during();
+    } catch (...) {
+      runtime.interrupt();  // a failed check: end the run before reporting it
+      runtime.interrupt();
+      host.join();
+      throw;
+    }
+  }
+  {
+    std::unique_lock g(lock);
+    if (!done.wait_for(g, std::chrono::seconds(kHangSeconds), [&] { return over; })) {
+      std::fprintf(stderr, "run_from_host_thread: the run has not ended after %d s: a hang\n", kHangSeconds);
+      std::abort();
+    }
+  }
+  host.join();
+  return status;
+}
+
+// After a run: only the main task alive, no channel.
+void check_clean(tsk::Runtime& runtime) {
+  CHECK(runtime.internal().tasks_alive.load() == 1);
+  CHECK(runtime.internal().channels_alive.load() == 0);
+}
+
+// The second run on the same runtime: tasks, channels, a timer and a fiber all work.
+void check_second_run(tsk::Runtime& runtime, Output& output) {
+  output.clear();
+  int status = run_from_host_thread(runtime, R"(
+import list
+fn main() {
+    let ch = chan(4)
+    for i in 0..4 { spawn { sleep(1ms); ch <- i } }
+    var s = 0
+    for _ in 0..4 { s += <-ch }
+    print("second run", s, list.map([1, 2], fn(x) => x * 10))
+}
+main()
+)");
+  CHECK(status == 0);
+  std::lock_guard g(output.lock);
+  CHECK(output.out == "second run 6 [10, 20]\n");
+  CHECK(output.err == "");
+}
+
+// Runs `program` (after kBackground) over every thread count: `check` sees the status
+// and output; then the runtime must be clean, run again, and be destroyed.
+void check_ending(const std::string& program, const std::function<void(int, Output&)>& check,
+                  const std::function<void(tsk::Runtime&, Output&)>& during = {}) {
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    Output output;
+    {
+      tsk::Runtime runtime(output.options(threads));
+      std::function<void()> interrupter;
+      if (during) interrupter = [&] { during(runtime, output); };
+      int status = run_from_host_thread(runtime, std::string(kBackground) + program, interrupter);
+      {
+        std::lock_guard g(output.lock);
+        check(status, output);
+      }
+      check_clean(runtime);
+      check_second_run(runtime, output);
+      check_clean(runtime);
+    }  // destroyed here: must neither hang nor crash
+  }
+}
+
+}  // namespace
+
+TEST_SUITE("runtime") {
+
+TEST_CASE("ending: os.exit in main stops every other task") {
+  check_ending(R"(
+fn main() {
+    let ready = chan(8)
+    let never = chan()
+    let n = background(ready, never, true)
+    for _ in 0..n { <-ready }
+    print("exiting")
+    os.exit(3)
+}
+main()
+)", [](int status, Output& o) {
+    CHECK(status == 3);
+    CHECK(o.out == "exiting\n");
+    CHECK(o.err == "");
+  });
+}
+
+TEST_CASE("ending: os.exit in a spawned task stops main's loop and every other task") {
+  check_ending(R"(
+fn main() {
+    let ready = chan(8)
+    let never = chan()
+    let go = chan()
+    let n = background(ready, never, true)
+    for _ in 0..n { <-ready }
+    spawn { <-go; print("exiting"); os.exit(-1) }
+    go <- 1
+    var i = 0
+    while true { i += 1 }
+}
+main()
+)", [](int status, Output& o) {
+    CHECK(status == 255);
+    CHECK(o.out == "exiting\n");
+    CHECK(o.err == "");
+  });
+}
+
+TEST_CASE("ending: os.exit inside a native's callback, with tasks parked in callbacks") {
+  check_ending(R"(
+fn main() {
+    let ready = chan(8)
+    let never = chan()
+    let n = background(ready, never, false)
+    for _ in 0..n { <-ready }
+    list.map([1], fn(x) => os.exit(6))
+}
+main()
+)", [](int status, Output& o) {
+    CHECK(status == 6);
+    CHECK(o.err == "");
+  });
+}
+
+TEST_CASE("ending: an uncaught error in main cancels every task") {
+  check_ending(R"(
+fn main() {
+    let ready = chan(8)
+    let never = chan()
+    let n = background(ready, never, true)
+    for _ in 0..n { <-ready }
+    throw error("boom", "ValueError")
+}
+main()
+)", [](int status, Output& o) {
+    CHECK(status == 1);
+    CHECK(o.out == "");
+    CHECK(o.err.find("error: ValueError: boom") != std::string::npos);
+  });
+}
+
+TEST_CASE("ending: a deadlock main cannot catch stops every task") {
+  // Main's body ends; the tasks it leaves wait on one another forever.
+  check_ending(R"(
+fn main() {
+    let ready = chan(8)
+    let never = chan()
+    let n = background(ready, never, false)
+    for _ in 0..n { <-ready }
+    print("main done")
+}
+main()
+)", [](int status, Output& o) {
+    CHECK(status == 1);
+    CHECK(o.out == "main done\n");
+    CHECK(o.err.find("error: Deadlock: all tasks are waiting") != std::string::npos);
+  });
+}
+
+TEST_CASE("ending: a deadlock caught by main, then one it cannot catch") {
+  check_ending(R"(
+fn main() {
+    let ready = chan(8)
+    let never = chan()
+    let n = background(ready, never, false)
+    for _ in 0..n { <-ready }
+    try { <-chan() } catch e { print("caught", e.kind) }
+}
+main()
+)", [](int status, Output& o) {
+    CHECK(status == 1);
+    CHECK(o.out == "caught Deadlock\n");
+    CHECK(o.err.find("error: Deadlock: all tasks are waiting") != std::string::npos);
+  });
+}
+
+TEST_CASE("ending: an interrupt cancels main, whose finally blocks run, and every task") {
+  check_ending(R"(
+fn main() {
+    let ready = chan(8)
+    let never = chan()
+    let n = background(ready, never, "pausing")
+    for _ in 0..n { <-ready }
+    try {
+        print("ready")
+        <-never
+    } finally {
+        print("main cleanup")
+    }
+}
+main()
+)", [](int status, Output& o) {
+    CHECK(status == tsk::kInterrupted);
+    CHECK(o.out == "ready\nmain cleanup\n");
+    CHECK(o.err == "");
+  }, [](tsk::Runtime& runtime, Output& o) {
+    REQUIRE(o.wait_for_line("ready"));
+    runtime.interrupt();
+  });
+}
+
+TEST_CASE("ending: a second interrupt ends the run at once, while a finally never ends") {
+  check_ending(R"(
+fn main() {
+    let ready = chan(8)
+    let never = chan()
+    let n = background(ready, never, "pausing")
+    for _ in 0..n { <-ready }
+    try {
+        print("ready")
+        <-never
+    } finally {
+        print("cleaning up")
+        while true {
+            try { <-never } catch e { }
+        }
+    }
+}
+main()
+)", [](int status, Output& o) {
+    CHECK(status == tsk::kTerminated);
+    CHECK(o.out == "ready\ncleaning up\n");
+    CHECK(o.err == "");
+  }, [](tsk::Runtime& runtime, Output& o) {
+    REQUIRE(o.wait_for_line("ready"));
+    runtime.interrupt(tsk::kTerminated);
+    REQUIRE(o.wait_for_line("cleaning up"));
+    runtime.interrupt(tsk::kTerminated);
+  });
+}
+
+TEST_CASE("an interrupt with no run in progress ends the next run before it starts") {
+  Output output;
+  tsk::Runtime runtime(output.options(2));
+  runtime.interrupt(tsk::kTerminated);
+  CHECK(run_from_host_thread(runtime, "print(\"not run\")\n") == tsk::kTerminated);
+  CHECK(output.out == "");
+  check_second_run(runtime, output);
+  check_clean(runtime);
+}
+
+TEST_CASE("ending: os.exit while a module is being imported; importing it again works") {
+  namespace fs = std::filesystem;
+  fs::path dir = fs::temp_directory_path() / ("tsk_endings_" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  {
+    std::FILE* f = std::fopen((dir / "exits.tsk").c_str(), "w");
+    REQUIRE(f);
+    std::fputs("import os\nlet value = 42\nos.exit(9)\n", f);
+    std::fclose(f);
+  }
+  for (int threads : kThreadCounts) {
+    CAPTURE(threads);
+    Output output;
+    tsk::Runtime runtime(output.options(threads));
+    std::string main_file = (dir / "main.tsk").string();
+    // The second import must run the module again, not find it half loaded (which
+    // would be an ImportError "import cycle").
+    for (int run = 0; run < 2; run++) {
+      CHECK(runtime.run("import \"exits.tsk\" as m\nprint(m.value)\n", main_file) == 9);
+      check_clean(runtime);
+    }
+    CHECK(output.err == "");
+    check_second_run(runtime, output);
+  }
+  fs::remove_all(dir);
 }
 
 }  // TEST_SUITE("runtime")
