@@ -44,8 +44,8 @@ int Runtime::run(std::string_view source, const std::string& filename) {
   rt::Runtime& rt = *impl_;
   rt::Runtime::Compiled c = rt.compile(source, filename);
   if (report_errors(rt, c.errors, source)) return kCompileError;
-  vm::Task& task = rt.main_task();
-  vm::Module* m = rt.shared.module(rt.shared.string(std::filesystem::path(filename).stem().string()));
+  vm::TaskState& task = rt.main_task();
+  vm::Module* m = rt.immortal.module(rt.immortal.string(std::filesystem::path(filename).stem().string()));
   m->path = filename;
   m->owner.store(&task, std::memory_order_relaxed);
   rt.main_modules.push_back(m);
@@ -108,7 +108,7 @@ std::string Runtime::disassemble(std::string_view source, const std::string& fil
 }
 
 std::string Runtime::reference(std::string_view name, bool markdown) {
-  return vm::render_reference(name, markdown);
+  return vm::render_reference(name, markdown, impl_->builtin_entries, impl_->module_defs);
 }
 
 }  // namespace tsk

@@ -24,14 +24,14 @@
 
 #include "lang/ast.hpp"
 #include "runtime/fifo.hpp"
-#include "runtime/sync.hpp"
+#include "vm/sync.hpp"
 #include "runtime/task.hpp"
 #include "runtime/wait_queue.hpp"
 #include "vm/transfer.hpp"
 
 namespace tsk::rt {
 
-class Channel final : public vm::Shared {
+class Channel final : public vm::RefCounted {
  public:
   // Made by the instruction at `made_pc` of `made_in` (which outlives the channel: the
   // runtime keeps every proto). `capacity` <= Fifo's kMaxItems.
@@ -45,7 +45,7 @@ class Channel final : public vm::Shared {
 
   // The fields are ordered to pack into 96 bytes, one mimalloc size class: `lock` fills
   // the padding after Shared's 4-byte count, `closed` shares a word with `made_pc`.
-  Mutex lock;
+  vm::Mutex lock;
   Runtime& runtime;
   const uint64_t id;
   const vm::Proto* const made_in;

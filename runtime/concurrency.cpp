@@ -14,23 +14,23 @@ namespace tsk::rt {
 
 namespace {
 
-Task& host(vm::Task& t) { return *t.host; }
+Task& host(vm::TaskState& t) { return host_of(t); }
 
 // A wait inside a native's callback (sort's `less` receiving from a channel) would need
 // the native's C++ frames to be suspended too: that needs a fiber, which comes later.
-void require_parkable(vm::Task& t) {
+void require_parkable(vm::TaskState& t) {
   if (t.call_depth > 0 && !t.in_fiber)
     t.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
   if (!t.host) t.raise("Error", "cannot wait outside a task");
 }
 
-Task* task_of(vm::Task& t, vm::Value handle, const char* what) {
+Task* task_of(vm::TaskState& t, vm::Value handle, const char* what) {
   if (handle.tag != vm::Tag::Task)
     t.raise("TypeError", std::string(what) + " needs a task, not " + vm::type_name(handle));
   return static_cast<Task*>(handle.as_handle()->target);
 }
 
-Channel* chan_of(vm::Task& t, vm::Value v, const char* what) {
+Channel* chan_of(vm::TaskState& t, vm::Value v, const char* what) {
   if (v.tag != vm::Tag::Chan)
     t.raise("TypeError", std::string(what) + " needs a channel, not " + vm::type_name(v));
   return static_cast<Channel*>(v.as_handle()->target);
@@ -52,7 +52,7 @@ void note_crossing(vm::Error* e, const Task& task) {
 }
 
 // Raises, in `t`, a copy of an error that came from task `through`.
-[[noreturn]] void raise_from(vm::Task& t, vm::Error* error, const Task* through) {
+[[noreturn]] void raise_from(vm::TaskState& t, vm::Error* error, const Task* through) {
   vm::Error* e = vm::clone_error(t.heap, error);
   if (through) note_crossing(e, *through);
   e->traced = false;
@@ -127,7 +127,7 @@ vm::Error* scope_error(vm::Heap& heap, Scope& scope) {
 }
 
 // The error to raise at a scope's end.
-[[noreturn]] void raise_scope_failure(vm::Task& t, Scope& scope) {
+[[noreturn]] void raise_scope_failure(vm::TaskState& t, Scope& scope) {
   vm::Error* e = scope_error(t.heap, scope);
   e->traced = false;
   throw vm::ScriptError{e};
@@ -139,15 +139,15 @@ namespace {
 
 // Whose binding `m`'s globals are, for error messages: `owner` is the main task or the
 // task loading `m`.
-std::string owner_text(vm::Task& t, vm::Module* m, vm::Task* owner) {
-  if (t.runtime.main_ && owner == &t.runtime.main_->vm && !m->imported) return "the main task";
+std::string owner_text(vm::TaskState& t, vm::Module* m, vm::TaskState* owner) {
+  if (runtime_of(t).main_ && owner == &runtime_of(t).main_->vm && !m->imported) return "the main task";
   return "the task loading module '" + m->path + "'";
 }
 
 // Keeps `v`, this task's copy of the `let`/`fn` binding `index` of `m`, which never
 // changes once set: GETG finds it again in `recent` without leaving the loop.
-vm::Value remember_fixed(vm::Task& t, vm::Module* m, uint32_t index, vm::Value v) {
-  using Foreign = vm::Task::ForeignValues;
+vm::Value remember_fixed(vm::TaskState& t, vm::Module* m, uint32_t index, vm::Value v) {
+  using Foreign = vm::TaskState::ForeignValues;
   if (!t.foreign_values) t.foreign_values = std::make_unique<Foreign>();
   vm::Value& slot = m->globals[index];
   vm::Value kept = t.foreign_values->by_slot.emplace(&slot, v).first->second;
@@ -158,7 +158,7 @@ vm::Value remember_fixed(vm::Task& t, vm::Module* m, uint32_t index, vm::Value v
 // A copy in `t`'s heap of global `index` of `m`, owned by `owner` (not `t`). The caller
 // holds what keeps `owner` owning `m` (a main script's owner never changes; an imported
 // module's cannot while its owner_lock is held).
-vm::Value copy_owned_global(vm::Task& t, vm::Module* m, vm::Task* owner, uint32_t index) {
+vm::Value copy_owned_global(vm::TaskState& t, vm::Module* m, vm::TaskState* owner, uint32_t index) {
   std::lock_guard gc(owner->gc_mutex);  // the owner cannot collect what is being copied
   vm::Value v;
   for (;;) {
@@ -187,7 +187,7 @@ vm::Value copy_owned_global(vm::Task& t, vm::Module* m, vm::Task* owner, uint32_
 
 }  // namespace
 
-vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
+vm::Value read_foreign_global(vm::TaskState& t, vm::Module* m, uint32_t index) {
   if (m->imported) {
     // A module still loading in another task (a task its body spawned calls its
     // functions). Its owner gives it up under owner_lock when it ends loading, so
@@ -198,12 +198,12 @@ vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
       if (cached != by_slot.end()) return cached->second;  // a top-level fn copied before
     }
     std::lock_guard hold(m->owner_lock);
-    vm::Task* owner = m->owner.load(std::memory_order_acquire);
+    vm::TaskState* owner = m->owner.load(std::memory_order_acquire);
     if (!owner) return m->globals[index];  // loaded (frozen, shared) or failed (Undef)
     return copy_owned_global(t, m, owner, index);
   }
   // A main script's top-level binding: its owner, the main task, never changes.
-  vm::Task* owner = m->owner.load(std::memory_order_relaxed);
+  vm::TaskState* owner = m->owner.load(std::memory_order_relaxed);
   if (!m->names[index].mutable_) {
     // A `let` or `fn` binding never changes once set, and what it holds stays reachable
     // from the module, so the owner cannot free it: a function (the common case, a task
@@ -227,8 +227,8 @@ vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
   return copy_owned_global(t, m, owner, index);
 }
 
-void write_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
-  vm::Task* owner = m->owner.load(std::memory_order_acquire);
+void write_foreign_global(vm::TaskState& t, vm::Module* m, uint32_t index) {
+  vm::TaskState* owner = m->owner.load(std::memory_order_acquire);
   if (!owner && m->imported && !m->loaded)
     t.raise("ImportError", "cannot assign to '" + m->names[index].name + "': module '" + m->path +
                                "' failed to load");
@@ -240,25 +240,25 @@ void write_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
                                 "; send the value on a channel");
 }
 
-void check_cancel(vm::Task& t) {
+void check_cancel(vm::TaskState& t) {
   if (t.host && host(t).should_cancel()) {
     // Once the program has ended, a cancelled task stops for good: raising Cancelled
     // again would let one that catches it in a loop run on forever.
-    if (t.runtime.scheduler && t.runtime.scheduler->halting()) throw vm::ExitRequest{-1};
+    if (runtime_of(t).scheduler && runtime_of(t).scheduler->halting()) throw vm::ExitRequest{-1};
     t.raise("Cancelled", "the task was cancelled");
   }
 }
 
-bool should_yield(vm::Task& t) {
-  if (!t.host || !t.runtime.scheduler || !t.runtime.scheduler->others_waiting()) return false;
+bool should_yield(vm::TaskState& t) {
+  if (!t.host || !runtime_of(t).scheduler || !runtime_of(t).scheduler->others_waiting()) return false;
   // The program has ended (os.exit in another task, a closed stdout, ...): this task
   // stops here, unwinding every frame as os.exit does, nested callbacks included.
-  if (t.runtime.scheduler->halting()) throw vm::ExitRequest{-1};
+  if (runtime_of(t).scheduler->halting()) throw vm::ExitRequest{-1};
   return t.call_depth == 0;
 }
 
-vm::Value spawn(vm::Task& t, vm::Value* callee_and_args, int nargs, lang::Loc at) {
-  Runtime& rt = t.runtime;
+vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::Loc at) {
+  Runtime& rt = runtime_of(t);
   // A spawn does the work of many instructions (a task, its heap, copies of its
   // arguments): it pays for them, or a loop of spawns would outrun any budget.
   constexpr int64_t kSpawnCost = 1000;
@@ -294,7 +294,7 @@ vm::Value spawn(vm::Task& t, vm::Value* callee_and_args, int nargs, lang::Loc at
   return handle;
 }
 
-bool await(vm::Task& t, vm::Value handle, vm::Value& out) {
+bool await(vm::TaskState& t, vm::Value handle, vm::Value& out) {
   Task* target = task_of(t, handle, "await");
   Task& self = host(t);
   if (target == &self) t.raise("Error", "a task cannot await itself");
@@ -320,19 +320,19 @@ bool await(vm::Task& t, vm::Value handle, vm::Value& out) {
   }
 }
 
-void cancel(vm::Task& t, vm::Value handle) {
+void cancel(vm::TaskState& t, vm::Value handle) {
   Task* target = task_of(t, handle, "cancel");
-  t.runtime.cancel_task(target);
+  runtime_of(t).cancel_task(target);
 }
 
-void scope_begin(vm::Task& t) {
+void scope_begin(vm::TaskState& t) {
   host(t).open_scope();
 }
 
-bool scope_end(vm::Task& t, vm::Value block_error) {
+bool scope_end(vm::TaskState& t, vm::Value block_error) {
   Task& self = host(t);
   Scope& scope = *self.innermost;
-  Runtime& rt = t.runtime;
+  Runtime& rt = runtime_of(t);
   if (block_error.tag == vm::Tag::Error) {
     vm::Error* e = block_error.as_error();
     // The block's own failure (not the cancellation a child's failure caused) fails the
@@ -370,21 +370,21 @@ bool scope_end(vm::Task& t, vm::Value block_error) {
   return true;
 }
 
-bool send(vm::Task& t, vm::Value chan, vm::Value v) {
+bool send(vm::TaskState& t, vm::Value chan, vm::Value v) {
   Channel* ch = chan_of(t, chan, "send");
   if (v.is_nil()) t.raise("TypeError", "cannot send nil on a channel (nil means closed)");
   check_cancel(t);
   vm::Message m = vm::pack(v);
-  if (channel_send(t.runtime, host(t), *ch, m) == Op::Done) return true;
+  if (channel_send(runtime_of(t), host(t), *ch, m) == Op::Done) return true;
   t.suspended = true;
   return false;
 }
 
-bool recv(vm::Task& t, vm::Value chan, vm::Value& out, bool& closed) {
+bool recv(vm::TaskState& t, vm::Value chan, vm::Value& out, bool& closed) {
   Channel* ch = chan_of(t, chan, "receive");
   check_cancel(t);
   vm::Message m;
-  if (channel_recv(t.runtime, host(t), *ch, m, closed) == Op::Parked) {
+  if (channel_recv(runtime_of(t), host(t), *ch, m, closed) == Op::Parked) {
     t.suspended = true;
     return false;
   }
@@ -392,7 +392,7 @@ bool recv(vm::Task& t, vm::Value chan, vm::Value& out, bool& closed) {
   return true;
 }
 
-bool select(vm::Task& t, vm::Value* regs, int n, const vm::Instr* send_mask, bool has_default,
+bool select(vm::TaskState& t, vm::Value* regs, int n, const vm::Instr* send_mask, bool has_default,
             int& chosen, vm::Value& out) {
   check_cancel(t);
   std::vector<SelectCase> cases;
@@ -408,7 +408,7 @@ bool select(vm::Task& t, vm::Value* regs, int n, const vm::Instr* send_mask, boo
   }
   vm::Message m;
   bool closed = false;
-  if (channel_select(t.runtime, host(t), cases, has_default, chosen, m, closed) == Op::Parked) {
+  if (channel_select(runtime_of(t), host(t), cases, has_default, chosen, m, closed) == Op::Parked) {
     t.suspended = true;
     return false;
   }
@@ -416,10 +416,10 @@ bool select(vm::Task& t, vm::Value* regs, int n, const vm::Instr* send_mask, boo
   return true;
 }
 
-void finish_wait(vm::Task& t) {
+void finish_wait(vm::TaskState& t) {
   Task& self = host(t);
-  Runtime& rt = t.runtime;
-  if (self.waiting.kind == WaitInfo::Import) t.runtime.modules.forget_wait(t);
+  Runtime& rt = runtime_of(t);
+  if (self.waiting.kind == WaitInfo::Import) runtime_of(t).modules.forget_wait(t);
   channel_forget(self);
   WaitInfo::Kind kind = self.waiting.kind;
   // A sleep ended otherwise (cancelled) takes its timer out of the heap.
@@ -446,7 +446,7 @@ void finish_wait(vm::Task& t) {
 
 bool body_ended(Task& task, vm::Value value, vm::Error* error) {
   Runtime& rt = task.runtime();
-  vm::Task& t = task.vm;
+  vm::TaskState& t = task.vm;
   if (!task.body_finished) {
     task.body_finished = true;
     task.ending = std::make_unique<Ending>();

@@ -143,7 +143,7 @@ void StackPool::give(ctx::stack_context sc) {
 namespace {
 
 // Switches into the fiber of `call` and back; true when the native has finished.
-bool run(vm::Task& t, FiberCall* call, vm::Value& out) {
+bool run(vm::TaskState& t, FiberCall* call, vm::Value& out) {
   t.in_fiber = true;
   const char* top = static_cast<const char*>(call->stack.sp);
   call->on_worker.start(top - call->stack.size, call->stack.size);
@@ -165,10 +165,10 @@ bool run(vm::Task& t, FiberCall* call, vm::Value& out) {
 
 }  // namespace
 
-bool call_on_fiber(vm::Task& t, vm::Native* native, vm::Value* args, int nargs, vm::Value& out) {
+bool call_on_fiber(vm::TaskState& t, vm::Native* native, vm::Value* args, int nargs, vm::Value& out) {
   auto* call = new FiberCall();
   std::vector<vm::Value> copied(args, args + nargs);
-  call->fiber = ctx::fiber(std::allocator_arg, PooledStack{&t.runtime.fiber_stacks, call},
+  call->fiber = ctx::fiber(std::allocator_arg, PooledStack{&runtime_of(t).fiber_stacks, call},
                            [&t, call, native, copied](ctx::fiber&& worker) mutable {
                              call->on_fiber.finish(&call->worker_bottom, &call->worker_size);
                              call->worker = std::move(worker);
@@ -187,9 +187,9 @@ bool call_on_fiber(vm::Task& t, vm::Native* native, vm::Value* args, int nargs, 
   return run(t, call, out);
 }
 
-bool resume_fiber(vm::Task& t, vm::Value& out) { return run(t, static_cast<FiberCall*>(t.fiber_call), out); }
+bool resume_fiber(vm::TaskState& t, vm::Value& out) { return run(t, static_cast<FiberCall*>(t.fiber_call), out); }
 
-void discard_fiber(vm::Task& t) {
+void discard_fiber(vm::TaskState& t) {
   // Resumed the ordinary way, the fiber unwinds from park_fiber and finishes, so every
   // switch is one AddressSanitizer is told about. (Destroying it parked would unwind it
   // through Boost's forced_unwind, a switch ASan never hears of: it then mistakes the
@@ -205,7 +205,7 @@ void discard_fiber(vm::Task& t) {
   t.fiber_pending = false;
 }
 
-bool stack_nearly_full(vm::Task& t) {
+bool stack_nearly_full(vm::TaskState& t) {
   const char* here = static_cast<const char*>(__builtin_frame_address(0));
   if (t.in_fiber && t.fiber_call) {
     const ctx::stack_context& sc = static_cast<FiberCall*>(t.fiber_call)->stack;
@@ -214,7 +214,7 @@ bool stack_nearly_full(vm::Task& t) {
   return here < thread_floor();
 }
 
-void park_fiber(vm::Task& t) {
+void park_fiber(vm::TaskState& t) {
   auto* call = static_cast<FiberCall*>(t.fiber_call);
   call->on_fiber.start(call->worker_bottom, call->worker_size);
   call->worker = std::move(call->worker).resume();

@@ -13,7 +13,7 @@
 
 #include <boost/context/stack_context.hpp>
 
-#include "vm/task.hpp"
+#include "vm/task_state.hpp"
 #include "vm/value.hpp"
 
 namespace tsk::rt {
@@ -31,16 +31,16 @@ class StackPool {
 };
 
 // Calls the native on a fiber. Returns true with its result in `out` when it finished,
-// false when the task parked inside it (vm::Task::fiber_pending is then set).
-bool call_on_fiber(vm::Task& t, vm::Native* native, vm::Value* args, int nargs, vm::Value& out);
+// false when the task parked inside it (vm::TaskState::fiber_pending is then set).
+bool call_on_fiber(vm::TaskState& t, vm::Native* native, vm::Value* args, int nargs, vm::Value& out);
 // Resumes a parked fiber call: true with the native's result when it finished.
-bool resume_fiber(vm::Task& t, vm::Value& out);
+bool resume_fiber(vm::TaskState& t, vm::Value& out);
 // Destroys a fiber call that will never finish (its task is being destroyed).
-void discard_fiber(vm::Task& t);
+void discard_fiber(vm::TaskState& t);
 // From inside a fiber: parks it (back to the worker) until the task runs again.
-void park_fiber(vm::Task& t);
+void park_fiber(vm::TaskState& t);
 // True when the C++ stack the task runs on (its fiber's, or else its thread's) has less
 // than a safety margin left: a native calling back into script must not nest deeper.
-bool stack_nearly_full(vm::Task& t);
+bool stack_nearly_full(vm::TaskState& t);
 
 }  // namespace tsk::rt

@@ -37,7 +37,7 @@ void ModuleTable::append_segment(std::vector<std::string>& out, Entry* top, Entr
   out.insert(out.end(), down.rbegin(), down.rend());
 }
 
-std::string ModuleTable::find_cycle(vm::Task& task, Entry* target) {
+std::string ModuleTable::find_cycle(vm::TaskState& task, Entry* target) {
   std::vector<std::string> path;
   Entry* closing = target;  // the module the cycle reaches again
   if (target->loader == &task) {
@@ -49,7 +49,7 @@ std::string ModuleTable::find_cycle(vm::Task& task, Entry* target) {
     // for hops[1], ...; a cycle when one of those is loaded by `task`. The waits form
     // chains without cycles (each wait was checked when it began), so this ends.
     std::vector<Entry*> hops;
-    for (vm::Task* loader = target->loader;;) {
+    for (vm::TaskState* loader = target->loader;;) {
       auto it = tasks_.find(loader);
       if (it == tasks_.end() || !it->second.waits_for) return "";
       Entry* next = it->second.waits_for;
@@ -73,7 +73,7 @@ std::string ModuleTable::find_cycle(vm::Task& task, Entry* target) {
   return text;
 }
 
-ModuleTable::Found ModuleTable::begin(vm::Task& task, const std::string& key, vm::Module* fresh,
+ModuleTable::Found ModuleTable::begin(vm::TaskState& task, const std::string& key, vm::Module* fresh,
                                       bool can_park) {
   Found found;
   std::lock_guard g(lock_);
@@ -116,7 +116,7 @@ ModuleTable::Found ModuleTable::begin(vm::Task& task, const std::string& key, vm
   }
   // Another task is loading it: park until it ends (a wait like any other, so cancel and
   // deadlock detection see it).
-  Task& host = *task.host;
+  Task& host = host_of(task);
   TaskImports& mine = tasks_[&task];
   mine.waits_for = e;
   mine.gen = host.begin_wait(WaitInfo::on_module(e->module));
@@ -127,12 +127,12 @@ ModuleTable::Found ModuleTable::begin(vm::Task& task, const std::string& key, vm
   return found;
 }
 
-void ModuleTable::forget_task_if_idle(vm::Task* task) {
+void ModuleTable::forget_task_if_idle(vm::TaskState* task) {
   auto it = tasks_.find(task);
   if (it != tasks_.end() && !it->second.top && !it->second.waits_for) tasks_.erase(it);
 }
 
-void ModuleTable::end(vm::Task& task, vm::Module* m, Outcome outcome, vm::Error* error) {
+void ModuleTable::end(vm::TaskState& task, vm::Module* m, Outcome outcome, vm::Error* error) {
   struct Woken {
     Task* task;
     uint64_t gen;
@@ -146,9 +146,9 @@ void ModuleTable::end(vm::Task& task, vm::Module* m, Outcome outcome, vm::Error*
     Entry* e = mine->second.top;
     mine->second.top = e->importer;
     forget_task_if_idle(&task);
-    for (vm::Task* w : e->waiters) {
+    for (vm::TaskState* w : e->waiters) {
       TaskImports& theirs = tasks_[w];
-      woken.push_back({w->host, theirs.gen});
+      woken.push_back({&host_of(*w), theirs.gen});
       theirs.waits_for = nullptr;
       forget_task_if_idle(w);
     }
@@ -170,7 +170,7 @@ void ModuleTable::end(vm::Task& task, vm::Module* m, Outcome outcome, vm::Error*
       if (outcome == Outcome::Failed && !retry) {
         w.task->wake_value = vm::pack(vm::Value::object(error));
         w.task->wake_value.value.as_error()->trace.push_back(vm::TraceLine{
-            "", "", {}, "in task " + std::to_string(task.host ? task.host->id : 0) + ", which was loading " + path});
+            "", "", {}, "in task " + std::to_string(task.host ? host_of(task).id : 0) + ", which was loading " + path});
       }
       runtime_.scheduler->wake(w.task);
     }
@@ -178,13 +178,13 @@ void ModuleTable::end(vm::Task& task, vm::Module* m, Outcome outcome, vm::Error*
   }
 }
 
-void ModuleTable::forget_wait(vm::Task& task) {
+void ModuleTable::forget_wait(vm::TaskState& task) {
   bool release = false;
   {
     std::lock_guard g(lock_);
     auto mine = tasks_.find(&task);
     if (mine == tasks_.end() || !mine->second.waits_for) return;
-    std::vector<vm::Task*>& waiters = mine->second.waits_for->waiters;
+    std::vector<vm::TaskState*>& waiters = mine->second.waits_for->waiters;
     auto at = std::find(waiters.begin(), waiters.end(), &task);
     if (at != waiters.end()) {
       waiters.erase(at);
@@ -193,10 +193,10 @@ void ModuleTable::forget_wait(vm::Task& task) {
     mine->second.waits_for = nullptr;
     forget_task_if_idle(&task);
   }
-  if (release) task.host->release();
+  if (release) host_of(task).release();
 }
 
-void ModuleTable::enter_main(vm::Task& main, const std::string& key, vm::Module* m) {
+void ModuleTable::enter_main(vm::TaskState& main, const std::string& key, vm::Module* m) {
   std::lock_guard g(lock_);
   std::unique_ptr<Entry>& e = entries_[key];
   // A module of that path another task is still loading (left behind by os.exit) keeps
@@ -212,7 +212,7 @@ void ModuleTable::enter_main(vm::Task& main, const std::string& key, vm::Module*
   mine.top = e.get();
 }
 
-void ModuleTable::leave_main(vm::Task& main) {
+void ModuleTable::leave_main(vm::TaskState& main) {
   forget_wait(main);  // a run that ended while main waited for a module (os.exit elsewhere)
   std::lock_guard g(lock_);
   auto mine = tasks_.find(&main);
@@ -226,14 +226,14 @@ void ModuleTable::leave_main(vm::Task& main) {
 }
 
 void ModuleTable::clear() {
-  std::vector<vm::Task*> waiters;
+  std::vector<vm::TaskState*> waiters;
   {
     std::lock_guard g(lock_);
     for (auto& [key, e] : entries_) waiters.insert(waiters.end(), e->waiters.begin(), e->waiters.end());
     entries_.clear();
     tasks_.clear();
   }
-  for (vm::Task* w : waiters) w->host->release();  // tasks parked for good on a module
+  for (vm::TaskState* w : waiters) host_of(*w).release();  // tasks parked for good on a module
 }
 
 }  // namespace tsk::rt

@@ -53,7 +53,7 @@ class ModuleTable {
       Loaded,   // `module` is ready
       Absent,   // nobody has it: call begin again with a fresh module to load it
       Load,     // the task is now its loader: run `module`'s body, then call end
-      Wait,     // the task is parked until the loader ends (vm::Task::suspended is set)
+      Wait,     // the task is parked until the loader ends (vm::TaskState::suspended is set)
       Refused,  // raise `error_kind`: `message` (a cycle, the main script, no way to park)
     } kind = Absent;
     vm::Module* module = nullptr;
@@ -70,7 +70,7 @@ class ModuleTable {
   // An import of `key` by `task`. With `fresh` (a new module, path set), an absent key
   // is registered as loading by `task` on top of its chain. `can_park`: the task may
   // park here (it runs as a task, not inside a native's callback).
-  Found begin(vm::Task& task, const std::string& key, vm::Module* fresh, bool can_park);
+  Found begin(vm::TaskState& task, const std::string& key, vm::Module* fresh, bool can_park);
   // How a load ended.
   enum class Outcome : uint8_t {
     Loaded,     // its waiters find it loaded
@@ -79,14 +79,14 @@ class ModuleTable {
   };
   // The innermost module `m` of `task`'s chain has ended its load. Pops it off the
   // chain; unless it loaded, it leaves the table. Wakes its waiters.
-  void end(vm::Task& task, vm::Module* m, Outcome outcome, vm::Error* error = nullptr);
+  void end(vm::TaskState& task, vm::Module* m, Outcome outcome, vm::Error* error = nullptr);
   // A task parked on an import runs again (woken, cancelled, or told of a deadlock):
   // forgets its wait if the loader has not already.
-  void forget_wait(vm::Task& task);
+  void forget_wait(vm::TaskState& task);
 
   // The main script `m` under `key` is the root of the main task's chain while it runs.
-  void enter_main(vm::Task& main, const std::string& key, vm::Module* m);
-  void leave_main(vm::Task& main);
+  void enter_main(vm::TaskState& main, const std::string& key, vm::Module* m);
+  void leave_main(vm::TaskState& main);
 
   void clear();
 
@@ -96,9 +96,9 @@ class ModuleTable {
     bool main_script = false;
     std::string key;
     vm::Module* module = nullptr;
-    vm::Task* loader = nullptr;        // while Loading
+    vm::TaskState* loader = nullptr;        // while Loading
     Entry* importer = nullptr;         // the next entry down its loader's chain
-    std::vector<vm::Task*> waiters;    // parked on it; each holds a reference to its host
+    std::vector<vm::TaskState*> waiters;    // parked on it; each holds a reference to its host
   };
   // A task's part in imports; present only while it loads or waits for something.
   struct TaskImports {
@@ -109,15 +109,15 @@ class ModuleTable {
 
   // "a.tsk -> b.tsk -> a.tsk": the cycle that `task`, waiting for (or loading) `target`,
   // would close. Empty if there is none.
-  std::string find_cycle(vm::Task& task, Entry* target);
+  std::string find_cycle(vm::TaskState& task, Entry* target);
   // The paths of the entries of a chain from `from` up to `top` (both included).
   static void append_segment(std::vector<std::string>& out, Entry* top, Entry* from);
-  void forget_task_if_idle(vm::Task* task);
+  void forget_task_if_idle(vm::TaskState* task);
 
   Runtime& runtime_;
   std::mutex lock_;
   std::map<std::string, std::unique_ptr<Entry>> entries_;   // by canonical path or "std:NAME"
-  std::unordered_map<vm::Task*, TaskImports> tasks_;
+  std::unordered_map<vm::TaskState*, TaskImports> tasks_;
 };
 
 }  // namespace tsk::rt

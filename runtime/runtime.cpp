@@ -82,7 +82,7 @@ bool read_source(const std::filesystem::path& path, std::string& out, std::strin
 // The SyntaxError of an imported file that does not compile. Its message is
 // "file:line:col: message"; the source line and the caret, as format_diagnostic shows
 // them, open its trace, and the import sites follow when it is raised.
-vm::Error* syntax_error(vm::Task& task, const lang::Diagnostic& d, std::string_view source) {
+vm::Error* syntax_error(vm::TaskState& task, const lang::Diagnostic& d, std::string_view source) {
   std::string where = d.file;
   if (d.loc.line > 0) {
     where += ":" + std::to_string(d.loc.line);
@@ -121,7 +121,7 @@ std::string format_syntax_error(const vm::Error* e) {
   } else {
     out = std::string(message.substr(0, at + 1)) + " error:" + std::string(message.substr(at + 1)) + "\n";
   }
-  for (const vm::TraceLine& line : e->trace) out += "  " + vm::Task::format_trace_line(line) + "\n";
+  for (const vm::TraceLine& line : e->trace) out += "  " + vm::TaskState::format_trace_line(line) + "\n";
   return out;
 }
 
@@ -145,9 +145,16 @@ uint64_t system_seed() {
 }  // namespace
 
 Runtime::Runtime(Config cfg) : config(std::move(cfg)), seed(config.seed ? *config.seed : system_seed()) {
+  limits.max_stack_slots = config.max_stack_slots;
+  limits.max_frames = config.max_frames;
+  instruction_budget = config.instruction_budget;
   budget_left = int64_t(config.instruction_budget);
-  for (const vm::NativeEntry& e : vm::builtin_functions())
-    builtins.push_back(vm::Value::object(shared.native(&e)));
+  auto standard = vm::builtin_functions();
+  builtin_entries.assign(standard.begin(), standard.end());
+  for (const vm::NativeEntry& e : builtin_entries)
+    builtins.push_back(vm::Value::object(immortal.native(&e)));
+  auto modules_std = vm::standard_modules();
+  module_defs.assign(modules_std.begin(), modules_std.end());
 }
 
 Runtime::~Runtime() {
@@ -225,13 +232,12 @@ void Runtime::output_failed(bool is_stdout, int error) {
 uint32_t Runtime::task_seed(uint64_t id) const { return uint32_t(mix64(seed ^ mix64(id)) >> 32); }
 
 int Runtime::builtin_index(std::string_view name) const {
-  auto fns = vm::builtin_functions();
-  for (size_t i = 0; i < fns.size(); i++)
-    if (name == fns[i].name) return int(i);
+  for (size_t i = 0; i < builtin_entries.size(); i++)
+    if (name == builtin_entries[i].name) return int(i);
   return -1;
 }
 
-vm::Task& Runtime::main_task() {
+vm::TaskState& Runtime::main_task() {
   if (!main_) {
     main_ = new Task(*this, 1, "<main>", nullptr, lang::Loc{});
   }
@@ -245,7 +251,7 @@ Task* Runtime::new_task(const char* name, const vm::Proto* spawner, lang::Loc sp
 }
 
 void Runtime::prepare_entry(Task& task, vm::Value fn, const vm::Value* args, int nargs) {
-  vm::Task& t = task.vm;
+  vm::TaskState& t = task.vm;
   vm::Closure* entry;
   uint32_t first_arg;
   if (fn.tag == vm::Tag::Closure && fn.as_closure()->proto->nparams == nargs) {
@@ -325,7 +331,7 @@ int Runtime::run_main(vm::Value main_closure) {
   m.vm.frames.clear();
   m.vm.handlers.clear();
   m.vm.suspended = false;
-  m.vm.resume = vm::Task::Resume::None;
+  m.vm.resume = vm::TaskState::Resume::None;
   m.body_finished = false;
   m.outcome = Task::Pending;
   m.ending.reset();
@@ -374,7 +380,7 @@ int Runtime::run_main(vm::Value main_closure) {
         write_err(format_syntax_error(e));
         status = 2;  // SPEC §5: a syntax error, also in an imported file, exits with 2
       } else {
-        write_err(vm::Task::format_error(e));
+        write_err(vm::TaskState::format_error(e));
         status = 1;
       }
     }
@@ -435,25 +441,25 @@ void Runtime::interrupt_run(int status) {
 vm::Module* Runtime::standard_module(const std::string& name) {
   std::string key = "std:" + name;
   if (vm::Module* m = modules.loaded(key)) return m;
-  for (const vm::ModuleDef& def : vm::standard_modules()) {
+  for (const vm::ModuleDef& def : module_defs) {
     if (name != def.name) continue;
     std::lock_guard lock(module_mutex);
     if (vm::Module* m = modules.loaded(key)) return m;  // another task made it meanwhile
-    vm::Module* m = shared.module(shared.string(name));
-    m->exports = shared.map();
+    vm::Module* m = immortal.module(immortal.string(name));
+    m->exports = immortal.map();
     m->exports->flags |= vm::kFrozen;
     auto add = [](void* ctx, const char* member, vm::Value v) {
       auto* self = static_cast<std::pair<Runtime*, vm::Module*>*>(ctx);
       vm::Module* mod = self->second;
-      vm::map_set(mod->exports, vm::Value::object(self->first->shared.intern(member)),
+      vm::map_set(mod->exports, vm::Value::object(self->first->immortal.intern(member)),
                   vm::Value::integer(int64_t(mod->globals.size())));
       mod->names.push_back({member, true, false});
       mod->globals.push_back(v);
     };
     std::pair<Runtime*, vm::Module*> ctx{this, m};
     for (const vm::NativeEntry& e : def.functions)
-      add(&ctx, e.name, vm::Value::object(shared.native(&e)));
-    if (def.add_constants) def.add_constants(shared, config.args, add, &ctx);
+      add(&ctx, e.name, vm::Value::object(immortal.native(&e)));
+    if (def.add_constants) def.add_constants(immortal, config.args, add, &ctx);
     m->loaded = true;
     return modules.add_loaded(key, m);
   }
@@ -471,7 +477,7 @@ Runtime::Compiled Runtime::compile(std::string_view source, const std::string& f
   }
   lang::CompileInput in;
   in.module = parsed.module.get();
-  in.shared = &shared;
+  in.shared = &immortal;
   in.protos = &protos;
   in.builtin_index = [this](std::string_view name) { return builtin_index(name); };
   in.prior_globals = std::move(prior);
@@ -483,21 +489,21 @@ Runtime::Compiled Runtime::compile(std::string_view source, const std::string& f
   return out;
 }
 
-void Runtime::define_globals(vm::Task& task, vm::Module* m,
+void Runtime::define_globals(vm::TaskState& task, vm::Module* m,
                              const std::vector<vm::Module::Global>& globals) {
   std::lock_guard lock(module_mutex);
-  if (!m->exports) m->exports = shared.map();
+  if (!m->exports) m->exports = immortal.map();
   for (size_t i = m->names.size(); i < globals.size(); i++) {
     m->names.push_back(globals[i]);
     m->globals.push_back(vm::Value::undef());
     if (globals[i].exported)
-      vm::map_set(m->exports, vm::Value::object(shared.intern(globals[i].name)),
+      vm::map_set(m->exports, vm::Value::object(immortal.intern(globals[i].name)),
                   vm::Value::integer(int64_t(i)));
   }
   m->exports->flags |= vm::kFrozen;
 }
 
-vm::Module* Runtime::import(vm::Task& task, vm::Module* importer, std::string_view name,
+vm::Module* Runtime::import(vm::TaskState& task, vm::Module* importer, std::string_view name,
                             bool is_path, vm::Closure*& body) {
   namespace fs = std::filesystem;
   body = nullptr;
@@ -517,7 +523,7 @@ vm::Module* Runtime::import(vm::Task& task, vm::Module* importer, std::string_vi
     vm::Module* fresh;
     {
       std::lock_guard lock(module_mutex);
-      fresh = shared.module(shared.string(shown.stem().string()));
+      fresh = immortal.module(immortal.string(shown.stem().string()));
     }
     fresh->path = shown.string();
     fresh->imported = true;
@@ -546,7 +552,7 @@ vm::Module* Runtime::import(vm::Task& task, vm::Module* importer, std::string_vi
   return m;
 }
 
-void Runtime::finish_import(vm::Task& task, vm::Module* m) {
+void Runtime::finish_import(vm::TaskState& task, vm::Module* m) {
   {
     std::lock_guard lock(module_mutex);
     // The owner transition (see vm::Module): a task reading an owned global holds
@@ -554,20 +560,20 @@ void Runtime::finish_import(vm::Task& task, vm::Module* m) {
     std::lock_guard owned(m->owner_lock);
     m->loaded = true;
     // Modules are shared by every task and read-only once loaded (SPEC §4): every global
-    // is frozen and moved into the shared area, where any task may read it.
+    // is frozen and moved into the immortal area, where any task may read it.
     // Freezing writes flags that a task copying one of these globals reads under the
     // owner's collector lock (lock order: module_mutex, owner_lock, gc_mutex).
     std::lock_guard gc(task.gc_mutex);
     for (size_t i = 0; i < m->names.size(); i++) {
       vm::freeze_deep(m->globals[i]);
-      m->globals[i] = vm::copy_into(shared, m->globals[i]);
+      m->globals[i] = vm::copy_into(immortal, m->globals[i]);
     }
     m->owner.store(nullptr, std::memory_order_release);
   }
   modules.end(task, m, ModuleTable::Outcome::Loaded);
 }
 
-void Runtime::abort_import(vm::Task& task, vm::Module* m, vm::Error* error) {
+void Runtime::abort_import(vm::TaskState& task, vm::Module* m, vm::Error* error) {
   {
     // Nothing of a failed module stays reachable: its globals (objects of `task`'s heap,
     // which the collector may now free) are dropped before its owner lets go.
@@ -584,7 +590,7 @@ void Runtime::enter_main_script(vm::Module* m, const std::string& file) {
 
 void Runtime::leave_main_script() { modules.leave_main(main_task()); }
 
-void Runtime::abort_imports(vm::Task& task) {
+void Runtime::abort_imports(vm::TaskState& task) {
   // A task stopped inside imports (os.exit, a halt) left their frames: those modules
   // never loaded.
   for (size_t i = task.frames.size(); i-- > 0;)

@@ -17,8 +17,10 @@
 #include "runtime/fiber.hpp"
 #include "runtime/modules.hpp"
 #include "vm/heap.hpp"
+#include "vm/host.hpp"
+#include "vm/native.hpp"
 #include "vm/proto.hpp"
-#include "vm/task.hpp"
+#include "vm/task_state.hpp"
 
 namespace tsk::rt {
 
@@ -46,18 +48,19 @@ struct Config {
   std::function<void(std::string_view)> write_err;
 };
 
-class Runtime {
+// The Runtime is the interpreter's Host (vm/host.hpp): the overrides below connect the
+// loop to the scheduler, channels, scopes, fibers and the module table.
+class Runtime final : public vm::Host {
  public:
   explicit Runtime(Config config);
-  ~Runtime();
+  ~Runtime() override;
 
   Config config;
   const uint64_t seed;  // config.seed, or one drawn from the system
   // The first state of task `id`'s select generator (rt::Task::rng).
   uint32_t task_seed(uint64_t id) const;
-  vm::Heap shared{true};  // immortal immutable objects: constants, natives, module names
+  vm::Heap immortal{true};  // immortal immutable objects: constants, natives, module names
   std::vector<std::unique_ptr<vm::Proto>> protos;
-  std::vector<vm::Value> builtins;                  // BUILTIN Bx -> Native
   ModuleTable modules{*this};                        // loaded and loading modules, and their waiters
   // Scripts run by run() (the REPL runs many); only the main task (their owner) reads
   // this during a run, and only a host between runs writes it.
@@ -111,20 +114,20 @@ class Runtime {
   // then reports with finish_import (or abort_import when an error unwinds it). When
   // another task is loading it, parks `task` (sets task.suspended) and returns null: the
   // interpreter runs the IMPORT again when the task is woken.
-  vm::Module* import(vm::Task& task, vm::Module* importer, std::string_view name, bool is_path,
-                     vm::Closure*& body);
+  vm::Module* import(vm::TaskState& task, vm::Module* importer, std::string_view name, bool is_path,
+                     vm::Closure*& body) override;
   // The body of `m`, the innermost module `task` is loading, has returned: its globals
   // are frozen and shared, its owner becomes null, and its waiters are woken.
-  void finish_import(vm::Task& task, vm::Module* m);
+  void finish_import(vm::TaskState& task, vm::Module* m) override;
   // `error` unwound the body of `m` (null: abandoned after os.exit): its globals are
   // dropped, it leaves the module table, and its waiters raise `error` (or retry).
-  void abort_import(vm::Task& task, vm::Module* m, vm::Error* error);
+  void abort_import(vm::TaskState& task, vm::Module* m, vm::Error* error) override;
   // The main script `m` of a run() is registered as loading by the main task while the
   // run lasts, so importing it is a cycle.
   void enter_main_script(vm::Module* m, const std::string& file);
   void leave_main_script();
   // Forgets the modules `task` was loading when it stopped for good (its import frames).
-  void abort_imports(vm::Task& task);
+  void abort_imports(vm::TaskState& task);
 
   // Parses and compiles `source`; on errors `main` is null and `errors` says why.
   struct Compiled {
@@ -135,12 +138,12 @@ class Runtime {
   Compiled compile(std::string_view source, const std::string& file,
                    std::vector<vm::Module::Global> prior = {}, bool repl = false);
   // Gives `m` the global slots of `globals` (new ones Undef) and its exports index.
-  void define_globals(vm::Task& task, vm::Module* m, const std::vector<vm::Module::Global>& globals);
+  void define_globals(vm::TaskState& task, vm::Module* m, const std::vector<vm::Module::Global>& globals);
 
   // The task that runs the main script (task 1), the REPL's lines and the module bodies
   // they import. It lives as long as the runtime, so the main script's globals (in its
   // heap) stay valid between runs.
-  vm::Task& main_task();
+  vm::TaskState& main_task();
   Task* main_ = nullptr;
 
   // --- concurrency ---
@@ -150,9 +153,6 @@ class Runtime {
   std::atomic<uint64_t> next_error_id{1};           // Error::id: an error's identity
   // Objects alive now: tests check both return to zero (main aside) after a run.
   std::atomic<int64_t> tasks_alive{0};
-  // Config::instruction_budget left, shared by every task of the runtime: a program
-  // cannot escape the budget by spreading its work over many tasks.
-  std::atomic<int64_t> budget_left{0};
   std::atomic<int64_t> channels_alive{0};
   // A new task (one reference, the caller's), not yet runnable.
   Task* new_task(const char* name, const vm::Proto* spawner, lang::Loc spawned_at);
@@ -179,8 +179,40 @@ class Runtime {
 
   // Loads a standard module by name (nullptr if there is none).
   vm::Module* standard_module(const std::string& name);
+  // The natives this runtime offers (DESIGN decision 8: effects are data): the builtins
+  // (in BUILTIN's order) and the modules, the standard ones and any a host adds with
+  // add_module before its first run. effect(), help() and `tsk doc` read these.
+  std::vector<vm::NativeEntry> builtin_entries;
+  std::vector<vm::ModuleDef> module_defs;
+  void add_module(const vm::ModuleDef& def) { module_defs.push_back(def); }
   // Index of a builtin by name, or -1. The compiler resolves free names with it.
   int builtin_index(std::string_view name) const;
+
+  // --- vm::Host (the loop's way into the runtime; runtime/concurrency.hpp, fiber.hpp) ---
+  vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::Loc at) override;
+  bool await(vm::TaskState& t, vm::Value handle, vm::Value& out) override;
+  void scope_begin(vm::TaskState& t) override;
+  bool scope_end(vm::TaskState& t, vm::Value block_error) override;
+  bool send(vm::TaskState& t, vm::Value chan, vm::Value v) override;
+  bool recv(vm::TaskState& t, vm::Value chan, vm::Value& out, bool& closed) override;
+  bool select(vm::TaskState& t, vm::Value* regs, int n, const vm::Instr* send_mask, bool has_default,
+              int& chosen, vm::Value& out) override;
+  void finish_wait(vm::TaskState& t) override;
+  vm::Value take_delivery(vm::TaskState& t, bool& closed, int& chosen_case) override;
+  void check_cancel(vm::TaskState& t) override;
+  bool should_yield(vm::TaskState& t) override;
+  void yield_now(vm::TaskState& t) override;
+  bool call_on_fiber(vm::TaskState& t, vm::Native* native, vm::Value* args, int nargs, vm::Value& out) override;
+  bool resume_fiber(vm::TaskState& t, vm::Value& out) override;
+  void park_fiber(vm::TaskState& t) override;
+  bool stack_nearly_full(vm::TaskState& t) override;
+  vm::Value read_foreign_global(vm::TaskState& t, vm::Module* m, uint32_t index) override;
+  [[noreturn]] void write_foreign_global(vm::TaskState& t, vm::Module* m, uint32_t index) override;
+  void mark_host_roots(vm::TaskState& t) override;
+  uint64_t new_error_id() override { return next_error_id.fetch_add(1, std::memory_order_relaxed); }
 };
+
+// The Runtime running `t` (every vm::TaskState's host is one).
+inline Runtime& runtime_of(vm::TaskState& t) { return static_cast<Runtime&>(t.runtime); }
 
 }  // namespace tsk::rt

@@ -620,7 +620,7 @@ void Scheduler::run_task(Worker* w, Task* t) {
     t->wake_pending = false;
   }
   tl_task = t;
-  vm::Task& vm = t->vm;
+  vm::TaskState& vm = t->vm;
   vm.suspended = false;
   t->yield_now = false;
   // The task stops here for good and the program ends with `code` (os.exit), or with

@@ -44,7 +44,7 @@
 #include <thread>
 #include <vector>
 
-#include "runtime/sync.hpp"
+#include "vm/sync.hpp"
 #include "runtime/task.hpp"
 
 namespace tsk::rt {
@@ -170,7 +170,7 @@ class Scheduler {
   // what is reachable, however many after() channels a loop drops unread.
   static constexpr size_t kFirstSweep = 64;
   size_t sweep_at_ = kFirstSweep;
-  Mutex live_lock_;                       // guards live_ (taken alone, or after mutex_)
+  vm::Mutex live_lock_;                       // guards live_ (taken alone, or after mutex_)
   Task* live_ = nullptr;                  // every task not Done, linked through live_prev/next
   bool has_live() {
     std::lock_guard g(live_lock_);

@@ -7,6 +7,8 @@
 
 namespace tsk::rt {
 
+Runtime& Task::runtime() const { return static_cast<Runtime&>(vm.runtime); }
+
 Task::Task(Runtime& rt, uint64_t task_id, const char* fn_name, const vm::Proto* spawned_by, lang::Loc at)
     : vm(rt), id(task_id), name(fn_name), spawned_at(at), spawner(spawned_by) {
   vm.host = this;

@@ -1,4 +1,4 @@
-// Tasks and scopes (SPEC §6–§7): a task is a vm::Task (frames, registers, heap) plus
+// Tasks and scopes (SPEC §6–§7): a task is a vm::TaskState (frames, registers, heap) plus
 // what the scheduler and structured concurrency need — its place in a scope, its wait
 // state, its outcome, and the tasks awaiting it.
 //
@@ -34,9 +34,9 @@
 #include <vector>
 
 #include "lang/ast.hpp"
-#include "runtime/sync.hpp"
+#include "vm/sync.hpp"
 #include "runtime/wait_queue.hpp"
-#include "vm/task.hpp"
+#include "vm/task_state.hpp"
 #include "vm/transfer.hpp"
 
 namespace tsk::rt {
@@ -93,7 +93,7 @@ class Scope {
   Scope(Task* owner, Scope* outer) : owner(owner), outer(outer) {}
   Task* owner;
   Scope* outer;                          // the enclosing `scope { }` of the same task, if any
-  Mutex lock;
+  vm::Mutex lock;
   int live = 0;                          // tasks of this scope that have not ended
   Task* members = nullptr;               // those tasks, linked through Task::member_prev/next;
                                          // the list holds a reference to each
@@ -127,18 +127,18 @@ struct Ending {
   vm::Error* error = nullptr;
 };
 
-class Task final : public vm::Shared {
+class Task final : public vm::RefCounted, public vm::HostTask {
  public:
   // `name` must outlive the task: a proto's or a native entry's string. `spawner` is the
   // function that ran the spawn (null for the main task).
   Task(Runtime& runtime, uint64_t id, const char* name, const vm::Proto* spawner, lang::Loc spawned_at);
   ~Task() override;
   std::string describe() const override;
-  Runtime& runtime() const { return vm.runtime; }
+  Runtime& runtime() const;
 
   // Kept small on purpose: a parked task is this object, its registers and frames, its
   // heap's objects, and its channel registrations; the goal is well under 1 KB in all.
-  vm::Task vm;
+  vm::TaskState vm;
   const uint64_t id;
   const char* const name;  // the function it runs ("<spawn>" for a block)
   const lang::Loc spawned_at;
@@ -155,7 +155,7 @@ class Task final : public vm::Shared {
 
   // --- scheduling (guarded by `lock`) ---
   enum State : uint8_t { Runnable, Running, Parked, Done };
-  Mutex lock;
+  vm::Mutex lock;
   State state = Runnable;
   bool wake_pending = false;
   bool yield_now = false;                 // yield() or preemption: requeue, do not park
@@ -236,5 +236,8 @@ class Task final : public vm::Shared {
   void open_scope();
   std::unique_ptr<Scope> close_scope();
 };
+
+// The scheduler's task whose VM state `t` is (t must be one).
+inline Task& host_of(vm::TaskState& t) { return *static_cast<Task*>(t.host); }
 
 }  // namespace tsk::rt

@@ -3,7 +3,7 @@
 // map primitives, sorting, min/max/abs, and the effect()/help() introspection.
 //
 // Natives that call back into script (sort with `less`) keep every heap value they still
-// need in a Task::Root, and copy their arguments into locals first: `args` points into
+// need in a TaskState::Root, and copy their arguments into locals first: `args` points into
 // the caller's registers, which may move when the callee grows the task's stack.
 // Deep operations (freeze, copy) use explicit work lists, never C++ recursion, so any
 // nesting depth and any cycle is safe.
@@ -60,7 +60,7 @@ bool normalize_index(int64_t& i, size_t len, size_t limit) {
   return i >= 0 && uint64_t(i) < limit;
 }
 
-[[noreturn]] void index_error(Task& t, std::string_view fn, int64_t i, size_t len) {
+[[noreturn]] void index_error(TaskState& t, std::string_view fn, int64_t i, size_t len) {
   t.raise("IndexError", std::string(fn) + "(): index " + std::to_string(i) +
                             " out of range for a list of length " + std::to_string(len));
 }
@@ -192,18 +192,18 @@ Parse parse_float(std::string_view s, double& out) {
 
 // {=== printing and conversion
 
-Value b_print(Task& t, Value* args, int nargs) {
+Value b_print(TaskState& t, Value* args, int nargs) {
   std::string line;
   for (int i = 0; i < nargs; ++i) {
     if (i) line += ' ';
     vm::append_str(line, args[i]);
   }
   line += '\n';
-  t.runtime.write_out(line);
+  rt::runtime_of(t).write_out(line);
   return Value::nil();
 }
 
-Value b_len(Task& t, Value* args, int) {
+Value b_len(TaskState& t, Value* args, int) {
   Value v = args[0];
   switch (v.tag) {
     case Tag::String: return Value::integer(v.as_string()->len);
@@ -217,12 +217,12 @@ Value b_len(Task& t, Value* args, int) {
   }
 }
 
-Value b_str(Task& t, Value* args, int) {
+Value b_str(TaskState& t, Value* args, int) {
   if (args[0].is(Tag::String)) return args[0];
   return string_value(t, vm::to_str(args[0]));
 }
 
-Value b_int(Task& t, Value* args, int) {
+Value b_int(TaskState& t, Value* args, int) {
   Value v = args[0];
   switch (v.tag) {
     case Tag::Int: return v;
@@ -252,7 +252,7 @@ Value b_int(Task& t, Value* args, int) {
   type_error(t, "int", "x", "a number, bool or string", v);
 }
 
-Value b_float(Task& t, Value* args, int) {
+Value b_float(TaskState& t, Value* args, int) {
   Value v = args[0];
   switch (v.tag) {
     case Tag::Float: return v;
@@ -268,13 +268,13 @@ Value b_float(Task& t, Value* args, int) {
   }
 }
 
-Value b_type(Task& t, Value* args, int) { return string_value(t, vm::type_name(args[0])); }
+Value b_type(TaskState& t, Value* args, int) { return string_value(t, vm::type_name(args[0])); }
 
 // }===
 
 // {=== errors
 
-Value b_error(Task& t, Value* args, int nargs) {
+Value b_error(TaskState& t, Value* args, int nargs) {
   vm::String* message = args[0].is(Tag::String) ? args[0].as_string()
                                                  : t.heap.string(vm::to_str(args[0]));
   vm::String* kind = nargs > 1 ? arg_string(t, args, 1, "error", "kind") : t.heap.string("Error");
@@ -282,7 +282,7 @@ Value b_error(Task& t, Value* args, int nargs) {
   return Value::object(t.make_error(kind, message));
 }
 
-Value b_assert(Task& t, Value* args, int nargs) {
+Value b_assert(TaskState& t, Value* args, int nargs) {
   if (args[0].truthy()) return Value::nil();
   if (nargs < 2) t.raise("AssertionError", "assertion failed");
   t.raise("AssertionError", vm::to_str(args[1]));
@@ -295,13 +295,13 @@ Value b_assert(Task& t, Value* args, int nargs) {
 // vm::freeze_deep: deep through lists, maps, closures and their captured variables, and
 // the result crosses tasks without copying. It writes the flags of this task's objects,
 // which another task copying one of its top-level values reads under the same lock.
-Value b_freeze(Task& t, Value* args, int) {
+Value b_freeze(TaskState& t, Value* args, int) {
   std::lock_guard gc(t.gc_mutex);
   vm::freeze_deep(args[0]);
   return args[0];
 }
 
-Value b_is_frozen(Task&, Value* args, int) {
+Value b_is_frozen(TaskState&, Value* args, int) {
   Value v = args[0];
   switch (v.tag) {
     case Tag::List:
@@ -317,7 +317,7 @@ Value b_is_frozen(Task&, Value* args, int) {
 // immutable. Map keys are shared too: they are immutable (scalars or frozen values), and
 // copying them would make them unhashable. `copies` keeps the shape: a structure that
 // reaches one list twice, or itself, is copied into one that does the same.
-Value deep_copy(Task& t, Value v) {
+Value deep_copy(TaskState& t, Value v) {
   if (!v.is(Tag::List) && !v.is(Tag::Map)) return v;
   std::unordered_map<const Obj*, Obj*> copies;
   std::vector<std::pair<const Obj*, Obj*>> work;
@@ -348,13 +348,13 @@ Value deep_copy(Task& t, Value v) {
   return root;
 }
 
-Value b_copy(Task& t, Value* args, int) { return deep_copy(t, args[0]); }
+Value b_copy(TaskState& t, Value* args, int) { return deep_copy(t, args[0]); }
 
 // }===
 
 // {=== lists
 
-Value b_push(Task& t, Value* args, int) {
+Value b_push(TaskState& t, Value* args, int) {
   List* xs = arg_list(t, args, 0, "push", "xs");
   check_mutable(t, xs, "push");
   check_list_size(t, xs->items.size() + 1, "push");
@@ -362,7 +362,7 @@ Value b_push(Task& t, Value* args, int) {
   return Value::nil();
 }
 
-Value b_pop(Task& t, Value* args, int) {
+Value b_pop(TaskState& t, Value* args, int) {
   List* xs = arg_list(t, args, 0, "pop", "xs");
   check_mutable(t, xs, "pop");
   if (xs->items.empty()) t.raise("IndexError", "pop(): the list is empty");
@@ -371,7 +371,7 @@ Value b_pop(Task& t, Value* args, int) {
   return last;
 }
 
-Value b_insert(Task& t, Value* args, int) {
+Value b_insert(TaskState& t, Value* args, int) {
   List* xs = arg_list(t, args, 0, "insert", "xs");
   int64_t i = arg_int(t, args, 1, "insert", "i");
   check_mutable(t, xs, "insert");
@@ -385,7 +385,7 @@ Value b_insert(Task& t, Value* args, int) {
   return Value::nil();
 }
 
-Value b_remove(Task& t, Value* args, int) {
+Value b_remove(TaskState& t, Value* args, int) {
   List* xs = arg_list(t, args, 0, "remove", "xs");
   int64_t i = arg_int(t, args, 1, "remove", "i");
   check_mutable(t, xs, "remove");
@@ -436,7 +436,7 @@ List* merge_sort(List* a, List* b, Before before) {
   return src;
 }
 
-Value b_sort(Task& t, Value* args, int nargs) {
+Value b_sort(TaskState& t, Value* args, int nargs) {
   List* xs = arg_list(t, args, 0, "sort", "xs");
   Value less = nargs > 1 ? args[1] : Value::nil();
   if (!less.is_nil()) arg_callable(t, args, 1, "sort", "less");
@@ -444,9 +444,9 @@ Value b_sort(Task& t, Value* args, int nargs) {
   items->items = xs->items;
   List* scratch = t.heap.list();
   scratch->items.resize(items->items.size());
-  vm::Task::Root keep_items(t, Value::object(items));
-  vm::Task::Root keep_scratch(t, Value::object(scratch));
-  vm::Task::Root keep_less(t, less);
+  vm::TaskState::Root keep_items(t, Value::object(items));
+  vm::TaskState::Root keep_scratch(t, Value::object(scratch));
+  vm::TaskState::Root keep_less(t, less);
   List* sorted;
   if (less.is_nil()) {
     sorted = merge_sort(items, scratch, [&](Value x, Value y) { return vm::less(t, x, y); });
@@ -464,7 +464,7 @@ Value b_sort(Task& t, Value* args, int nargs) {
 
 // {=== maps
 
-Value b_keys(Task& t, Value* args, int) {
+Value b_keys(TaskState& t, Value* args, int) {
   Map* m = arg_map(t, args, 0, "keys", "m");
   List* out = t.heap.list();
   out->items.reserve(m->count);
@@ -473,7 +473,7 @@ Value b_keys(Task& t, Value* args, int) {
   return Value::object(out);
 }
 
-Value b_values(Task& t, Value* args, int) {
+Value b_values(TaskState& t, Value* args, int) {
   Map* m = arg_map(t, args, 0, "values", "m");
   List* out = t.heap.list();
   out->items.reserve(m->count);
@@ -485,14 +485,14 @@ Value b_values(Task& t, Value* args, int) {
 // nil is never a key, so has(m, nil) is false and delete(m, nil) does nothing, as
 // `nil in m` and m[nil] (SPEC §2: reading a missing key gives nil); any other value that
 // cannot be a key (an unfrozen list) is a TypeError, as in Python.
-Value b_has(Task& t, Value* args, int) {
+Value b_has(TaskState& t, Value* args, int) {
   Map* m = arg_map(t, args, 0, "has", "m");
   if (args[1].is_nil()) return Value::boolean(false);
   check_key(t, args[1]);
   return Value::boolean(!vm::map_get(m, args[1]).is(Tag::Undef));
 }
 
-Value b_delete(Task& t, Value* args, int) {
+Value b_delete(TaskState& t, Value* args, int) {
   Map* m = arg_map(t, args, 0, "delete", "m");
   check_mutable(t, m, "delete");
   if (args[1].is_nil()) return Value::nil();
@@ -505,7 +505,7 @@ Value b_delete(Task& t, Value* args, int) {
 
 // {=== min, max, abs
 
-Value extreme(Task& t, Value* args, int nargs, const char* fn, bool want_max) {
+Value extreme(TaskState& t, Value* args, int nargs, const char* fn, bool want_max) {
   const Value* items = args;
   size_t n = size_t(nargs);
   if (nargs == 1) {
@@ -529,10 +529,10 @@ Value extreme(Task& t, Value* args, int nargs, const char* fn, bool want_max) {
   return best;
 }
 
-Value b_min(Task& t, Value* args, int nargs) { return extreme(t, args, nargs, "min", false); }
-Value b_max(Task& t, Value* args, int nargs) { return extreme(t, args, nargs, "max", true); }
+Value b_min(TaskState& t, Value* args, int nargs) { return extreme(t, args, nargs, "min", false); }
+Value b_max(TaskState& t, Value* args, int nargs) { return extreme(t, args, nargs, "max", true); }
 
-Value b_abs(Task& t, Value* args, int) {
+Value b_abs(TaskState& t, Value* args, int) {
   Value v = args[0];
   if (v.is(Tag::Int)) {
     if (v.i == INT64_MIN) t.raise("OverflowError", "abs(): integer overflow");
@@ -546,7 +546,7 @@ Value b_abs(Task& t, Value* args, int) {
 
 // {=== effect, help
 
-Value b_effect(Task& t, Value* args, int) {
+Value b_effect(TaskState& t, Value* args, int) {
   if (!args[0].is(Tag::Native)) {
     std::string msg = "effect() takes a native function, not ";
     msg += args[0].is(Tag::Closure) ? "a script function (only natives declare effects)"
@@ -556,9 +556,9 @@ Value b_effect(Task& t, Value* args, int) {
   return string_value(t, vm::effect_name(args[0].as_native()->entry->effect));
 }
 
-std::string module_help(const vm::Module* m) {
+std::string module_help(TaskState& t, const vm::Module* m) {
   std::string name(m->name ? m->name->view() : std::string_view());
-  for (const vm::ModuleDef& def : vm::standard_modules()) {
+  for (const vm::ModuleDef& def : rt::runtime_of(t).module_defs) {
     if (name != def.name) continue;
     std::string text = "module " + name + ": " + def.doc + "\n";
     std::string constants;
@@ -577,19 +577,19 @@ std::string module_help(const vm::Module* m) {
   return text;
 }
 
-Value b_help(Task& t, Value* args, int nargs) {
+Value b_help(TaskState& t, Value* args, int nargs) {
   std::string text;
   if (nargs == 0) {
     text = "builtins:\n";
-    for (const NativeEntry& e : vm::builtin_functions()) text += help_text(e);
+    for (const NativeEntry& e : rt::runtime_of(t).builtin_entries) text += help_text(e);
     text += "modules (import NAME; help(NAME) lists the functions):";
-    for (const vm::ModuleDef& def : vm::standard_modules()) text += std::string(" ") + def.name;
+    for (const vm::ModuleDef& def : rt::runtime_of(t).module_defs) text += std::string(" ") + def.name;
     text += "\n";
   } else {
     Value v = args[0];
     switch (v.tag) {
       case Tag::Native: text = help_text(*v.as_native()->entry); break;
-      case Tag::Module: text = module_help(v.as_module()); break;
+      case Tag::Module: text = module_help(t, v.as_module()); break;
       case Tag::Closure:
         text = vm::to_str(v) + "  [script function]\n  no documentation: only natives carry docs\n";
         break;
@@ -598,7 +598,7 @@ Value b_help(Task& t, Value* args, int nargs) {
                                  vm::type_name(v));
     }
   }
-  t.runtime.write_out(text);
+  rt::runtime_of(t).write_out(text);
   return Value::nil();
 }
 

@@ -38,7 +38,7 @@ struct Directive {
   char conv = 0;
 };
 
-[[noreturn]] void format_error(Task& t, std::string msg) {
+[[noreturn]] void format_error(TaskState& t, std::string msg) {
   t.raise("ValueError", "string.format(): " + std::move(msg));
 }
 
@@ -80,7 +80,7 @@ void append_padded(std::string& out, std::string_view body, const Directive& d, 
 }
 
 // A float with an exact int value (3.0) is accepted, as both Lua and Python do.
-void append_integer(Task& t, std::string& out, Value v, const Directive& d) {
+void append_integer(TaskState& t, std::string& out, Value v, const Directive& d) {
   if (v.is(Tag::Float) && std::trunc(v.f) == v.f && v.f >= -9223372036854775808.0 &&
       v.f < 9223372036854775808.0)
     v = Value::integer(int64_t(v.f));
@@ -110,7 +110,7 @@ void append_integer(Task& t, std::string& out, Value v, const Directive& d) {
   append_padded(out, body, d, true, body.size());
 }
 
-void append_floating(Task& t, std::string& out, Value v, const Directive& d) {
+void append_floating(TaskState& t, std::string& out, Value v, const Directive& d) {
   if (!v.is_number())
     t.raise("ValueError", std::string("string.format(): %") + d.conv + " needs a number, not " +
                              vm::type_name(v));
@@ -160,7 +160,7 @@ size_t lead_length(std::string_view s) {
   return n <= s.size() ? n : 1;
 }
 
-void append_char(Task& t, std::string& out, Value v, const Directive& d) {
+void append_char(TaskState& t, std::string& out, Value v, const Directive& d) {
   std::string body;
   if (v.is(Tag::Int)) {
     if (v.i < 0 || v.i > 0x10FFFF || (v.i >= 0xD800 && v.i <= 0xDFFF))
@@ -192,7 +192,7 @@ int parse_number(std::string_view fmt, size_t& i) {
 
 }  // namespace
 
-std::string format(Task& t, std::string_view fmt, const Value* args, int nargs) {
+std::string format(TaskState& t, std::string_view fmt, const Value* args, int nargs) {
   std::string out;
   int next = 0;
   for (size_t i = 0; i < fmt.size();) {

@@ -17,35 +17,35 @@ using vm::Effect;
 using vm::List;
 using vm::NativeEntry;
 
-List* list_arg(Task& t, Value* a, int i, const char* fn, const char* param) {
+List* list_arg(TaskState& t, Value* a, int i, const char* fn, const char* param) {
   if (!a[i].is(Tag::List)) type_error(t, std::string("list.") + fn, param, "a list", a[i]);
   return a[i].as_list();
 }
 
-Value optional_callable(Task& t, Value* a, int nargs, int i, const char* fn) {
+Value optional_callable(TaskState& t, Value* a, int nargs, int i, const char* fn) {
   if (nargs <= i || a[i].is_nil()) return Value::nil();
   return arg_callable(t, a, i, std::string("list.") + fn, "f");
 }
 
-Value l_reverse(Task& t, Value* a, int) {
+Value l_reverse(TaskState& t, Value* a, int) {
   List* xs = list_arg(t, a, 0, "reverse", "xs");
   List* out = t.heap.list();
   out->items.assign(xs->items.rbegin(), xs->items.rend());
   return Value::object(out);
 }
 
-Value l_index(Task& t, Value* a, int) {
+Value l_index(TaskState& t, Value* a, int) {
   List* xs = list_arg(t, a, 0, "index", "xs");
   for (size_t i = 0; i < xs->items.size(); ++i)
     if (vm::equal(xs->items[i], a[1])) return Value::integer(int64_t(i));
   return Value::nil();
 }
 
-Value l_map(Task& t, Value* a, int) {
+Value l_map(TaskState& t, Value* a, int) {
   List* xs = list_arg(t, a, 0, "map", "xs");
   Value f = arg_callable(t, a, 1, "list.map", "f");
   List* out = t.heap.list();
-  Task::Root keep_xs(t, Value::object(xs)), keep_f(t, f), keep_out(t, Value::object(out));
+  TaskState::Root keep_xs(t, Value::object(xs)), keep_f(t, f), keep_out(t, Value::object(out));
   for (size_t i = 0; i < xs->items.size(); ++i) {
     Value x = xs->items[i];
     out->items.push_back(t.call(f, &x, 1));
@@ -53,11 +53,11 @@ Value l_map(Task& t, Value* a, int) {
   return Value::object(out);
 }
 
-Value l_filter(Task& t, Value* a, int) {
+Value l_filter(TaskState& t, Value* a, int) {
   List* xs = list_arg(t, a, 0, "filter", "xs");
   Value f = arg_callable(t, a, 1, "list.filter", "f");
   List* out = t.heap.list();
-  Task::Root keep_xs(t, Value::object(xs)), keep_f(t, f), keep_out(t, Value::object(out));
+  TaskState::Root keep_xs(t, Value::object(xs)), keep_f(t, f), keep_out(t, Value::object(out));
   for (size_t i = 0; i < xs->items.size(); ++i) {
     Value x = xs->items[i];
     if (t.call(f, &x, 1).truthy()) out->items.push_back(x);
@@ -65,14 +65,14 @@ Value l_filter(Task& t, Value* a, int) {
   return Value::object(out);
 }
 
-Value l_reduce(Task& t, Value* a, int) {
+Value l_reduce(TaskState& t, Value* a, int) {
   List* xs = list_arg(t, a, 0, "reduce", "xs");
   Value f = arg_callable(t, a, 1, "list.reduce", "f");
   Value acc = a[2];
-  Task::Root keep_xs(t, Value::object(xs)), keep_f(t, f);
+  TaskState::Root keep_xs(t, Value::object(xs)), keep_f(t, f);
   // The accumulator changes on every step: its root slot is rewritten in place.
   size_t acc_slot = t.roots.size();
-  Task::Root keep_acc(t, acc);
+  TaskState::Root keep_acc(t, acc);
   for (size_t i = 0; i < xs->items.size(); ++i) {
     Value pair[2] = {acc, xs->items[i]};
     acc = t.call(f, pair, 2);
@@ -81,10 +81,10 @@ Value l_reduce(Task& t, Value* a, int) {
   return acc;
 }
 
-Value quantified(Task& t, Value* a, int nargs, const char* fn, bool want_all) {
+Value quantified(TaskState& t, Value* a, int nargs, const char* fn, bool want_all) {
   List* xs = list_arg(t, a, 0, fn, "xs");
   Value f = optional_callable(t, a, nargs, 1, fn);
-  Task::Root keep_xs(t, Value::object(xs)), keep_f(t, f);
+  TaskState::Root keep_xs(t, Value::object(xs)), keep_f(t, f);
   for (size_t i = 0; i < xs->items.size(); ++i) {
     Value x = xs->items[i];
     bool yes = f.is_nil() ? x.truthy() : t.call(f, &x, 1).truthy();
@@ -93,10 +93,10 @@ Value quantified(Task& t, Value* a, int nargs, const char* fn, bool want_all) {
   return Value::boolean(want_all);
 }
 
-Value l_any(Task& t, Value* a, int n) { return quantified(t, a, n, "any", false); }
-Value l_all(Task& t, Value* a, int n) { return quantified(t, a, n, "all", true); }
+Value l_any(TaskState& t, Value* a, int n) { return quantified(t, a, n, "any", false); }
+Value l_all(TaskState& t, Value* a, int n) { return quantified(t, a, n, "all", true); }
 
-Value l_sum(Task& t, Value* a, int) {
+Value l_sum(TaskState& t, Value* a, int) {
   List* xs = list_arg(t, a, 0, "sum", "xs");
   int64_t isum = 0;
   double fsum = 0;
@@ -120,7 +120,7 @@ Value l_sum(Task& t, Value* a, int) {
   return is_float ? Value::number(fsum) : Value::integer(isum);
 }
 
-Value l_range(Task& t, Value* a, int nargs) {
+Value l_range(TaskState& t, Value* a, int nargs) {
   int64_t start = arg_int(t, a, 0, "list.range", "a");
   int64_t stop = arg_int(t, a, 1, "list.range", "b");
   int64_t step = nargs > 2 ? arg_int(t, a, 2, "list.range", "step") : 1;
@@ -136,7 +136,7 @@ Value l_range(Task& t, Value* a, int nargs) {
   return Value::object(out);
 }
 
-Value l_concat(Task& t, Value* a, int) {
+Value l_concat(TaskState& t, Value* a, int) {
   List* lists = list_arg(t, a, 0, "concat", "lists");
   size_t total = 0;
   for (size_t i = 0; i < lists->items.size(); ++i) {
@@ -154,7 +154,7 @@ Value l_concat(Task& t, Value* a, int) {
   return Value::object(out);
 }
 
-Value l_zip(Task& t, Value* a, int) {
+Value l_zip(TaskState& t, Value* a, int) {
   List* xs = list_arg(t, a, 0, "zip", "a");
   List* ys = list_arg(t, a, 1, "zip", "b");
   size_t n = std::min(xs->items.size(), ys->items.size());

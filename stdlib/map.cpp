@@ -12,7 +12,7 @@ using vm::List;
 using vm::Map;
 using vm::NativeEntry;
 
-Value m_items(Task& t, Value* a, int) {
+Value m_items(TaskState& t, Value* a, int) {
   Map* m = arg_map(t, a, 0, "map.items", "m");
   List* out = t.heap.list();
   out->items.reserve(m->count);
@@ -26,7 +26,7 @@ Value m_items(Task& t, Value* a, int) {
 }
 
 // Shallow, as Python's {**a, **b}: the values themselves are shared, not copied.
-Value m_merge(Task& t, Value* a, int) {
+Value m_merge(TaskState& t, Value* a, int) {
   Map* x = arg_map(t, a, 0, "map.merge", "a");
   Map* y = arg_map(t, a, 1, "map.merge", "b");
   Map* out = t.heap.map();
@@ -36,7 +36,7 @@ Value m_merge(Task& t, Value* a, int) {
   return Value::object(out);
 }
 
-Value m_get(Task& t, Value* a, int nargs) {
+Value m_get(TaskState& t, Value* a, int nargs) {
   Map* m = arg_map(t, a, 0, "map.get", "m");
   // As m[k]: nil is never a key, so it reads as missing; an unfrozen list is a TypeError.
   if (a[1].is_nil()) return nargs > 2 ? a[2] : Value::nil();

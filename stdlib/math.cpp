@@ -20,25 +20,25 @@ namespace {
 using vm::Effect;
 using vm::NativeEntry;
 
-[[noreturn]] void domain_error(Task& t, const char* fn) {
+[[noreturn]] void domain_error(TaskState& t, const char* fn) {
   t.raise("ValueError", std::string("math.") + fn + "(): math domain error");
 }
 
-double checked(Task& t, const char* fn, double result, bool finite_args, bool nan_args) {
+double checked(TaskState& t, const char* fn, double result, bool finite_args, bool nan_args) {
   if (std::isnan(result) && !nan_args) domain_error(t, fn);
   if (std::isinf(result) && finite_args)
     t.raise("OverflowError", std::string("math.") + fn + "(): math range error");
   return result;
 }
 
-double number(Task& t, Value* args, int i, const char* fn, const char* param) {
+double number(TaskState& t, Value* args, int i, const char* fn, const char* param) {
   // The qualified name is only built on the error path: these checks run on every call.
   if (!args[i].is_number()) type_error(t, std::string("math.") + fn, param, "a number", args[i]);
   return args[i].to_double();
 }
 
 template <double (*F)(double)>
-Value unary(Task& t, Value* args, const char* fn) {
+Value unary(TaskState& t, Value* args, const char* fn) {
   double x = number(t, args, 0, fn, "x");
   return Value::number(checked(t, fn, F(x), std::isfinite(x), std::isnan(x)));
 }
@@ -52,34 +52,34 @@ double c_acos(double x) { return std::acos(x); }
 double c_atan(double x) { return std::atan(x); }
 double c_exp(double x) { return std::exp(x); }
 
-Value m_sqrt(Task& t, Value* a, int) { return unary<c_sqrt>(t, a, "sqrt"); }
-Value m_sin(Task& t, Value* a, int) { return unary<c_sin>(t, a, "sin"); }
-Value m_cos(Task& t, Value* a, int) { return unary<c_cos>(t, a, "cos"); }
-Value m_tan(Task& t, Value* a, int) { return unary<c_tan>(t, a, "tan"); }
-Value m_asin(Task& t, Value* a, int) { return unary<c_asin>(t, a, "asin"); }
-Value m_acos(Task& t, Value* a, int) { return unary<c_acos>(t, a, "acos"); }
-Value m_atan(Task& t, Value* a, int) { return unary<c_atan>(t, a, "atan"); }
-Value m_exp(Task& t, Value* a, int) { return unary<c_exp>(t, a, "exp"); }
+Value m_sqrt(TaskState& t, Value* a, int) { return unary<c_sqrt>(t, a, "sqrt"); }
+Value m_sin(TaskState& t, Value* a, int) { return unary<c_sin>(t, a, "sin"); }
+Value m_cos(TaskState& t, Value* a, int) { return unary<c_cos>(t, a, "cos"); }
+Value m_tan(TaskState& t, Value* a, int) { return unary<c_tan>(t, a, "tan"); }
+Value m_asin(TaskState& t, Value* a, int) { return unary<c_asin>(t, a, "asin"); }
+Value m_acos(TaskState& t, Value* a, int) { return unary<c_acos>(t, a, "acos"); }
+Value m_atan(TaskState& t, Value* a, int) { return unary<c_atan>(t, a, "atan"); }
+Value m_exp(TaskState& t, Value* a, int) { return unary<c_exp>(t, a, "exp"); }
 
-Value m_atan2(Task& t, Value* a, int) {
+Value m_atan2(TaskState& t, Value* a, int) {
   double y = number(t, a, 0, "atan2", "y"), x = number(t, a, 1, "atan2", "x");
   return Value::number(std::atan2(y, x));
 }
 
-Value m_hypot(Task& t, Value* a, int) {
+Value m_hypot(TaskState& t, Value* a, int) {
   double x = number(t, a, 0, "hypot", "x"), y = number(t, a, 1, "hypot", "y");
   double r = std::hypot(x, y);
   return Value::number(checked(t, "hypot", r, std::isfinite(x) && std::isfinite(y), true));
 }
 
 // Natural log of a positive argument; zero and negatives are outside the domain.
-double positive_log(Task& t, double x, const char* fn) {
+double positive_log(TaskState& t, double x, const char* fn) {
   if (std::isnan(x)) return x;
   if (x <= 0) domain_error(t, fn);
   return std::log(x);
 }
 
-Value m_log(Task& t, Value* a, int nargs) {
+Value m_log(TaskState& t, Value* a, int nargs) {
   double x = number(t, a, 0, "log", "x");
   double lx = positive_log(t, x, "log");
   if (nargs < 2) return Value::number(lx);
@@ -89,13 +89,13 @@ Value m_log(Task& t, Value* a, int nargs) {
   return Value::number(lx / positive_log(t, base, "log"));
 }
 
-Value m_log2(Task& t, Value* a, int) {
+Value m_log2(TaskState& t, Value* a, int) {
   double x = number(t, a, 0, "log2", "x");
   positive_log(t, x, "log2");
   return Value::number(std::log2(x));
 }
 
-Value m_log10(Task& t, Value* a, int) {
+Value m_log10(TaskState& t, Value* a, int) {
   double x = number(t, a, 0, "log10", "x");
   positive_log(t, x, "log10");
   return Value::number(std::log10(x));
@@ -103,7 +103,7 @@ Value m_log10(Task& t, Value* a, int) {
 
 // {=== float -> int
 
-Value to_int(Task& t, const char* fn, double r) {
+Value to_int(TaskState& t, const char* fn, double r) {
   if (std::isnan(r)) t.raise("ValueError", std::string("math.") + fn + "(): cannot convert nan to int");
   if (!(r >= -9223372036854775808.0 && r < 9223372036854775808.0))
     t.raise("OverflowError", std::string("math.") + fn + "(): " +
@@ -119,7 +119,7 @@ double round_half_even(double x) {
 }
 
 template <double (*F)(double)>
-Value rounding(Task& t, Value* a, const char* fn) {
+Value rounding(TaskState& t, Value* a, const char* fn) {
   if (a[0].is(Tag::Int)) return a[0];
   return to_int(t, fn, F(number(t, a, 0, fn, "x")));
 }
@@ -128,14 +128,14 @@ double c_floor(double x) { return std::floor(x); }
 double c_ceil(double x) { return std::ceil(x); }
 double c_trunc(double x) { return std::trunc(x); }
 
-Value m_floor(Task& t, Value* a, int) { return rounding<c_floor>(t, a, "floor"); }
-Value m_ceil(Task& t, Value* a, int) { return rounding<c_ceil>(t, a, "ceil"); }
-Value m_trunc(Task& t, Value* a, int) { return rounding<c_trunc>(t, a, "trunc"); }
+Value m_floor(TaskState& t, Value* a, int) { return rounding<c_floor>(t, a, "floor"); }
+Value m_ceil(TaskState& t, Value* a, int) { return rounding<c_ceil>(t, a, "ceil"); }
+Value m_trunc(TaskState& t, Value* a, int) { return rounding<c_trunc>(t, a, "trunc"); }
 
 // round(x) -> int, halves to even. round(x, ndigits) -> a number rounded to ndigits
 // decimals (a float for a float x, as Python). For ndigits >= 0 the decimal rounding is
 // printf's, which rounds the exact binary value (round(2.675, 2) == 2.67, as Python).
-Value m_round(Task& t, Value* a, int nargs) {
+Value m_round(TaskState& t, Value* a, int nargs) {
   if (nargs < 2 || a[1].is_nil()) return rounding<round_half_even>(t, a, "round");
   int64_t nd = arg_int(t, a, 1, "math.round", "ndigits");
   if (a[0].is(Tag::Int)) {
@@ -167,11 +167,11 @@ Value m_round(Task& t, Value* a, int nargs) {
 
 // }===
 
-Value m_is_nan(Task& t, Value* a, int) {
+Value m_is_nan(TaskState& t, Value* a, int) {
   return Value::boolean(std::isnan(number(t, a, 0, "is_nan", "x")));
 }
 
-Value m_is_inf(Task& t, Value* a, int) {
+Value m_is_inf(TaskState& t, Value* a, int) {
   return Value::boolean(std::isinf(number(t, a, 0, "is_inf", "x")));
 }
 

@@ -15,13 +15,13 @@
 
 #include "stdlib/registry.hpp"
 #include "vm/ops.hpp"
-#include "vm/task.hpp"
+#include "vm/task_state.hpp"
 #include "vm/value.hpp"
 
 namespace tsk::stdlib {
 
 using vm::Tag;
-using vm::Task;
+using vm::TaskState;
 using vm::Value;
 
 // Largest string a native builds: String::len is 32 bits; 2 GiB leaves headroom.
@@ -29,27 +29,27 @@ inline constexpr size_t kMaxStringBytes = size_t(1) << 31;
 // Largest list a native builds: 2^28 values are 4 GiB; past that is a runaway script.
 inline constexpr size_t kMaxListItems = size_t(1) << 28;
 
-[[noreturn]] void type_error(Task& t, std::string_view fn, std::string_view param,
+[[noreturn]] void type_error(TaskState& t, std::string_view fn, std::string_view param,
                              std::string_view expected, Value got);
 
-int64_t arg_int(Task& t, const Value* args, int i, std::string_view fn, std::string_view param);
-double arg_number(Task& t, const Value* args, int i, std::string_view fn, std::string_view param);
-vm::String* arg_string(Task& t, const Value* args, int i, std::string_view fn,
+int64_t arg_int(TaskState& t, const Value* args, int i, std::string_view fn, std::string_view param);
+double arg_number(TaskState& t, const Value* args, int i, std::string_view fn, std::string_view param);
+vm::String* arg_string(TaskState& t, const Value* args, int i, std::string_view fn,
                        std::string_view param);
-vm::List* arg_list(Task& t, const Value* args, int i, std::string_view fn, std::string_view param);
-vm::Map* arg_map(Task& t, const Value* args, int i, std::string_view fn, std::string_view param);
+vm::List* arg_list(TaskState& t, const Value* args, int i, std::string_view fn, std::string_view param);
+vm::Map* arg_map(TaskState& t, const Value* args, int i, std::string_view fn, std::string_view param);
 // A script function or a native; TypeError otherwise.
-Value arg_callable(Task& t, const Value* args, int i, std::string_view fn, std::string_view param);
+Value arg_callable(TaskState& t, const Value* args, int i, std::string_view fn, std::string_view param);
 
 // FrozenError "push(): cannot modify a frozen list" when `o` is frozen.
-void check_mutable(Task& t, const vm::Obj* o, std::string_view fn);
+void check_mutable(TaskState& t, const vm::Obj* o, std::string_view fn);
 // TypeError "unhashable key: list" unless `key` may be a map key.
-void check_key(Task& t, Value key);
+void check_key(TaskState& t, Value key);
 // OverflowError when a result would pass the size limits above.
-void check_string_size(Task& t, size_t bytes, std::string_view fn);
-void check_list_size(Task& t, size_t items, std::string_view fn);
+void check_string_size(TaskState& t, size_t bytes, std::string_view fn);
+void check_list_size(TaskState& t, size_t items, std::string_view fn);
 
-inline Value string_value(Task& t, std::string_view s) { return Value::object(t.heap.string(s)); }
+inline Value string_value(TaskState& t, std::string_view s) { return Value::object(t.heap.string(s)); }
 
 // The tables of each stdlib file.
 std::span<const vm::NativeEntry> builtin_entries();  // builtins.cpp
@@ -57,9 +57,9 @@ std::span<const vm::NativeEntry> task_entries();     // tasks.cpp: chan, sleep, 
 int64_t channel_length(Value chan);                  // tasks.cpp: values buffered now
 vm::ModuleDef time_module();                         // time.cpp
 // The waiting natives the time module shares with the builtins (tasks.cpp).
-Value t_sleep(Task& t, Value* args, int nargs);
-Value t_after(Task& t, Value* args, int nargs);
-Value t_tick(Task& t, Value* args, int nargs);
+Value t_sleep(TaskState& t, Value* args, int nargs);
+Value t_after(TaskState& t, Value* args, int nargs);
+Value t_tick(TaskState& t, Value* args, int nargs);
 vm::ModuleDef math_module();                         // math.cpp
 vm::ModuleDef string_module();                       // string.cpp
 vm::ModuleDef list_module();                         // list.cpp
@@ -67,7 +67,7 @@ vm::ModuleDef map_module();                          // map.cpp
 vm::ModuleDef os_module();                           // os.cpp
 
 // string.format's engine (format.cpp): printf-style `fmt` applied to args[0..nargs).
-std::string format(Task& t, std::string_view fmt, const Value* args, int nargs);
+std::string format(TaskState& t, std::string_view fmt, const Value* args, int nargs);
 
 // The qualified name of an entry: "len" or "string.split".
 std::string qualified_name(const vm::NativeEntry& e);

@@ -16,7 +16,7 @@ namespace {
 using vm::Effect;
 using vm::NativeEntry;
 
-Value o_env(Task& t, Value* a, int) {
+Value o_env(TaskState& t, Value* a, int) {
   std::string_view name = arg_string(t, a, 0, "os.env", "name")->view();
   // getenv takes a C string: a name with NUL or '=' cannot name a variable.
   if (name.empty() || name.find('\0') != std::string_view::npos || name.find('=') != std::string_view::npos)
@@ -25,14 +25,14 @@ Value o_env(Task& t, Value* a, int) {
   return value ? string_value(t, value) : Value::nil();
 }
 
-Value o_exit(Task& t, Value* a, int nargs) {
+Value o_exit(TaskState& t, Value* a, int nargs) {
   int64_t code = nargs > 0 ? arg_int(t, a, 0, "os.exit", "code") : 0;
-  t.runtime.flush_out();
+  rt::runtime_of(t).flush_out();
   // The status as POSIX keeps it, its low 8 bits (SPEC §12): -1 gives 255, 256 gives 0.
   throw vm::ExitRequest{int(code & 255)};
 }
 
-Value o_platform(Task& t, Value*, int) {
+Value o_platform(TaskState& t, Value*, int) {
 #if defined(__linux__)
   return string_value(t, "linux");
 #elif defined(__APPLE__)
@@ -44,11 +44,11 @@ Value o_platform(Task& t, Value*, int) {
 #endif
 }
 
-void add_constants(vm::Heap& shared, const std::vector<std::string>& args,
+void add_constants(vm::Heap& immortal, const std::vector<std::string>& args,
                    void (*add)(void* ctx, const char* name, Value v), void* ctx) {
-  vm::List* list = shared.list();
+  vm::List* list = immortal.list();
   list->items.reserve(args.size());
-  for (const std::string& arg : args) list->items.push_back(Value::object(shared.string(arg)));
+  for (const std::string& arg : args) list->items.push_back(Value::object(immortal.string(arg)));
   list->flags |= vm::kFrozen;
   add(ctx, "args", Value::object(list));
 }

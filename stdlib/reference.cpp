@@ -55,15 +55,15 @@ void plain_entry(std::string& out, const NativeEntry& e) {
   }
 }
 
-void render_builtins(std::string& out, bool markdown) {
+void render_builtins(std::string& out, bool markdown, std::span<const NativeEntry> builtins) {
   if (markdown) {
     out += "## Builtins\n\nAvailable everywhere without an import.\n\n";
     table_header(out);
-    for (const NativeEntry& e : vm::builtin_functions()) table_row(out, e);
+    for (const NativeEntry& e : builtins) table_row(out, e);
     out += "\n";
   } else {
     out += "builtins (no import needed)\n";
-    for (const NativeEntry& e : vm::builtin_functions()) plain_entry(out, e);
+    for (const NativeEntry& e : builtins) plain_entry(out, e);
   }
 }
 
@@ -102,7 +102,8 @@ void render_one(std::string& out, const NativeEntry& e, bool markdown) {
 
 }  // namespace
 
-std::string render_reference(std::string_view name, bool markdown) {
+std::string render_reference(std::string_view name, bool markdown, std::span<const NativeEntry> builtins,
+                             std::span<const ModuleDef> modules) {
   std::string out;
   if (name.empty()) {
     if (markdown) {
@@ -113,14 +114,14 @@ std::string render_reference(std::string_view name, bool markdown) {
              "**blocks** (makes a blocking OS call; other tasks keep running, but it is not a "
              "cancellation point). `effect(f)` and `help(f)` read the same table.\n\n";
     }
-    render_builtins(out, markdown);
-    for (const ModuleDef& def : vm::standard_modules()) {
+    render_builtins(out, markdown, builtins);
+    for (const ModuleDef& def : modules) {
       out += "\n";
       render_module(out, def, markdown);
     }
     return out;
   }
-  for (const ModuleDef& def : vm::standard_modules()) {
+  for (const ModuleDef& def : modules) {
     if (name == def.name) {
       render_module(out, def, markdown);
       return out;
@@ -128,7 +129,7 @@ std::string render_reference(std::string_view name, bool markdown) {
   }
   size_t dot = name.find('.');
   if (dot == std::string_view::npos) {
-    for (const NativeEntry& e : vm::builtin_functions())
+    for (const NativeEntry& e : builtins)
       if (name == e.name) {
         render_one(out, e, markdown);
         return out;
@@ -136,7 +137,7 @@ std::string render_reference(std::string_view name, bool markdown) {
     return out;
   }
   std::string_view module = name.substr(0, dot), fn = name.substr(dot + 1);
-  for (const ModuleDef& def : vm::standard_modules()) {
+  for (const ModuleDef& def : modules) {
     if (module != def.name) continue;
     for (const NativeEntry& e : def.functions)
       if (fn == e.name) {

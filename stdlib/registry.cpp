@@ -37,7 +37,7 @@ namespace tsk::stdlib {
 
 // {=== argument checks
 
-void type_error(Task& t, std::string_view fn, std::string_view param, std::string_view expected,
+void type_error(TaskState& t, std::string_view fn, std::string_view param, std::string_view expected,
                 Value got) {
   std::string msg(fn);
   msg += "(): ";
@@ -49,40 +49,40 @@ void type_error(Task& t, std::string_view fn, std::string_view param, std::strin
   t.raise("TypeError", std::move(msg));
 }
 
-int64_t arg_int(Task& t, const Value* args, int i, std::string_view fn, std::string_view param) {
+int64_t arg_int(TaskState& t, const Value* args, int i, std::string_view fn, std::string_view param) {
   if (!args[i].is(Tag::Int)) type_error(t, fn, param, "an int", args[i]);
   return args[i].i;
 }
 
-double arg_number(Task& t, const Value* args, int i, std::string_view fn, std::string_view param) {
+double arg_number(TaskState& t, const Value* args, int i, std::string_view fn, std::string_view param) {
   if (!args[i].is_number()) type_error(t, fn, param, "a number", args[i]);
   return args[i].to_double();
 }
 
-vm::String* arg_string(Task& t, const Value* args, int i, std::string_view fn,
+vm::String* arg_string(TaskState& t, const Value* args, int i, std::string_view fn,
                        std::string_view param) {
   if (!args[i].is(Tag::String)) type_error(t, fn, param, "a string", args[i]);
   return args[i].as_string();
 }
 
-vm::List* arg_list(Task& t, const Value* args, int i, std::string_view fn, std::string_view param) {
+vm::List* arg_list(TaskState& t, const Value* args, int i, std::string_view fn, std::string_view param) {
   if (!args[i].is(Tag::List)) type_error(t, fn, param, "a list", args[i]);
   return args[i].as_list();
 }
 
-vm::Map* arg_map(Task& t, const Value* args, int i, std::string_view fn, std::string_view param) {
+vm::Map* arg_map(TaskState& t, const Value* args, int i, std::string_view fn, std::string_view param) {
   if (!args[i].is(Tag::Map)) type_error(t, fn, param, "a map", args[i]);
   return args[i].as_map();
 }
 
-Value arg_callable(Task& t, const Value* args, int i, std::string_view fn,
+Value arg_callable(TaskState& t, const Value* args, int i, std::string_view fn,
                    std::string_view param) {
   if (!args[i].is(Tag::Closure) && !args[i].is(Tag::Native))
     type_error(t, fn, param, "a function", args[i]);
   return args[i];
 }
 
-void check_mutable(Task& t, const vm::Obj* o, std::string_view fn) {
+void check_mutable(TaskState& t, const vm::Obj* o, std::string_view fn) {
   if (!o->frozen()) return;
   std::string msg(fn);
   msg += "(): cannot modify a frozen ";
@@ -90,7 +90,7 @@ void check_mutable(Task& t, const vm::Obj* o, std::string_view fn) {
   t.raise("FrozenError", std::move(msg));
 }
 
-void check_key(Task& t, Value key) {
+void check_key(TaskState& t, Value key) {
   if (vm::hashable(key)) return;
   std::string msg = "unhashable key: ";
   msg += vm::type_name(key);
@@ -98,12 +98,12 @@ void check_key(Task& t, Value key) {
   t.raise("TypeError", std::move(msg));
 }
 
-void check_string_size(Task& t, size_t bytes, std::string_view fn) {
+void check_string_size(TaskState& t, size_t bytes, std::string_view fn) {
   if (bytes <= kMaxStringBytes) return;
   t.raise("OverflowError", std::string(fn) + "(): result too large (over 2 GiB)");
 }
 
-void check_list_size(Task& t, size_t items, std::string_view fn) {
+void check_list_size(TaskState& t, size_t items, std::string_view fn) {
   if (items <= kMaxListItems) return;
   t.raise("OverflowError", std::string(fn) + "(): result too large (over 2^28 items)");
 }

@@ -11,19 +11,9 @@
 #include "vm/native.hpp"
 #include "vm/value.hpp"
 
-namespace tsk::vm { class Task; class Heap; }
+namespace tsk::vm { class TaskState; class Heap; }
 
 namespace tsk::vm {
-
-// A standard module: its functions and the constants it adds (math.pi, os.args, ...).
-struct ModuleDef {
-  const char* name;
-  const char* doc;
-  std::span<const NativeEntry> functions;
-  // Adds the module's non-function members; may be null. `add(name, value)` stores one.
-  void (*add_constants)(Heap& shared, const std::vector<std::string>& args,
-                        void (*add)(void* ctx, const char* name, Value v), void* ctx);
-};
 
 // All builtins (no import needed), in the order BUILTIN's Bx indexes them.
 std::span<const NativeEntry> builtin_functions();

@@ -17,19 +17,19 @@ using vm::NativeEntry;
 
 bool is_space(char c) { return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f'; }
 
-std::string_view str_arg(Task& t, Value* a, int i, const char* fn, const char* param) {
+std::string_view str_arg(TaskState& t, Value* a, int i, const char* fn, const char* param) {
   // The qualified name is only built on the error path: these checks run on every call.
   if (!a[i].is(Tag::String)) type_error(t, std::string("string.") + fn, param, "a string", a[i]);
   return a[i].as_string()->view();
 }
 
-Value make_list(Task& t, vm::ValueVector&& items) {
+Value make_list(TaskState& t, vm::ValueVector&& items) {
   List* l = t.heap.list();
   l->items = std::move(items);
   return Value::object(l);
 }
 
-Value s_split(Task& t, Value* a, int nargs) {
+Value s_split(TaskState& t, Value* a, int nargs) {
   std::string_view s = str_arg(t, a, 0, "split", "s");
   vm::ValueVector parts;
   if (nargs < 2 || a[1].is_nil()) {
@@ -58,7 +58,7 @@ Value s_split(Task& t, Value* a, int nargs) {
   return make_list(t, std::move(parts));
 }
 
-Value s_join(Task& t, Value* a, int) {
+Value s_join(TaskState& t, Value* a, int) {
   List* xs = arg_list(t, a, 0, "string.join", "list");
   std::string_view sep = str_arg(t, a, 1, "join", "sep");
   std::string out;
@@ -74,7 +74,7 @@ Value s_join(Task& t, Value* a, int) {
   return string_value(t, out);
 }
 
-Value trimmed(Task& t, Value* a, const char* fn, bool start, bool end) {
+Value trimmed(TaskState& t, Value* a, const char* fn, bool start, bool end) {
   std::string_view s = str_arg(t, a, 0, fn, "s");
   std::string_view r = s;
   if (start) while (!r.empty() && is_space(r.front())) r.remove_prefix(1);
@@ -83,32 +83,32 @@ Value trimmed(Task& t, Value* a, const char* fn, bool start, bool end) {
   return string_value(t, r);
 }
 
-Value s_trim(Task& t, Value* a, int) { return trimmed(t, a, "trim", true, true); }
-Value s_trim_start(Task& t, Value* a, int) { return trimmed(t, a, "trim_start", true, false); }
-Value s_trim_end(Task& t, Value* a, int) { return trimmed(t, a, "trim_end", false, true); }
+Value s_trim(TaskState& t, Value* a, int) { return trimmed(t, a, "trim", true, true); }
+Value s_trim_start(TaskState& t, Value* a, int) { return trimmed(t, a, "trim_start", true, false); }
+Value s_trim_end(TaskState& t, Value* a, int) { return trimmed(t, a, "trim_end", false, true); }
 
-Value s_upper(Task& t, Value* a, int) {
+Value s_upper(TaskState& t, Value* a, int) {
   std::string s(str_arg(t, a, 0, "upper", "s"));
   for (char& c : s)
     if (c >= 'a' && c <= 'z') c = char(c - 'a' + 'A');
   return string_value(t, s);
 }
 
-Value s_lower(Task& t, Value* a, int) {
+Value s_lower(TaskState& t, Value* a, int) {
   std::string s(str_arg(t, a, 0, "lower", "s"));
   for (char& c : s)
     if (c >= 'A' && c <= 'Z') c = char(c - 'A' + 'a');
   return string_value(t, s);
 }
 
-Value s_find(Task& t, Value* a, int) {
+Value s_find(TaskState& t, Value* a, int) {
   std::string_view s = str_arg(t, a, 0, "find", "s");
   std::string_view sub = str_arg(t, a, 1, "find", "sub");
   size_t at = s.find(sub);
   return at == std::string_view::npos ? Value::nil() : Value::integer(int64_t(at));
 }
 
-Value s_count(Task& t, Value* a, int) {
+Value s_count(TaskState& t, Value* a, int) {
   std::string_view s = str_arg(t, a, 0, "count", "s");
   std::string_view sub = str_arg(t, a, 1, "count", "sub");
   // Non-overlapping, as Python; the empty string occurs between every two bytes and at both ends.
@@ -118,7 +118,7 @@ Value s_count(Task& t, Value* a, int) {
   return Value::integer(n);
 }
 
-Value s_replace(Task& t, Value* a, int) {
+Value s_replace(TaskState& t, Value* a, int) {
   std::string_view s = str_arg(t, a, 0, "replace", "s");
   std::string_view old = str_arg(t, a, 1, "replace", "old");
   std::string_view rep = str_arg(t, a, 2, "replace", "new");
@@ -146,17 +146,17 @@ Value s_replace(Task& t, Value* a, int) {
   return string_value(t, out);
 }
 
-Value s_starts_with(Task& t, Value* a, int) {
+Value s_starts_with(TaskState& t, Value* a, int) {
   std::string_view s = str_arg(t, a, 0, "starts_with", "s");
   return Value::boolean(s.starts_with(str_arg(t, a, 1, "starts_with", "prefix")));
 }
 
-Value s_ends_with(Task& t, Value* a, int) {
+Value s_ends_with(TaskState& t, Value* a, int) {
   std::string_view s = str_arg(t, a, 0, "ends_with", "s");
   return Value::boolean(s.ends_with(str_arg(t, a, 1, "ends_with", "suffix")));
 }
 
-Value s_repeat(Task& t, Value* a, int) {
+Value s_repeat(TaskState& t, Value* a, int) {
   std::string_view s = str_arg(t, a, 0, "repeat", "s");
   int64_t n = arg_int(t, a, 1, "string.repeat", "n");
   if (n <= 0 || s.empty()) return string_value(t, "");
@@ -189,7 +189,7 @@ size_t utf8_length(std::string_view s, size_t i) {
   return 1;
 }
 
-Value s_chars(Task& t, Value* a, int) {
+Value s_chars(TaskState& t, Value* a, int) {
   std::string_view s = str_arg(t, a, 0, "chars", "s");
   vm::ValueVector out;
   for (size_t i = 0; i < s.size();) {
@@ -200,7 +200,7 @@ Value s_chars(Task& t, Value* a, int) {
   return make_list(t, std::move(out));
 }
 
-Value s_bytes(Task& t, Value* a, int) {
+Value s_bytes(TaskState& t, Value* a, int) {
   std::string_view s = str_arg(t, a, 0, "bytes", "s");
   vm::ValueVector out;
   out.reserve(s.size());
@@ -208,7 +208,7 @@ Value s_bytes(Task& t, Value* a, int) {
   return make_list(t, std::move(out));
 }
 
-Value s_from_bytes(Task& t, Value* a, int) {
+Value s_from_bytes(TaskState& t, Value* a, int) {
   List* xs = arg_list(t, a, 0, "string.from_bytes", "list");
   std::string out;
   out.reserve(xs->items.size());
@@ -228,7 +228,7 @@ Value s_from_bytes(Task& t, Value* a, int) {
 
 // Width counts bytes, as len() does; the fill is one byte so the result is exactly
 // `width` bytes long (a multi-byte fill could not always fit exactly).
-Value padded(Task& t, Value* a, int nargs, const char* fn, bool left) {
+Value padded(TaskState& t, Value* a, int nargs, const char* fn, bool left) {
   std::string_view s = str_arg(t, a, 0, fn, "s");
   int64_t width = arg_int(t, a, 1, std::string("string.") + fn, "width");
   char fill = ' ';
@@ -249,10 +249,10 @@ Value padded(Task& t, Value* a, int nargs, const char* fn, bool left) {
   return string_value(t, out);
 }
 
-Value s_pad_left(Task& t, Value* a, int n) { return padded(t, a, n, "pad_left", true); }
-Value s_pad_right(Task& t, Value* a, int n) { return padded(t, a, n, "pad_right", false); }
+Value s_pad_left(TaskState& t, Value* a, int n) { return padded(t, a, n, "pad_left", true); }
+Value s_pad_right(TaskState& t, Value* a, int n) { return padded(t, a, n, "pad_right", false); }
 
-Value s_format(Task& t, Value* a, int nargs) {
+Value s_format(TaskState& t, Value* a, int nargs) {
   std::string_view fmt = str_arg(t, a, 0, "format", "fmt");
   return string_value(t, format(t, fmt, a + 1, nargs - 1));
 }

@@ -13,22 +13,22 @@ namespace tsk::stdlib {
 
 namespace {
 
-rt::Channel* channel_arg(Task& t, const Value* args, std::string_view fn) {
+rt::Channel* channel_arg(TaskState& t, const Value* args, std::string_view fn) {
   if (args[0].tag != Tag::Chan) type_error(t, fn, "ch", "a channel", args[0]);
   return static_cast<rt::Channel*>(args[0].as_handle()->target);
 }
 
-Value new_channel(Task& t, uint32_t capacity) {
+Value new_channel(TaskState& t, uint32_t capacity) {
   // Made where the native was called: the CALL instruction of the innermost frame.
   const vm::Frame& f = t.frames.back();
   const vm::Proto* p = f.closure->proto;
-  auto* ch = new rt::Channel(t.runtime, t.runtime.next_chan_id++, capacity, p, uint32_t(f.pc - p->code.data()));
+  auto* ch = new rt::Channel(rt::runtime_of(t), rt::runtime_of(t).next_chan_id++, capacity, p, uint32_t(f.pc - p->code.data()));
   Value v = Value::object(t.heap.handle(Tag::Chan, ch));
   ch->release();  // the handle holds it now
   return v;
 }
 
-double seconds_arg(Task& t, const Value* args, std::string_view fn) {
+double seconds_arg(TaskState& t, const Value* args, std::string_view fn) {
   double d = arg_number(t, args, 0, fn, "seconds");
   if (!(d >= 0)) t.raise("ValueError", std::string(fn) + "(): seconds must be a non-negative number");
   return d;
@@ -42,7 +42,7 @@ rt::Clock::time_point deadline(double seconds) {
 
 }  // namespace
 
-Value t_chan(Task& t, Value* args, int nargs) {
+Value t_chan(TaskState& t, Value* args, int nargs) {
   int64_t n = nargs > 0 ? arg_int(t, args, 0, "chan", "capacity") : 0;
   if (n < 0) t.raise("ValueError", "chan(): capacity must not be negative");
   if (n > int64_t(rt::Fifo<vm::Message>::kMaxItems))
@@ -50,57 +50,57 @@ Value t_chan(Task& t, Value* args, int nargs) {
   return new_channel(t, uint32_t(n));
 }
 
-Value t_close(Task& t, Value* args, int) {
+Value t_close(TaskState& t, Value* args, int) {
   rt::Channel* ch = channel_arg(t, args, "close");
-  rt::channel_close(t.runtime, *t.host, *ch);
+  rt::channel_close(rt::runtime_of(t), rt::host_of(t), *ch);
   return Value::nil();
 }
 
-Value t_cap(Task& t, Value* args, int) {
+Value t_cap(TaskState& t, Value* args, int) {
   return Value::integer(int64_t(channel_arg(t, args, "cap")->capacity));
 }
 
-Value t_cancel(Task& t, Value* args, int) {
+Value t_cancel(TaskState& t, Value* args, int) {
   rt::cancel(t, args[0]);
   return Value::nil();
 }
 
-Value t_sleep(Task& t, Value* args, int) {
+Value t_sleep(TaskState& t, Value* args, int) {
   double d = seconds_arg(t, args, "sleep");
   rt::check_cancel(t);
   if ((t.call_depth > 0 && !t.in_fiber) || !t.host)
     t.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
-  rt::Task& self = *t.host;
+  rt::Task& self = rt::host_of(t);
   uint64_t gen = self.begin_wait(rt::WaitInfo::on(rt::WaitInfo::Sleep));
-  t.runtime.scheduler->add_timer(deadline(d), &self, gen);
+  rt::runtime_of(t).scheduler->add_timer(deadline(d), &self, gen);
   t.suspended = true;
   return Value::nil();
 }
 
-Value t_after(Task& t, Value* args, int) {
+Value t_after(TaskState& t, Value* args, int) {
   double d = seconds_arg(t, args, "after");
   Value v = new_channel(t, 1);
-  t.runtime.scheduler->add_channel_timer(deadline(d), static_cast<rt::Channel*>(v.as_handle()->target));
+  rt::runtime_of(t).scheduler->add_channel_timer(deadline(d), static_cast<rt::Channel*>(v.as_handle()->target));
   return v;
 }
 
-Value t_yield(Task& t, Value*, int) {
+Value t_yield(TaskState& t, Value*, int) {
   rt::check_cancel(t);
   if (t.call_depth > 0 || !t.host) return Value::nil();  // nothing to yield to from a callback
-  t.host->yield_now = true;
+  rt::host_of(t).yield_now = true;
   t.suspended = true;
   return Value::nil();
 }
 
-Value t_task_id(Task& t, Value*, int) { return Value::integer(int64_t(t.host->id)); }
+Value t_task_id(TaskState& t, Value*, int) { return Value::integer(int64_t(rt::host_of(t).id)); }
 
-Value t_tick(Task& t, Value* args, int) {
+Value t_tick(TaskState& t, Value* args, int) {
   double d = seconds_arg(t, args, "time.tick");
   if (d <= 0) t.raise("ValueError", "time.tick(): the period must be positive");
   Value v = new_channel(t, 1);
   auto period = std::chrono::duration_cast<rt::Clock::duration>(std::chrono::duration<double>(d));
   if (period.count() == 0) period = rt::Clock::duration(1);
-  t.runtime.scheduler->add_channel_timer(rt::Clock::now() + period,
+  rt::runtime_of(t).scheduler->add_channel_timer(rt::Clock::now() + period,
                                          static_cast<rt::Channel*>(v.as_handle()->target), period);
   return v;
 }

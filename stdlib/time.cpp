@@ -8,12 +8,12 @@ namespace tsk::stdlib {
 
 namespace {
 
-Value time_now(Task&, Value*, int) {
+Value time_now(TaskState&, Value*, int) {
   auto since_epoch = std::chrono::system_clock::now().time_since_epoch();
   return Value::number(std::chrono::duration<double>(since_epoch).count());
 }
 
-Value time_mono(Task&, Value*, int) {
+Value time_mono(TaskState&, Value*, int) {
   auto since_start = std::chrono::steady_clock::now().time_since_epoch();
   return Value::number(std::chrono::duration<double>(since_start).count());
 }

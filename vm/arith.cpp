@@ -31,16 +31,16 @@ const char* op_symbol(Op op) {
   }
 }
 
-[[noreturn]] void operand_error(Task& t, Op op, Value a, Value b) {
+[[noreturn]] void operand_error(TaskState& t, Op op, Value a, Value b) {
   t.raise("TypeError", std::string("unsupported operand types for ") + op_symbol(op) + ": '" +
                            type_name(a) + "' and '" + type_name(b) + "'");
 }
 
-[[noreturn]] void overflow(Task& t, Op op) {
+[[noreturn]] void overflow(TaskState& t, Op op) {
   t.raise("OverflowError", std::string("integer overflow in ") + op_symbol(op));
 }
 
-int64_t floor_div(Task& t, int64_t a, int64_t b) {
+int64_t floor_div(TaskState& t, int64_t a, int64_t b) {
   if (b == 0) t.raise("ZeroDivisionError", "integer division by zero");
   if (a == INT64_MIN && b == -1) overflow(t, Op::IDIV);
   int64_t q = a / b;
@@ -48,7 +48,7 @@ int64_t floor_div(Task& t, int64_t a, int64_t b) {
   return q;
 }
 
-int64_t floor_mod(Task& t, int64_t a, int64_t b) {
+int64_t floor_mod(TaskState& t, int64_t a, int64_t b) {
   if (b == 0) t.raise("ZeroDivisionError", "integer modulo by zero");
   if (b == -1) return 0;
   int64_t r = a % b;
@@ -82,7 +82,7 @@ double float_floor_div(double a, double b) {
   return std::copysign(0.0, a / b);
 }
 
-int64_t int_pow(Task& t, int64_t base, int64_t exp) {
+int64_t int_pow(TaskState& t, int64_t base, int64_t exp) {
   int64_t result = 1;
   while (exp > 0) {
     if (exp & 1) {
@@ -94,13 +94,13 @@ int64_t int_pow(Task& t, int64_t base, int64_t exp) {
   return result;
 }
 
-int64_t as_int_or_raise(Task& t, Op op, Value a, Value b) {
+int64_t as_int_or_raise(TaskState& t, Op op, Value a, Value b) {
   if (a.tag != Tag::Int || b.tag != Tag::Int) operand_error(t, op, a, b);
   return 0;
 }
 
 // Normalises index `i` into [0, len) (negative counts from the end) or raises.
-size_t checked_index(Task& t, Value key, size_t len, const char* what) {
+size_t checked_index(TaskState& t, Value key, size_t len, const char* what) {
   if (key.tag != Tag::Int)
     t.raise("TypeError", std::string(what) + " index must be an int, not " + type_name(key));
   int64_t i = key.i;
@@ -112,7 +112,7 @@ size_t checked_index(Task& t, Value key, size_t len, const char* what) {
 }
 
 // Python's slice bound: nil is the default, negatives count from the end, then clamp.
-int64_t slice_bound(Task& t, Value v, int64_t len, int64_t dflt) {
+int64_t slice_bound(TaskState& t, Value v, int64_t len, int64_t dflt) {
   if (v.is_nil()) return dflt;
   if (v.tag != Tag::Int) t.raise("TypeError", std::string("slice bounds must be ints, not ") + type_name(v));
   int64_t i = v.i;
@@ -155,7 +155,7 @@ bool compare_numbers(Value a, Value b, int& cmp) {
 
 }  // namespace
 
-Value binary_op(Task& t, Op op, Value a, Value b) {
+Value binary_op(TaskState& t, Op op, Value a, Value b) {
   switch (op) {
     case Op::ADD: case Op::ADDK:
       if (a.tag == Tag::String && b.tag == Tag::String) {
@@ -231,7 +231,7 @@ Value binary_op(Task& t, Op op, Value a, Value b) {
   }
 }
 
-Value negate(Task& t, Value a) {
+Value negate(TaskState& t, Value a) {
   if (a.tag == Tag::Int) {
     if (a.i == INT64_MIN) t.raise("OverflowError", "integer overflow in unary -");
     return Value::integer(-a.i);
@@ -240,12 +240,12 @@ Value negate(Task& t, Value a) {
   t.raise("TypeError", std::string("bad operand type for unary -: '") + type_name(a) + "'");
 }
 
-Value bit_not(Task& t, Value a) {
+Value bit_not(TaskState& t, Value a) {
   if (a.tag == Tag::Int) return Value::integer(~a.i);
   t.raise("TypeError", std::string("bad operand type for unary ~: '") + type_name(a) + "'");
 }
 
-bool compare_less(Task& t, Value a, Value b, bool or_equal) {
+bool compare_less(TaskState& t, Value a, Value b, bool or_equal) {
   if (a.is_number() && b.is_number()) {
     int cmp;
     if (!compare_numbers(a, b, cmp)) return false;
@@ -259,7 +259,7 @@ bool compare_less(Task& t, Value a, Value b, bool or_equal) {
                            " with " + (or_equal ? "<=" : "<"));
 }
 
-bool contains(Task& t, Value c, Value item) {
+bool contains(TaskState& t, Value c, Value item) {
   switch (c.tag) {
     case Tag::List:
       for (Value v : c.as_list()->items)
@@ -294,13 +294,13 @@ bool contains(Task& t, Value c, Value item) {
   }
 }
 
-void check_key(Task& t, Value key) {
+void check_key(TaskState& t, Value key) {
   if (key.is_nil()) t.raise("TypeError", "a map key cannot be nil");
   if (!hashable(key)) t.raise("TypeError", std::string("unhashable map key: ") + type_name(key) +
                                                " (freeze it to use it as a key)");
 }
 
-Value get_index(Task& t, Value obj, Value key) {
+Value get_index(TaskState& t, Value obj, Value key) {
   switch (obj.tag) {
     case Tag::List: {
       auto& items = obj.as_list()->items;
@@ -328,7 +328,7 @@ Value get_index(Task& t, Value obj, Value key) {
   }
 }
 
-void set_index(Task& t, Value obj, Value key, Value v) {
+void set_index(TaskState& t, Value obj, Value key, Value v) {
   switch (obj.tag) {
     case Tag::List: {
       if (obj.o->frozen()) t.raise("FrozenError", "cannot modify a frozen list");
@@ -348,7 +348,7 @@ void set_index(Task& t, Value obj, Value key, Value v) {
   }
 }
 
-Value get_field(Task& t, Value obj, String* name) {
+Value get_field(TaskState& t, Value obj, String* name) {
   switch (obj.tag) {
     case Tag::Map: {
       Value v = map_get(obj.as_map(), Value::object(name));
@@ -375,7 +375,7 @@ Value get_field(Task& t, Value obj, String* name) {
         std::string text;
         for (auto& line : e->trace) {
           if (!text.empty()) text += "\n";
-          text += Task::format_trace_line(line);
+          text += TaskState::format_trace_line(line);
         }
         return Value::object(t.heap.string(text));
       }
@@ -387,7 +387,7 @@ Value get_field(Task& t, Value obj, String* name) {
   }
 }
 
-void set_field(Task& t, Value obj, String* name, Value v) {
+void set_field(TaskState& t, Value obj, String* name, Value v) {
   switch (obj.tag) {
     case Tag::Map:
       if (obj.o->frozen()) t.raise("FrozenError", "cannot modify a frozen map");
@@ -402,7 +402,7 @@ void set_field(Task& t, Value obj, String* name, Value v) {
   }
 }
 
-Value slice(Task& t, Value obj, Value from, Value to) {
+Value slice(TaskState& t, Value obj, Value from, Value to) {
   if (obj.tag == Tag::List) {
     auto& items = obj.as_list()->items;
     int64_t len = int64_t(items.size());

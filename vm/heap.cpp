@@ -75,7 +75,7 @@ void release_shared(Obj* o) {
 Heap::~Heap() { free_all(); }
 
 void Heap::free_all() {
-  // Held objects first: what they point to may be this heap's (the runtime's shared area
+  // Held objects first: what they point to may be this heap's (the runtime's immortal area
   // holds frozen module globals whose closures point to its modules).
   if (extras_)
     for (auto& [o, collection] : extras_->held) release_shared(o);
@@ -96,7 +96,7 @@ T* Heap::alloc(Tag tag, size_t extra) {
   if (!mem) throw std::bad_alloc();
   T* obj = new (mem) T();
   obj->tag = tag;
-  obj->flags = shared_ ? kShared : 0;
+  obj->flags = immortal_ ? kShared : 0;
   obj->next = objects_;
   objects_ = obj;
   bytes_ += sizeof(T) + extra;
@@ -174,7 +174,7 @@ Module* Heap::module(String* name) {
   return m;
 }
 
-Handle* Heap::handle(Tag tag, Shared* target) {
+Handle* Heap::handle(Tag tag, RefCounted* target) {
   Handle* h = alloc<Handle>(tag);
   target->retain();
   h->target = target;

@@ -1,8 +1,8 @@
-// A heap: the objects one task owns, or (shared = true) the runtime's shared area of
+// A heap: the objects one task owns, or (immortal = true) the runtime's immortal area of
 // immortal immutable objects. Allocation never collects: collection happens only at the
-// interpreter's safepoints (Task::collect), so native code may hold heap values in C++
-// locals freely — unless it calls back into script (Task::call), across which it must
-// keep them in a `Task::Root`.
+// interpreter's safepoints (TaskState::collect), so native code may hold heap values in C++
+// locals freely — unless it calls back into script (TaskState::call), across which it must
+// keep them in a `TaskState::Root`.
 //
 // Counted shared objects (vm/value.hpp) are held, not owned: a heap takes one reference
 // on each such object its values reach directly (`held`), whatever the number of paths.
@@ -26,13 +26,13 @@ namespace tsk::vm {
 
 class Heap {
  public:
-  explicit Heap(bool shared) : shared_(shared) {}
+  explicit Heap(bool immortal) : immortal_(immortal) {}
   ~Heap();
   Heap(const Heap&) = delete;
   Heap& operator=(const Heap&) = delete;
 
   String* string(std::string_view bytes);
-  // The one String with these bytes in this heap (for constants in the shared area):
+  // The one String with these bytes in this heap (for constants in the immortal area):
   // equal constants of different functions become one object, so map lookups with
   // constant keys (`b.x`, `{x: 1}`) usually match by pointer.
   String* intern(std::string_view bytes);
@@ -45,7 +45,7 @@ class Heap {
   Error* error(String* kind, String* message);
   Module* module(String* name);
   // A new handle (tag Chan or Task) to `target`; takes a reference of its own.
-  Handle* handle(Tag tag, Shared* target);
+  Handle* handle(Tag tag, RefCounted* target);
 
   // Moves every object of `other` into this heap (a message arriving from another task),
   // and the references it held.
@@ -69,7 +69,7 @@ class Heap {
   size_t bytes() const { return bytes_; }
   // Frees every object now (a finished task's heap).
   void free_all();
-  bool shared() const { return shared_; }
+  bool immortal() const { return immortal_; }
 
   // Mark-sweep: the caller marks the roots with mark(); sweep() frees the rest and
   // sets the next threshold.
@@ -93,9 +93,9 @@ class Heap {
   // a script allocating little never collects. Doubles with the live size (Lua's pause 200%).
   size_t threshold_ = 256 * 1024;
   int64_t meter_base_ = storage_meter;
-  bool shared_;
+  bool immortal_;
   // What only some heaps need, allocated at first use: the collector's gray stack (at
-  // the first collection) and the intern table (the shared area). A heap per task
+  // the first collection) and the intern table (the immortal area). A heap per task
   // makes every byte here count.
   struct Extras {
     std::vector<Obj*> gray;

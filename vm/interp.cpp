@@ -1,7 +1,7 @@
 // The interpreter loop: runs a task's frames over the register bytecode of
 // vm/opcodes.hpp. It is stackless (DESIGN decision 2): a script call pushes a Frame on the
 // task and continues in the same loop, so script recursion never grows the C++ stack;
-// only natives that call back into script (Task::call) nest a loop.
+// only natives that call back into script (TaskState::call) nest a loop.
 //
 // Invariants:
 //  - R points at stack[frames.back().base]; it is reloaded after anything that may grow
@@ -18,14 +18,11 @@
 #include <new>
 #include <string>
 
-#include "runtime/concurrency.hpp"
-#include "runtime/fiber.hpp"
-#include "runtime/runtime.hpp"
-#include "runtime/task.hpp"
-#include "vm/native.hpp"
 #include "vm/arith.hpp"
+#include "vm/host.hpp"
+#include "vm/native.hpp"
 #include "vm/ops.hpp"
-#include "vm/task.hpp"
+#include "vm/task_state.hpp"
 #include "vm/transfer.hpp"
 
 namespace tsk::vm {
@@ -36,7 +33,7 @@ uint32_t frame_top(const Frame& f) { return f.base + f.closure->proto->nregs; }
 
 const char* arity_plural(int n) { return n == 1 ? "" : "s"; }
 
-[[noreturn]] void arity_error(Task& t, const std::string& name, int expected_min, int expected_max,
+[[noreturn]] void arity_error(TaskState& t, const std::string& name, int expected_min, int expected_max,
                               int given) {
   std::string want;
   if (expected_min == expected_max) want = std::to_string(expected_min);
@@ -47,7 +44,7 @@ const char* arity_plural(int n) { return n == 1 ? "" : "s"; }
                             std::to_string(given) + " given)");
 }
 
-void check_arity(Task& t, Native* n, int nargs) {
+void check_arity(TaskState& t, Native* n, int nargs) {
   const NativeEntry* e = n->entry;
   if (nargs < e->min_args || (e->max_args >= 0 && nargs > e->max_args)) {
     std::string name = e->module[0] ? std::string(e->module) + "." + e->name : e->name;
@@ -55,7 +52,7 @@ void check_arity(Task& t, Native* n, int nargs) {
   }
 }
 
-Value call_native(Task& t, Native* n, Value* args, int nargs) {
+Value call_native(TaskState& t, Native* n, Value* args, int nargs) {
   const NativeEntry* e = n->entry;
   check_arity(t, n, nargs);
   // Copy the arguments: a native that calls back into script may grow (move) the stack.
@@ -70,21 +67,21 @@ Value call_native(Task& t, Native* n, Value* args, int nargs) {
 
 }  // namespace
 
-void Task::ensure_stack(size_t needed) {
+void TaskState::ensure_stack(size_t needed) {
   if (needed <= stack.size()) return;
-  if (needed > runtime.config.max_stack_slots)
+  if (needed > runtime.limits.max_stack_slots)
     raise("StackOverflowError", "stack overflow (recursion too deep)");
-  size_t size = std::max(needed, std::min<size_t>(stack.size() * 2, runtime.config.max_stack_slots));
+  size_t size = std::max(needed, std::min<size_t>(stack.size() * 2, runtime.limits.max_stack_slots));
   stack.resize(size);
 }
 
-Value Task::call(Value fn, const Value* args, int nargs) {
+Value TaskState::call(Value fn, const Value* args, int nargs) {
   if (fn.tag == Tag::Native) return call_native(*this, fn.as_native(), const_cast<Value*>(args), nargs);
   if (fn.tag != Tag::Closure) raise("TypeError", std::string("cannot call ") + type_name(fn));
   Closure* c = fn.as_closure();
   Proto* p = c->proto;
   if (nargs != p->nparams) arity_error(*this, p->name, p->nparams, p->nparams, nargs);
-  if (frames.size() >= runtime.config.max_frames)
+  if (frames.size() >= runtime.limits.max_frames)
     raise("StackOverflowError", "stack overflow (recursion too deep)");
   uint32_t base = frames.empty() ? 0 : frame_top(frames.back());
   // `args` may point into the stack; copy them out before the stack can move.
@@ -95,7 +92,7 @@ Value Task::call(Value fn, const Value* args, int nargs) {
   // Each nested call costs C++ stack (a native and a loop): how deep they may go
   // depends on the frames' sizes (a sanitizer build's are ten times larger) and on the
   // stack the task runs on, so the limit is the stack actually left, not a count.
-  if (rt::stack_nearly_full(*this)) raise("StackOverflowError", "stack overflow (callbacks nested too deeply)");
+  if (runtime.stack_nearly_full(*this)) raise("StackOverflowError", "stack overflow (callbacks nested too deeply)");
   frames.push_back(Frame{c, p->code.data(), base, 0, kFrameEntry});
   struct DepthGuard {
     uint32_t& depth;
@@ -104,7 +101,7 @@ Value Task::call(Value fn, const Value* args, int nargs) {
   return execute(frames.size() - 1);
 }
 
-Value Task::execute(size_t entry) {
+Value TaskState::execute(size_t entry) {
 
 #define LOAD_FRAME()                       \
   do {                                     \
@@ -132,14 +129,14 @@ Value Task::execute(size_t entry) {
     if (--ticks <= 0) {                                                 \
       ticks = kTickQuantum;                                             \
       SAVE_PC();                                                        \
-      if (runtime.config.instruction_budget &&                          \
+      if (runtime.instruction_budget &&                          \
           runtime.budget_left.fetch_sub(kTickQuantum,                   \
                                         std::memory_order_relaxed) <=   \
               kTickQuantum)                                             \
         raise("Error", "instruction budget exhausted");                 \
       if (host) {                                                       \
-        rt::check_cancel(*this);                                        \
-        if (rt::should_yield(*this)) {                                  \
+        runtime.check_cancel(*this);                                        \
+        if (runtime.should_yield(*this)) {                                  \
           host_yield();                                                 \
           f->pc = ip; /* resume by running this instruction again */    \
           SUSPEND(Resume::None, 0, 0);                                  \
@@ -159,7 +156,7 @@ Value Task::execute(size_t entry) {
     resume_b = uint16_t(b_reg);       \
     suspended = true;                 \
     if (in_fiber && call_depth > 0) { \
-      rt::park_fiber(*this);          \
+      runtime.park_fiber(*this);          \
       goto resumed_in_fiber;          \
     }                                 \
     return Value::undef();            \
@@ -195,7 +192,7 @@ Value Task::execute(size_t entry) {
       if (fiber_pending && !in_fiber) {
         // The task parked inside a native running on a fiber: go on there.
         Value r;
-        if (!rt::resume_fiber(*this, r)) {
+        if (!runtime.resume_fiber(*this, r)) {
           suspended = true;
           return Value::undef();
         }
@@ -221,7 +218,7 @@ Value Task::execute(size_t entry) {
         Module* m = cl->module;
         Value v;
         // Acquire: a module whose owner is null has its final globals (see Module).
-        Task* owner = m->owner.load(std::memory_order_acquire);
+        TaskState* owner = m->owner.load(std::memory_order_acquire);
         if (owner == this || !owner) {
           v = m->globals[ip->bx()];
         } else if (foreign_values &&
@@ -230,7 +227,7 @@ Value Task::execute(size_t entry) {
         } else {
           // Another task's top-level binding (SPEC §6): readable only while immutable.
           SAVE_PC();
-          v = rt::read_foreign_global(*this, m, ip->bx());
+          v = runtime.read_foreign_global(*this, m, ip->bx());
         }
         if (v.tag == Tag::Undef) {
           SAVE_PC();
@@ -246,7 +243,7 @@ Value Task::execute(size_t entry) {
         Module* m = cl->module;
         if (m->owner.load(std::memory_order_relaxed) != this) {
           SAVE_PC();
-          rt::write_foreign_global(*this, m, ip->bx());
+          runtime.write_foreign_global(*this, m, ip->bx());
         }
         // A sequence lock around the write, so other tasks read whole values (see Module).
         uint32_t seq = m->seq.load(std::memory_order_relaxed);
@@ -548,7 +545,7 @@ Value Task::execute(size_t entry) {
           Closure* c = callee.as_closure();
           Proto* p = c->proto;
           if (nargs != p->nparams) arity_error(*this, p->name, p->nparams, p->nparams, nargs);
-          if (frames.size() >= runtime.config.max_frames)
+          if (frames.size() >= runtime.limits.max_frames)
             raise("StackOverflowError", "stack overflow (recursion too deep)");
           uint32_t base = frame_top(*f);
           uint32_t caller_base = f->base;
@@ -566,7 +563,7 @@ Value Task::execute(size_t entry) {
           if (n->entry->calls_back && host && call_depth == 0) {
             check_arity(*this, n, nargs);
             Value r;
-            if (!rt::call_on_fiber(*this, n, R + ip->a + 1, nargs, r)) {
+            if (!runtime.call_on_fiber(*this, n, R + ip->a + 1, nargs, r)) {
               fiber_reg = ip->a;
               suspended = true;
               return Value::undef();
@@ -709,7 +706,7 @@ Value Task::execute(size_t entry) {
             SAVE_PC();
             Value v;
             bool closed;
-            if (!rt::recv(*this, it, v, closed)) SUSPEND(Resume::IterNext, ip->a, ip->b);
+            if (!runtime.recv(*this, it, v, closed)) SUSPEND(Resume::IterNext, ip->a, ip->b);
             if (closed) DISPATCH();
             R[ip->b] = v;
             break;
@@ -771,7 +768,7 @@ Value Task::execute(size_t entry) {
         Proto* p = body->proto;
         // The module is registered as loading by this task: a failure before its frame
         // exists must end the load too.
-        if (frames.size() >= runtime.config.max_frames || size_t(base) + p->nregs > runtime.config.max_stack_slots) {
+        if (frames.size() >= runtime.limits.max_frames || size_t(base) + p->nregs > runtime.limits.max_stack_slots) {
           Error* e = make_error("StackOverflowError", "stack overflow (imports nested too deeply)");
           runtime.abort_import(*this, m, e);
           throw ScriptError{e};
@@ -784,39 +781,39 @@ Value Task::execute(size_t entry) {
       }
       CASE(SPAWN) {
         SAVE_PC();
-        R[ip->a] = rt::spawn(*this, R + ip->a, ip->b, cl->proto->locs[size_t(ip - cl->proto->code.data())]);
+        R[ip->a] = runtime.spawn(*this, R + ip->a, ip->b, cl->proto->locs[size_t(ip - cl->proto->code.data())]);
         SAFEPOINT();
         DISPATCH();
       }
       CASE(AWAIT) {
         SAVE_PC();
         Value v;
-        if (!rt::await(*this, R[ip->b], v)) SUSPEND(Resume::Retry, 0, 0);
+        if (!runtime.await(*this, R[ip->b], v)) SUSPEND(Resume::Retry, 0, 0);
         R[ip->a] = v;
         SAFEPOINT();
         DISPATCH();
       }
       CASE(SEND) {
         SAVE_PC();
-        if (!rt::send(*this, R[ip->a], R[ip->b])) SUSPEND(Resume::Nothing, 0, 0);
+        if (!runtime.send(*this, R[ip->a], R[ip->b])) SUSPEND(Resume::Nothing, 0, 0);
         DISPATCH();
       }
       CASE(RECV) {
         SAVE_PC();
         Value v;
         bool closed;
-        if (!rt::recv(*this, R[ip->b], v, closed)) SUSPEND(Resume::Value, ip->a, 0);
+        if (!runtime.recv(*this, R[ip->b], v, closed)) SUSPEND(Resume::Value, ip->a, 0);
         R[ip->a] = v;
         SAFEPOINT();
         DISPATCH();
       }
       CASE(SCOPEBEGIN) {
-        rt::scope_begin(*this);
+        runtime.scope_begin(*this);
         DISPATCH();
       }
       CASE(SCOPEEND) {
         SAVE_PC();
-        if (!rt::scope_end(*this, R[ip->a])) SUSPEND(Resume::Retry, 0, 0);
+        if (!runtime.scope_end(*this, R[ip->a])) SUSPEND(Resume::Retry, 0, 0);
         DISPATCH();
       }
       CASE(SELECT) {
@@ -825,7 +822,7 @@ Value Task::execute(size_t entry) {
         SAVE_PC();
         int chosen;
         Value v;
-        if (!rt::select(*this, R + select->b, select->c, select + 1, select->x == 1, chosen, v))
+        if (!runtime.select(*this, R + select->b, select->c, select + 1, select->x == 1, chosen, v))
           SUSPEND(Resume::Select, select->a, 0);
         R[select->a] = Value::integer(chosen);
         R[select->a + 1] = v;
@@ -858,7 +855,7 @@ Value Task::execute(size_t entry) {
 #undef DISPATCH
 }
 
-void Task::raise_here(Error* e, size_t entry) {
+void TaskState::raise_here(Error* e, size_t entry) {
   // Every instruction that can raise saved its pc first (SAVE_PC), so the frames
   // already say where the error arose; not reading the loop's `ip` here lets the
   // compiler keep it in a register for the whole loop.
@@ -878,7 +875,7 @@ void Task::raise_here(Error* e, size_t entry) {
   pending_error = nullptr;
 }
 
-void Task::leave_loop(size_t entry, Error* e) {
+void TaskState::leave_loop(size_t entry, Error* e) {
   while (!handlers.empty() && handlers.back().frame >= entry) handlers.pop_back();
   while (frames.size() > entry) {
     if (frames.back().kind == kFrameImport) runtime.abort_import(*this, frames.back().closure->module, e);
@@ -886,7 +883,7 @@ void Task::leave_loop(size_t entry, Error* e) {
   }
 }
 
-void Task::unwind_to_handler(Error* e) {
+void TaskState::unwind_to_handler(Error* e) {
   Handler h = handlers.back();
   handlers.pop_back();
   while (frames.size() > h.frame + 1) {
@@ -897,21 +894,23 @@ void Task::unwind_to_handler(Error* e) {
   stack[frames.back().base + h.reg] = Value::object(e);
 }
 
-void Task::complete_wait() {
+void TaskState::complete_wait() {
   Resume kind = resume;
   resume = Resume::None;
   Frame& f = frames.back();
   if (kind == Resume::None) return;  // a preempted task just goes on
-  rt::finish_wait(*this);  // raises here when the wait ended in an error (Cancelled, Deadlock)
+  runtime.finish_wait(*this);  // raises here when the wait ended in an error (Cancelled, Deadlock)
   if (kind == Resume::Retry) {
     f.pc -= 1;  // run AWAIT / SCOPEEND again: they re-check their condition
     return;
   }
-  rt::Task& h = *host;
+  bool closed = false;
+  int chosen_case = -1;
+  Value v = runtime.take_delivery(*this, closed, chosen_case);
   if (kind == Resume::Import) {
     // The module another task was loading failed: raise its error here too. Otherwise
     // run IMPORT again, which finds it loaded (or loads it, if its loader was cancelled).
-    Value failed = unpack(heap, h.wake_value);
+    Value failed = v;
     if (failed.tag == Tag::Error) {
       failed.as_error()->traced = false;  // add this task's frames below the note
       failed.as_error()->skip_innermost = nullptr;
@@ -920,27 +919,26 @@ void Task::complete_wait() {
     f.pc -= 1;
     return;
   }
-  Value v = unpack(heap, h.wake_value);
   Value* R = stack.data() + f.base;
   switch (kind) {
     case Resume::Value: R[resume_a] = v; break;
     case Resume::IterNext:
-      if (!h.wake_closed) {
+      if (!closed) {
         R[resume_b] = v;
         f.pc += 1;  // skip the loop's exit jump
       }
       break;
     case Resume::Select:
-      R[resume_a] = Value::integer(h.wake_case);
+      R[resume_a] = Value::integer(chosen_case);
       R[resume_a + 1] = v;
       break;
     default: break;
   }
 }
 
-void Task::host_yield() { host->yield_now = true; }
+void TaskState::host_yield() { runtime.yield_now(*this); }
 
-void Task::record_trace(Error* e) {
+void TaskState::record_trace(Error* e) {
   if (e->traced) return;
   e->traced = true;
   // Keep tracebacks readable and cheap after a deep recursion: the innermost 40 frames,
@@ -966,13 +964,13 @@ void Task::record_trace(Error* e) {
   }
 }
 
-std::string Task::format_trace_line(const TraceLine& line) {
+std::string TaskState::format_trace_line(const TraceLine& line) {
   if (!line.note.empty() || line.function.empty()) return line.note;  // a note may be empty (a blank source line)
   return "at " + line.function + " (" + line.file + ":" + std::to_string(line.loc.line) + ":" +
          std::to_string(line.loc.col) + ")";
 }
 
-std::string Task::format_error(const Error* e) {
+std::string TaskState::format_error(const Error* e) {
   std::string out = "error: ";
   out += e->kind->view();
   out += ": ";

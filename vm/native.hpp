@@ -5,12 +5,16 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
+#include <string>
+#include <vector>
 
 #include "vm/value.hpp"
 
 namespace tsk::vm {
 
-class Task;
+class TaskState;
+class Heap;
 
 // 0 is deliberately no effect, so an entry that forgot to say one is caught by the test.
 enum class Effect : uint8_t { Missing = 0, Instant = 1, Yields = 2, Blocks = 3 };
@@ -26,7 +30,7 @@ inline const char* effect_name(Effect e) {
 
 // args point into the caller's registers (kept alive by the interpreter); nargs is
 // already checked against min_args/max_args (ArityError) before the call.
-using NativeFn = Value (*)(Task& task, Value* args, int nargs);
+using NativeFn = Value (*)(TaskState& task, Value* args, int nargs);
 
 struct NativeEntry {
   const char* module;     // "" for a builtin
@@ -40,6 +44,16 @@ struct NativeEntry {
   // Calls script functions it was given (sort's less, list.map's f): a task runs it on a
   // fiber, so a callback may wait (runtime/fiber.hpp).
   bool calls_back = false;
+};
+
+// A module of natives (a standard one, or one a host adds): its functions and the constants it adds (math.pi, os.args, ...).
+struct ModuleDef {
+  const char* name;
+  const char* doc;
+  std::span<const NativeEntry> functions;
+  // Adds the module's non-function members; may be null. `add(name, value)` stores one.
+  void (*add_constants)(Heap& immortal, const std::vector<std::string>& args,
+                        void (*add)(void* ctx, const char* name, Value v), void* ctx);
 };
 
 }  // namespace tsk::vm

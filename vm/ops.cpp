@@ -21,7 +21,7 @@
 
 #include "vm/native.hpp"
 #include "vm/proto.hpp"
-#include "vm/task.hpp"
+#include "vm/task_state.hpp"
 
 namespace tsk::vm {
 
@@ -484,7 +484,7 @@ bool hashable(Value v) {
   }
 }
 
-bool less(Task& t, Value a, Value b) {
+bool less(TaskState& t, Value a, Value b) {
   if (a.is(Tag::Int)) {
     if (b.is(Tag::Int)) return a.i < b.i;
     if (b.is(Tag::Float)) return int_less_float(a.i, b.f);

@@ -10,7 +10,7 @@
 
 namespace tsk::vm {
 
-class Task;
+class TaskState;
 
 // SPEC §2: scalars by value (1 == 1.0), lists and maps structurally, others by identity.
 bool equal(Value a, Value b);
@@ -19,7 +19,7 @@ uint64_t hash(Value v);
 // True when `v` may be a map key: a non-nil scalar, a string, or a frozen value.
 bool hashable(Value v);
 // a < b for two numbers or two strings (bytewise); TypeError otherwise.
-bool less(Task& t, Value a, Value b);
+bool less(TaskState& t, Value a, Value b);
 
 // The name type() returns: "nil", "bool", "int", "float", "string", "list", "map",
 // "range", "fn", "chan", "task", "error", "module".

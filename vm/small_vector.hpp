@@ -1,7 +1,7 @@
 // A growable array of plain items in 16 bytes (pointer, 32-bit size and
 // capacity) instead of std::vector's 24: a task holds four of these (registers, frames,
 // handlers, roots), and a parked task's size is part of what tsk promises. It supports
-// what vm::Task uses of std::vector and nothing more. Items must need no destructor.
+// what vm::TaskState uses of std::vector and nothing more. Items must need no destructor.
 #pragma once
 
 #include <cstdint>

@@ -7,7 +7,7 @@
 //
 // Heap objects start with `Obj`. Each lives in exactly one of three places:
 //  - a task's `Heap` (vm/heap.hpp), traced and swept by that task alone;
-//  - the runtime's shared area (flag kShared): immortal, immutable objects that every
+//  - the runtime's immortal area (flag kShared): immutable objects that every
 //    task may read (constant strings, natives, loaded modules' globals);
 //  - a counted shared object (flags kShared | kCounted): data that `freeze` published
 //    (vm/transfer.hpp). Immutable, read by any task, freed when its reference count —
@@ -27,7 +27,7 @@
 #include <vector>
 
 #include "lang/ast.hpp"
-#include "runtime/sync.hpp"
+#include "vm/sync.hpp"
 
 namespace tsk::vm {
 
@@ -95,14 +95,14 @@ struct Cell;
 struct Error;
 struct Module;
 struct Handle;
-class Task;
+class TaskState;
 
 // A runtime object that several tasks hold at once (a channel, a task): reference
 // counted, destroyed when the last handle to it is released. Task heaps refer to one
 // through a `Handle` object each, so every heap still owns only its own objects.
-struct Shared {
+struct RefCounted {
   std::atomic<int32_t> refs{1};  // 4 bytes: a derived class packs its first field beside it
-  virtual ~Shared() = default;
+  virtual ~RefCounted() = default;
   // str() of a handle to it: "<chan 3>", "<task 4 worker at calc.tsk:15>".
   virtual std::string describe() const = 0;
   void retain() { refs.fetch_add(1, std::memory_order_relaxed); }
@@ -216,10 +216,10 @@ struct Native : Obj {
   const NativeEntry* entry;
 };
 
-// A heap's reference to a Shared runtime object (tags Chan and Task). Two handles are
+// A heap's reference to a RefCounted runtime object (tags Chan and Task). Two handles are
 // the same value when they refer to the same target. The handle holds one reference.
 struct Handle : Obj {
-  Shared* target;
+  RefCounted* target;
 };
 
 // A boxed variable shared by a frame and the closures that captured it.
@@ -264,10 +264,10 @@ struct Module : Obj {
   Map* exports = nullptr;      // exported name -> int slot index, for `module.name`
   bool loaded = false;         // its top-level code has finished
   bool imported = false;       // loaded by IMPORT (its owner gives it up), not a main script
-  // Modules live in the runtime's shared area. Their globals live in the heap of the
+  // Modules live in the runtime's immortal area. Their globals live in the heap of the
   // task that owns them: the main script's belong to the main task, a loading module's
   // to the task importing it. Once an imported module has loaded, its globals are moved
-  // into the shared area, frozen, and `owner` becomes null: then every task may read them.
+  // into the immortal area, frozen, and `owner` becomes null: then every task may read them.
   // A module that failed to load gives up its globals too: they become Undef, its owner
   // null, and `loaded` stays false.
   //
@@ -277,8 +277,8 @@ struct Module : Obj {
   // it sees either the owned state (and the owner, kept from collecting by its
   // gc_mutex, cannot give the module up meanwhile) or, after an acquire load of null,
   // the final globals. A main script's owner never changes.
-  std::atomic<Task*> owner{nullptr};
-  rt::Mutex owner_lock;
+  std::atomic<TaskState*> owner{nullptr};
+  vm::Mutex owner_lock;
   // Bumped around every write of a global by the owner (odd while writing), so another
   // task can read a 16-byte slot without tearing (a sequence lock).
   std::atomic<uint32_t> seq{0};

@@ -7,6 +7,7 @@
 #include <set>
 #include <string>
 
+#include "runtime/runtime.hpp"
 #include "stdlib/reference.hpp"
 #include "stdlib/registry.hpp"
 #include "tsk/tsk.hpp"
@@ -295,19 +296,47 @@ TEST_CASE("help prints signature, effect and doc") {
 }
 
 TEST_CASE("reference renders from the registry") {
-  std::string all = tsk::vm::render_reference("", false);
+  tsk::Runtime runtime;
+  auto ref = [&](std::string_view name, bool markdown) { return runtime.reference(name, markdown); };
+  std::string all = ref("", false);
   CHECK(all.find("print(values...)  [blocks]") != std::string::npos);
   CHECK(all.find("module math:") != std::string::npos);
   CHECK(all.find("constants: pi e inf nan") != std::string::npos);
-  CHECK(tsk::vm::render_reference("len", false) == "len(x)  [instant]\n  The length of a string (in bytes), list, map or range\n");
-  CHECK(tsk::vm::render_reference("string.split", false).find("string.split(s, sep = nil)  [instant]") == 0);
-  CHECK(tsk::vm::render_reference("string", false).find("module string:") == 0);
-  CHECK(tsk::vm::render_reference("nosuch", false).empty());
-  CHECK(tsk::vm::render_reference("string.nosuch", false).empty());
-  CHECK(tsk::vm::render_reference("nosuch.split", false).empty());
-  std::string md = tsk::vm::render_reference("", true);
+  CHECK(ref("len", false) == "len(x)  [instant]\n  The length of a string (in bytes), list, map or range\n");
+  CHECK(ref("string.split", false).find("string.split(s, sep = nil)  [instant]") == 0);
+  CHECK(ref("string", false).find("module string:") == 0);
+  CHECK(ref("nosuch", false).empty());
+  CHECK(ref("string.nosuch", false).empty());
+  CHECK(ref("nosuch.split", false).empty());
+  std::string md = ref("", true);
   CHECK(md.find("# tsk standard library reference") == 0);
   CHECK(md.find("## math") != std::string::npos);
   CHECK(md.find("| name | signature | effect | description |") != std::string::npos);
   CHECK(md.find("| `string.split` | `split(s, sep = nil)` | instant |") != std::string::npos);
+}
+
+namespace {
+
+tsk::vm::Value host_twice(tsk::vm::TaskState&, tsk::vm::Value* args, int) {
+  return tsk::vm::Value::integer(args[0].i * 2);
+}
+
+const tsk::vm::NativeEntry kHostEntries[] = {
+    {"host", "twice", "twice(n)", tsk::vm::Effect::Instant, "Twice n", host_twice, 1, 1},
+};
+
+}  // namespace
+
+TEST_CASE("the native table is per runtime: a host adds a module, and it is documented") {
+  tsk::Options options;
+  std::string out;
+  options.out = [&](std::string_view s) { out += s; };
+  tsk::Runtime with(options);
+  with.internal().add_module({"host", "Functions of the host", kHostEntries, nullptr});
+  CHECK(with.run("import host\nprint(host.twice(21), effect(host.twice))\n", "h.tsk") == 0);
+  CHECK(out == "42 instant\n");
+  CHECK(with.reference("host.twice", false) == "host.twice(n)  [instant]\n  Twice n\n");
+  // Another runtime in the same process does not have it.
+  tsk::Runtime without;
+  CHECK(without.reference("host", false).empty());
 }

@@ -10,7 +10,7 @@
 #include "runtime/runtime.hpp"
 #include "vm/heap.hpp"
 #include "vm/ops.hpp"
-#include "vm/task.hpp"
+#include "vm/task_state.hpp"
 #include "vm/transfer.hpp"
 
 namespace {
@@ -27,7 +27,7 @@ std::string fstr(double d) {
 // A runtime and a task whose heap the tests allocate in.
 struct Fixture {
   tsk::rt::Runtime runtime{tsk::rt::Config{}};
-  tsk::vm::Task task{runtime};
+  tsk::vm::TaskState task{runtime};
   Value str(std::string_view s) { return Value::object(task.heap.string(s)); }
   Value list(std::initializer_list<Value> items) {
     tsk::vm::List* l = task.heap.list();

@@ -1,10 +1,11 @@
-// A task's execution state for the interpreter: its register stack, call frames, error
-// handlers and heap. The interpreter (vm/interp.cpp) is stackless: a script call pushes
+// A task's execution state for the interpreter (vm::TaskState): its register stack,
+// call frames, error handlers and heap. The scheduler's task (rt::Task) owns one; the
+// interpreter sees only this, and reaches the rest through vm::Host (vm/host.hpp). The interpreter (vm/interp.cpp) is stackless: a script call pushes
 // a Frame here and never recurses on the C++ stack, so a task can later be parked by
 // saving its frames and returning to the scheduler.
 //
-// Natives receive the Task that called them: they allocate in `heap`, raise errors with
-// `raise`, and call back into script with `call`.
+// Natives receive the TaskState that called them: they allocate in `heap`, raise errors
+// with `raise`, and call back into script with `call`.
 #pragma once
 
 #include <cstdint>
@@ -15,20 +16,20 @@
 #include <string_view>
 #include <vector>
 
-#include "runtime/sync.hpp"
+#include "vm/sync.hpp"
 #include "vm/heap.hpp"
+#include "vm/host.hpp"
 #include "vm/opcodes.hpp"
 #include "vm/proto.hpp"
 #include "vm/small_vector.hpp"
 #include "vm/value.hpp"
 
-namespace tsk::rt { class Runtime; class Task; }
 
 namespace tsk::vm {
 
 // A script error travelling up the C++ stack from a native or an instruction to the
 // interpreter loop, which turns it into a script-level raise. `error` is rooted by the
-// Task while it travels (Task::pending_error).
+// TaskState while it travels (TaskState::pending_error).
 struct ScriptError {
   Error* error;
 };
@@ -59,26 +60,26 @@ struct Handler {
   uint16_t reg;        // register receiving the error
 };
 
-class Task {
+class TaskState {
  public:
-  explicit Task(rt::Runtime& runtime);
-  ~Task();
+  explicit TaskState(Host& runtime);
+  ~TaskState();
 
-  rt::Runtime& runtime;
+  Host& runtime;  // what runs it (vm/host.hpp): rt::Runtime
   Heap heap{false};
 
   SmallVector<Value> stack;
   SmallVector<Frame> frames;
   SmallVector<Handler> handlers;
-  SmallVector<Value> roots;  // values natives keep alive across Task::call
+  SmallVector<Value> roots;  // values natives keep alive across TaskState::call
   Error* pending_error = nullptr;  // an error being unwound, kept alive meanwhile
-  uint32_t call_depth = 0;         // nesting of Task::call (natives calling back into script)
+  uint32_t call_depth = 0;         // nesting of TaskState::call (natives calling back into script)
   // Back-edges and calls between budget, cancel and preemption checks. It lives on the
   // task, not in one execute() call, so a task that parks every few instructions (a
   // filter in a chain of channels) is charged for its work like any other.
   static constexpr int32_t kTickQuantum = 1024;
   int32_t ticks = kTickQuantum;
-  rt::Task* host = nullptr;        // the scheduler's task this state belongs to
+  HostTask* host = nullptr;        // the runtime's side of this task; null when none schedules it
   // Copies of another task's `let`/`fn` top-level values, by slot: such a binding never
   // changes once set, so a task calling a top-level fn re-makes it once, not per call.
   // `recent` holds a few of them by slot index, which GETG looks at before leaving the
@@ -98,7 +99,7 @@ class Task {
   std::unique_ptr<ForeignValues> foreign_values;
   // Held while this task collects, and by another task copying one of this task's
   // top-level values (Module::owner): the copy never sees an object being freed.
-  rt::Mutex gc_mutex;
+  vm::Mutex gc_mutex;
 
   // Suspension (the concurrency runtime): an instruction that must wait saves its pc,
   // records how to finish on resume, and makes execute() return with `suspended` set.
@@ -167,9 +168,9 @@ class Task {
 
   // Keeps `v` alive (and reachable) until the Root is destroyed.
   struct Root {
-    Root(Task& t, Value v) : task(t) { t.roots.push_back(v); }
+    Root(TaskState& t, Value v) : task(t) { t.roots.push_back(v); }
     ~Root() { task.roots.pop_back(); }
-    Task& task;
+    TaskState& task;
   };
 };
 

@@ -1,6 +1,9 @@
-// The one seam through which the runtime takes its locks (STYLE: Tokio's loom seam): a
-// 4-byte mutex on a futex. Tasks, scopes and channels each carry one, so a parked task
-// must not pay std::mutex's 40 bytes several times. A test build can swap this header.
+// The one seam through which tsk takes its locks (STYLE: Tokio's loom seam): a 4-byte
+// mutex on a futex. Tasks, scopes and channels each carry one, so a parked task must not
+// pay std::mutex's 40 bytes several times. A test build can swap this header. It lives in
+// vm/ because two locks belong to the VM's own objects — a task's collector lock (its
+// heap) and a loading module's owner lock (its globals) — and vm/ includes nothing of
+// runtime/; the scheduler and channels take theirs from here too.
 //
 // States: 0 unlocked, 1 locked, 2 locked with waiters (Drepper, "Futexes Are Tricky").
 #pragma once
@@ -12,7 +15,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 
-namespace tsk::rt {
+namespace tsk::vm {
 
 class Mutex {
  public:
@@ -48,4 +51,4 @@ class Mutex {
 };
 static_assert(sizeof(Mutex) == 4);
 
-}  // namespace tsk::rt
+}  // namespace tsk::vm

@@ -1,37 +1,36 @@
-// Task bookkeeping outside the interpreter loop: making errors, recording tracebacks,
+// TaskState bookkeeping outside the interpreter loop: making errors, recording tracebacks,
 // collecting the task's heap from its roots. The loop itself is vm/interp.cpp.
-#include "vm/task.hpp"
+#include "vm/task_state.hpp"
 
 #include <new>
 
-#include "runtime/runtime.hpp"
 
 namespace tsk::vm {
 
-Task::Task(rt::Runtime& rt) : runtime(rt) {
+TaskState::TaskState(Host& host_runtime) : runtime(host_runtime) {
   // Nothing up front: a parked task should cost little, so the register stack starts
   // with exactly what the entry frame needs and grows by doubling (interp.cpp).
 }
 
-Task::~Task() = default;
+TaskState::~TaskState() = default;
 
-Error* Task::make_error(std::string_view kind, std::string message) {
+Error* TaskState::make_error(std::string_view kind, std::string message) {
   String* k = heap.string(kind);
   String* m = heap.string(message);
   return make_error(k, m);
 }
 
-Error* Task::make_error(String* kind, String* message) {
+Error* TaskState::make_error(String* kind, String* message) {
   Error* e = heap.error(kind, message);
-  e->id = runtime.next_error_id.fetch_add(1, std::memory_order_relaxed);
+  e->id = runtime.new_error_id();
   return e;
 }
 
-void Task::raise(std::string_view kind, std::string message) {
+void TaskState::raise(std::string_view kind, std::string message) {
   throw ScriptError{make_error(kind, std::move(message))};
 }
 
-void Task::release_memory() {
+void TaskState::release_memory() {
   stack.release();
   frames.release();
   handlers.release();
@@ -40,7 +39,7 @@ void Task::release_memory() {
   heap.free_all();
 }
 
-void Task::collect() {
+void TaskState::collect() {
   std::lock_guard gc(gc_mutex);
   try {
     uint32_t top = frames.empty() ? 0 : frames.back().base + frames.back().closure->proto->nregs;
@@ -50,17 +49,17 @@ void Task::collect() {
     for (Value v : roots) heap.mark(v);
     if (foreign_values)
       for (auto& [slot, v] : foreign_values->by_slot) heap.mark(v);
-    // Modules live in the shared area; the globals of those this task owns are its roots.
+    // Modules live in the immortal area; the globals of those this task owns are its roots.
     // It owns the modules it is loading, each under an import frame, and, if it is the
-    // main task, the main scripts. No module table is walked: other tasks change them.
+    // main task, the main scripts (the host's roots). No module table is walked: other
+    // tasks change them.
     auto mark_globals = [&](Module* m) {
       if (m->owner.load(std::memory_order_relaxed) == this)
         for (Value v : m->globals) heap.mark(v);
     };
     for (const Frame& f : frames)
       if (f.kind == kFrameImport) mark_globals(f.closure->module);
-    if (runtime.main_ && host == runtime.main_)
-      for (Module* m : runtime.main_modules) mark_globals(m);
+    runtime.mark_host_roots(*this);
     if (pending_error) heap.mark(pending_error);
     heap.trace();
   } catch (std::bad_alloc&) {
