@@ -8,6 +8,7 @@
 #include "runtime/channel.hpp"
 #include "runtime/concurrency.hpp"
 #include "runtime/runtime.hpp"
+#include "vm/check.hpp"
 
 namespace tsk::rt {
 
@@ -246,6 +247,9 @@ void Scheduler::wake(Task* task) {
       task->wake_pending = true;
       return;
     }
+    // Every wake follows a claim of the task's open wait (or a spawn), so the task has
+    // not been queued or ended since it began that wait.
+    TSK_CHECK(task->state == Task::Parked, "only a parked (or still running) task is woken");
     if (task->state != Task::Parked) return;
     task->state = Task::Runnable;
   }
@@ -357,6 +361,7 @@ bool Scheduler::run_main(Task* main) {
     }
     {
       std::lock_guard tg(main->lock);
+      TSK_CHECK(main->state == Task::Parked, "main starts a run parked");
       main->state = Task::Runnable;
     }
     queued_.fetch_add(1, std::memory_order_relaxed);
@@ -570,6 +575,7 @@ void Scheduler::run_task(Worker* w, Task* t) {
     tl_task = nullptr;
     {
       std::lock_guard g(t->lock);
+      TSK_CHECK(t->state == Task::Running, "a task leaves its worker from Running");
       t->state = Task::Parked;  // never runs again; freed at shutdown
     }
     request_exit(x.code);
@@ -607,6 +613,7 @@ void Scheduler::run_task(Worker* w, Task* t) {
   bool requeue_now = false;
   {
     std::lock_guard g(t->lock);
+    TSK_CHECK(t->state == Task::Running, "a task leaves its worker from Running");
     if (t->yield_now || t->wake_pending) {
       t->wake_pending = false;
       t->state = Task::Runnable;

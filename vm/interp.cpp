@@ -23,6 +23,7 @@
 #include "runtime/task.hpp"
 #include "stdlib/registry.hpp"
 #include "vm/arith.hpp"
+#include "vm/check.hpp"
 #include "vm/ops.hpp"
 #include "vm/task.hpp"
 #include "vm/transfer.hpp"
@@ -95,6 +96,7 @@ Value Task::call(Value fn, const Value* args, int nargs) {
   // the smallest thread stack while leaving room for any sane callback nesting.
   if (call_depth >= 200) raise("StackOverflowError", "stack overflow (callbacks nested too deeply)");
   frames.push_back(Frame{c, p->code.data(), base, 0, kFrameEntry});
+  TSK_CHECK(frame_top(frames.back()) <= stack.size(), "a pushed frame's registers lie within the stack");
   struct DepthGuard {
     uint32_t& depth;
     ~DepthGuard() { depth--; }
@@ -556,6 +558,7 @@ Value Task::execute(size_t entry) {
           for (int i = 0; i < nargs; i++) nr[i] = args[i];
           for (uint32_t i = nargs; i < p->nregs; i++) nr[i] = Value::nil();
           frames.push_back(Frame{c, p->code.data(), base, ip->a, kFrameScript});
+          TSK_CHECK(frame_top(frames.back()) <= stack.size(), "a pushed frame's registers lie within the stack");
           LOAD_FRAME();
           DISPATCH();
         }
@@ -576,6 +579,8 @@ Value Task::execute(size_t entry) {
             DISPATCH();
           }
           Value r = call_native(*this, n, R + ip->a + 1, nargs);
+          // The effect registry promises an instant native never suspends its task.
+          TSK_CHECK(!suspended || n->entry->effect != Effect::Instant, "an instant native suspended its task");
           if (suspended) SUSPEND(Resume::Value, ip->a, 0);  // a yields native parked the task
           f = &frames.back();
           RELOAD_R();
@@ -605,6 +610,10 @@ Value Task::execute(size_t entry) {
           retval = Value::object(m);
         }
         LOAD_FRAME();
+        TSK_CHECK(done.base == frame_top(*f) && frame_top(*f) <= stack.size(),
+                  "a returning frame sat right above its caller, within the stack");
+        TSK_CHECK(handlers.empty() || handlers.back().frame < frames.size(),
+                  "every handler belongs to a frame below the top");
         R[done.result] = retval;
         DISPATCH();
       }
@@ -777,6 +786,7 @@ Value Task::execute(size_t entry) {
         ensure_stack(size_t(base) + p->nregs);
         for (uint32_t i = 0; i < p->nregs; i++) stack[base + i] = Value::nil();
         frames.push_back(Frame{body, p->code.data(), base, ip->a, kFrameImport});
+        TSK_CHECK(frame_top(frames.back()) <= stack.size(), "a pushed frame's registers lie within the stack");
         LOAD_FRAME();
         DISPATCH();
       }
@@ -860,6 +870,7 @@ Value Task::execute(size_t entry) {
 void Task::unwind_to_handler(Error* e) {
   Handler h = handlers.back();
   handlers.pop_back();
+  TSK_CHECK(h.frame < frames.size(), "every handler belongs to a frame below the top");
   while (frames.size() > h.frame + 1) {
     if (frames.back().kind == kFrameImport) runtime.abort_import(*this, frames.back().closure->module, e);
     frames.pop_back();
