@@ -6,6 +6,7 @@
 
 #include "runtime/runtime.hpp"
 #include "runtime/scheduler.hpp"
+#include "vm/check.hpp"
 
 namespace tsk::rt {
 
@@ -75,6 +76,8 @@ Op channel_send(Runtime& rt, Task& task, Channel& ch, vm::Message& m) {
     return Op::Done;
   }
   if (ch.buffer.size() < ch.capacity) {
+    // take_live emptied recvq: a value is buffered only while no receiver waits.
+    TSK_CHECK(ch.recvq.empty(), "a buffered channel never has both waiting receivers and buffered values");
     ch.buffer.push_back(std::move(m));
     return Op::Done;
   }
@@ -82,6 +85,8 @@ Op channel_send(Runtime& rt, Task& task, Channel& ch, vm::Message& m) {
     g.unlock();
     task.vm.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
   }
+  TSK_CHECK(ch.buffer.size() == ch.capacity && ch.recvq.empty(),
+            "a sender waits only on a full buffer with no receiver waiting");
   task.begin_wait(WaitInfo::on_channel(WaitInfo::Send, &ch));
   task.wake_value = std::move(m);
   register_wait(task, ch, ch.sendq, task.waiter);
@@ -97,6 +102,7 @@ Op channel_recv(Runtime& rt, Task& task, Channel& ch, vm::Message& out, bool& cl
     Taken r;
     if (take_live(ch.sendq, r)) {
       ch.buffer.push_back(take_offered(r));
+      TSK_CHECK(ch.buffer.size() <= ch.capacity, "a channel buffers at most its capacity");
       r.task->wake_case = int16_t(r.case_index);
       g.unlock();
       rt.scheduler->wake(r.task);
@@ -120,6 +126,8 @@ Op channel_recv(Runtime& rt, Task& task, Channel& ch, vm::Message& out, bool& cl
     g.unlock();
     task.vm.raise("Error", "cannot wait inside a function called by a native (such as sort's less) yet");
   }
+  TSK_CHECK(ch.buffer.empty() && ch.sendq.empty(),
+            "a receiver waits only on an empty buffer with no sender waiting");
   task.begin_wait(WaitInfo::on_channel(WaitInfo::Receive, &ch));
   register_wait(task, ch, ch.recvq, task.waiter);
   return Op::Parked;
@@ -197,6 +205,7 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
         r.task->wake_case = int16_t(r.case_index);
         woken = r.task;
       } else if (ch.buffer.size() < ch.capacity) {
+        TSK_CHECK(ch.recvq.empty(), "a buffered channel never has both waiting receivers and buffered values");
         ch.buffer.push_back(vm::pack(c.value));
       } else {
         ready.erase(ready.begin() + std::ptrdiff_t(at));
@@ -207,6 +216,7 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
       ch.buffer.pop_front();
       if (take_live(ch.sendq, r)) {
         ch.buffer.push_back(take_offered(r));
+        TSK_CHECK(ch.buffer.size() <= ch.capacity, "a channel buffers at most its capacity");
         r.task->wake_case = int16_t(r.case_index);
         woken = r.task;
       }
@@ -271,6 +281,7 @@ void channel_offer(Runtime& rt, Channel& ch, vm::Message m) {
       r.task->wake_case = int16_t(r.case_index);
       woken = r.task;
     } else if (ch.buffer.size() < ch.capacity) {
+      TSK_CHECK(ch.recvq.empty(), "a buffered channel never has both waiting receivers and buffered values");
       ch.buffer.push_back(std::move(m));
     }
   }

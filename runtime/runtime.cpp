@@ -22,6 +22,7 @@
 #include "runtime/channel.hpp"
 #include "runtime/scheduler.hpp"
 #include "runtime/task.hpp"
+#include "vm/check.hpp"
 
 namespace tsk::rt {
 
@@ -309,6 +310,7 @@ void Runtime::task_done(Task& task) {
   Task* awaiters;
   {
     std::lock_guard g(task.lock);
+    TSK_CHECK(task.state == Task::Running, "a task becomes Done only from Running, on its worker");
     task.state = Task::Done;
     awaiters = std::exchange(task.awaiters, nullptr);
   }

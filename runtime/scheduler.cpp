@@ -9,6 +9,7 @@
 #include "runtime/concurrency.hpp"
 #include "runtime/fiber.hpp"
 #include "runtime/runtime.hpp"
+#include "vm/check.hpp"
 
 namespace tsk::rt {
 
@@ -284,6 +285,9 @@ void Scheduler::wake(Task* task) {
       task->wake_pending = true;
       return;
     }
+    // Every wake follows a claim of the task's open wait (or a spawn), so the task has
+    // not been queued or ended since it began that wait.
+    TSK_CHECK(task->state == Task::Parked, "only a parked (or still running) task is woken");
     if (task->state != Task::Parked) return;
     task->state = Task::Runnable;
   }
@@ -398,6 +402,7 @@ bool Scheduler::run_main(Task* main) {
     }
     {
       std::lock_guard tg(main->lock);
+      TSK_CHECK(main->state == Task::Parked, "main starts a run parked");
       main->state = Task::Runnable;
     }
     queued_.fetch_add(1, std::memory_order_relaxed);
@@ -699,6 +704,7 @@ void Scheduler::run_task(Worker* w, Task* t) {
   bool stopped = stopping_flag_.load(std::memory_order_relaxed) || halting_.load(std::memory_order_relaxed);
   {
     std::lock_guard g(t->lock);
+    TSK_CHECK(t->state == Task::Running, "a task leaves its worker from Running");
     if ((t->yield_now || t->wake_pending) && !stopped) {
       t->wake_pending = false;
       t->state = Task::Runnable;

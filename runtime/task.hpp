@@ -12,6 +12,9 @@
 //   Done     — its body and its implicit scope have ended; `result` or `error` is final.
 // A wake that arrives while the task is still Running (it registered, but has not
 // finished suspending) sets `wake_pending`, and the worker requeues it at once.
+// So the transitions are Parked -> Runnable (wake), Runnable -> Running (a worker takes
+// it), Running -> Parked | Runnable | Done (it waits, yields or ends); the checked
+// builds verify each where it happens (TSK_CHECK, vm/check.hpp).
 //
 // Every wait has a generation number (`wait_gen`), and only the first to claim it
 // (compare-and-swap on `claimed_gen`) completes the wait: a select woken by two channels

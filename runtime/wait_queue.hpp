@@ -9,21 +9,30 @@
 //  - A node is in at most one queue; its `prev` is null exactly when it is the head or
 //    in no queue, so `holds` needs only the queue it was pushed to.
 //  - Nodes leave in FIFO order through pop_front, or from anywhere through remove.
+// The checked builds (vm/check.hpp) verify the first one on every push and removal.
 // The queue is 16 bytes (head and tail), like the ring it replaced, so a Channel still
 // fits its 96-byte size class.
 #pragma once
 
 #include <cstddef>
 
+#include "vm/check.hpp"
+
 namespace tsk::rt {
 
 class Task;
+class WaitQueue;
 
 // A task's place in a wait queue.
 struct Waiter {
   Waiter* prev = nullptr;
   Waiter* next = nullptr;
   Task* task = nullptr;  // set while the node is registered (pushed and not yet forgotten)
+#ifndef NDEBUG
+  // The queue holding the node, for the checks only (vm/check.hpp): a node that is the
+  // only one of its queue has no links to tell where it is.
+  const WaitQueue* queue = nullptr;
+#endif
 };
 
 class WaitQueue {
@@ -32,6 +41,10 @@ class WaitQueue {
   Waiter* front() const { return head_; }
 
   void push_back(Waiter* w) {
+#ifndef NDEBUG
+    TSK_CHECK(w->queue == nullptr, "a wait queue node is in at most one queue");
+    w->queue = this;
+#endif
     w->prev = tail_;
     w->next = nullptr;
     if (tail_) tail_->next = w;
@@ -48,6 +61,10 @@ class WaitQueue {
 
   // Removes `w`, which this queue holds.
   void remove(Waiter* w) {
+#ifndef NDEBUG
+    TSK_CHECK(w->queue == this, "a node leaves only the wait queue that holds it");
+    w->queue = nullptr;
+#endif
     if (w->prev) w->prev->next = w->next;
     else head_ = w->next;
     if (w->next) w->next->prev = w->prev;
@@ -56,7 +73,13 @@ class WaitQueue {
   }
 
   // Whether `w`, once pushed here, is still here (it may have been popped since).
-  bool holds(const Waiter* w) const { return w->prev != nullptr || head_ == w; }
+  bool holds(const Waiter* w) const {
+    bool here = w->prev != nullptr || head_ == w;
+#ifndef NDEBUG
+    TSK_CHECK(here == (w->queue == this), "a node asked about is in this queue or in none");
+#endif
+    return here;
+  }
 
   // The number of nodes: a walk, for tests and reports only.
   size_t size() const {

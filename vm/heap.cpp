@@ -6,6 +6,7 @@
 #include <cstdlib>
 #include <new>
 
+#include "vm/check.hpp"
 #include "vm/proto.hpp"
 
 namespace tsk::vm {
@@ -59,7 +60,10 @@ void release_shared(Obj* o) {
   Obj* work = nullptr;
   auto drop = [&work](Obj* x) {
     if (!x->counted()) return;
-    if (std::atomic_ref<uint32_t>(x->refs).fetch_sub(1, std::memory_order_acq_rel) == 1) {
+    // The count as it was before this decrement: zero would mean a reference dropped twice.
+    uint32_t before = std::atomic_ref<uint32_t>(x->refs).fetch_sub(1, std::memory_order_acq_rel);
+    TSK_CHECK(before != 0, "a counted object's reference count never goes below zero");
+    if (before == 1) {
       x->next = work;
       work = x;
     }
@@ -204,6 +208,7 @@ void Heap::adopt(Heap& other) {
 // receives shared data and drops it must collect now and then to release it.
 void Heap::hold(Obj* o) {
   if (!o->counted()) return;
+  TSK_CHECK(o->frozen(), "only frozen objects are published");
   auto [it, fresh] = extras().held.try_emplace(o, extras_->collection - 1);
   if (fresh) {
     retain_shared(o);
@@ -213,6 +218,7 @@ void Heap::hold(Obj* o) {
 
 void Heap::hold_transferred(Obj* o) {
   if (!o->counted()) return;
+  TSK_CHECK(o->frozen(), "only frozen objects are published");
   auto [it, fresh] = extras().held.try_emplace(o, extras_->collection - 1);
   if (fresh) bytes_ += object_size(o);
   else release_shared(o);
@@ -256,6 +262,7 @@ void Heap::sweep() {
     if (o->counted()) {
       // Published since the last sweep: it leaves the list, which drops its reference.
       // If this heap still reaches it, the marking above already holds it.
+      TSK_CHECK(o->frozen(), "only frozen objects are published");
       *link = o->next;
       release_shared(o);
     } else if (o->flags & kMarked) {
@@ -263,6 +270,7 @@ void Heap::sweep() {
       live += object_size(o);
       link = &o->next;
     } else {
+      TSK_CHECK(!(o->flags & kShared), "a swept object is never shared");
       *link = o->next;
       free_object(o);
     }

@@ -20,6 +20,7 @@
 #include <unordered_map>
 #include <vector>
 
+#include "vm/check.hpp"
 #include "vm/value.hpp"
 
 namespace tsk::vm {
@@ -153,7 +154,8 @@ void for_each_child(Obj* o, F&& f) {
 
 // Takes one more reference on the counted object `o`.
 inline void retain_shared(Obj* o) {
-  std::atomic_ref<uint32_t>(o->refs).fetch_add(1, std::memory_order_relaxed);
+  uint32_t before = std::atomic_ref<uint32_t>(o->refs).fetch_add(1, std::memory_order_relaxed);
+  TSK_CHECK(before != 0, "a counted object is retained only while a reference keeps it alive");
 }
 // Drops one reference on the counted object `o`; the last one frees it, and releases
 // what it points to in turn.

@@ -19,6 +19,7 @@
 #include <string>
 
 #include "vm/arith.hpp"
+#include "vm/check.hpp"
 #include "vm/host.hpp"
 #include "vm/native.hpp"
 #include "vm/ops.hpp"
@@ -94,6 +95,7 @@ Value TaskState::call(Value fn, const Value* args, int nargs) {
   // stack the task runs on, so the limit is the stack actually left, not a count.
   if (runtime.stack_nearly_full(*this)) raise("StackOverflowError", "stack overflow (callbacks nested too deeply)");
   frames.push_back(Frame{c, p->code.data(), base, 0, kFrameEntry});
+  TSK_CHECK(frame_top(frames.back()) <= stack.size(), "a pushed frame's registers lie within the stack");
   struct DepthGuard {
     uint32_t& depth;
     ~DepthGuard() { depth--; }
@@ -555,6 +557,7 @@ Value TaskState::execute(size_t entry) {
           for (int i = 0; i < nargs; i++) nr[i] = args[i];
           for (uint32_t i = nargs; i < p->nregs; i++) nr[i] = Value::nil();
           frames.push_back(Frame{c, p->code.data(), base, ip->a, kFrameScript});
+          TSK_CHECK(frame_top(frames.back()) <= stack.size(), "a pushed frame's registers lie within the stack");
           LOAD_FRAME();
           DISPATCH();
         }
@@ -575,6 +578,8 @@ Value TaskState::execute(size_t entry) {
             DISPATCH();
           }
           Value r = call_native(*this, n, R + ip->a + 1, nargs);
+          // The effect registry promises an instant native never suspends its task.
+          TSK_CHECK(!suspended || n->entry->effect != Effect::Instant, "an instant native suspended its task");
           if (suspended) SUSPEND(Resume::Value, ip->a, 0);  // a yields native parked the task
           f = &frames.back();
           RELOAD_R();
@@ -604,6 +609,10 @@ Value TaskState::execute(size_t entry) {
           retval = Value::object(m);
         }
         LOAD_FRAME();
+        TSK_CHECK(done.base == frame_top(*f) && frame_top(*f) <= stack.size(),
+                  "a returning frame sat right above its caller, within the stack");
+        TSK_CHECK(handlers.empty() || handlers.back().frame < frames.size(),
+                  "every handler belongs to a frame below the top");
         R[done.result] = retval;
         DISPATCH();
       }
@@ -776,6 +785,7 @@ Value TaskState::execute(size_t entry) {
         ensure_stack(size_t(base) + p->nregs);
         for (uint32_t i = 0; i < p->nregs; i++) stack[base + i] = Value::nil();
         frames.push_back(Frame{body, p->code.data(), base, ip->a, kFrameImport});
+        TSK_CHECK(frame_top(frames.back()) <= stack.size(), "a pushed frame's registers lie within the stack");
         LOAD_FRAME();
         DISPATCH();
       }
@@ -886,6 +896,7 @@ void TaskState::leave_loop(size_t entry, Error* e) {
 void TaskState::unwind_to_handler(Error* e) {
   Handler h = handlers.back();
   handlers.pop_back();
+  TSK_CHECK(h.frame < frames.size(), "every handler belongs to a frame below the top");
   while (frames.size() > h.frame + 1) {
     if (frames.back().kind == kFrameImport) runtime.abort_import(*this, frames.back().closure->module, e);
     frames.pop_back();
