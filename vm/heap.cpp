@@ -75,6 +75,10 @@ void release_shared(Obj* o) {
 Heap::~Heap() { free_all(); }
 
 void Heap::free_all() {
+  // Held objects first: releasing one may reach its children, and those may be objects
+  // of this list (the shared area's constants and modules, which counted data points to).
+  if (extras_)
+    for (auto& [o, collection] : extras_->held) release_shared(o);
   while (objects_) {
     Obj* next = objects_->next;
     // A published object still on the list: drop the list's reference.
@@ -83,8 +87,6 @@ void Heap::free_all() {
     objects_ = next;
   }
   bytes_ = 0;
-  if (extras_)
-    for (auto& [o, collection] : extras_->held) release_shared(o);
   extras_.reset();
 }
 
