@@ -163,7 +163,10 @@ vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
     }
     // What the binding holds stays reachable from the module, so the owner cannot free
     // it; a function (the common case, a task calling a top-level fn) is re-made here
-    // and shared data is held, both without any lock.
+    // without any lock: a closure's proto, module and cell count never change. Nothing
+    // else is looked at unlocked, not even its flags: the owner's collector writes the
+    // mark bit of its own objects (found by ThreadSanitizer); the copy below holds
+    // shared data, and this task keeps what it read, so the lock is taken once.
     vm::Value v;
     v.tag_word_ = std::atomic_ref<uint64_t>(slot.tag_word_).load(std::memory_order_acquire);
     v.i = std::atomic_ref<int64_t>(slot.i).load(std::memory_order_relaxed);
@@ -171,10 +174,6 @@ vm::Value read_foreign_global(vm::Task& t, vm::Module* m, uint32_t index) {
     if (v.tag == vm::Tag::Closure && v.as_closure()->ncells == 0) {
       vm::Closure* c = v.as_closure();
       return remember(vm::Value::object(t.heap.closure(c->proto, c->module, 0)));
-    }
-    if (v.o->flags & vm::kShared) {
-      t.heap.hold(v.o);
-      return remember(v);
     }
   }
   std::lock_guard gc(owner->gc_mutex);  // the owner cannot collect what is being copied
