@@ -293,8 +293,12 @@ Value b_assert(Task& t, Value* args, int nargs) {
 // {=== freeze, copy
 
 // vm::freeze_deep: deep through lists, maps, closures and their captured variables, and
-// the result crosses tasks without copying.
-Value b_freeze(Task&, Value* args, int) {
+// the result crosses tasks without copying. Under the task's collector lock: another task
+// copying one of this task's top-level values holds it (rt::read_foreign_global), and
+// freezing writes the flags and counts of objects such a copy may be reading (an error
+// in a binding, published by freezing a list that holds it: found by ThreadSanitizer).
+Value b_freeze(Task& t, Value* args, int) {
+  std::lock_guard gc(t.gc_mutex);
   vm::freeze_deep(args[0]);
   return args[0];
 }
