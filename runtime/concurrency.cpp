@@ -99,8 +99,13 @@ void scope_failed(Runtime& rt, Scope& scope, vm::Error* error, Task* from) {
 }
 
 // `task` of `scope` has ended: unlink it, and wake the owner when it was the last.
+// The owner and the generation of its wait at the closing brace are read under the lock:
+// once `live` is 0 the owner may close (and free) the scope at any moment — it may be
+// running already, woken by a failure's cancel — and then this wake must neither touch
+// the scope nor complete a later wait of the owner.
 void scope_task_ended(Runtime& rt, Scope& scope, Task& task) {
-  bool wake_owner = false;
+  Task* owner = nullptr;
+  uint64_t owner_wait = 0;
   {
     std::lock_guard g(scope.lock);
     if (task.member_prev) task.member_prev->member_next = task.member_next;
@@ -108,9 +113,16 @@ void scope_task_ended(Runtime& rt, Scope& scope, Task& task) {
     if (task.member_next) task.member_next->member_prev = task.member_prev;
     task.member_prev = task.member_next = nullptr;
     scope.live--;
-    wake_owner = scope.live == 0 && scope.owner_waiting;
+    if (scope.live == 0 && scope.owner_waiting) {
+      owner = scope.owner;
+      owner->retain();
+      owner_wait = owner->wait_gen.load(std::memory_order_acquire);
+    }
   }
-  if (wake_owner) rt.interrupt(scope.owner);
+  if (owner) {
+    rt.interrupt(owner, owner_wait);
+    owner->release();
+  }
   task.release();  // the scope's reference
 }
 

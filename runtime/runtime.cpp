@@ -290,7 +290,11 @@ void Runtime::interrupt(Task* task) {
   // Pairs with the fence in Scheduler::run_task: either this reads the wait the task
   // has just begun, or the task, after parking, sees the cancel stored before this call.
   std::atomic_thread_fence(std::memory_order_seq_cst);
-  if (!task->claim(task->wait_gen.load(std::memory_order_acquire))) return;
+  interrupt(task, task->wait_gen.load(std::memory_order_acquire));
+}
+
+void Runtime::interrupt(Task* task, uint64_t gen) {
+  if (!task->claim(gen)) return;
   switch (task->waiting.kind) {
     case WaitInfo::Receive: case WaitInfo::Send: case WaitInfo::Select:
     case WaitInfo::Sleep: case WaitInfo::Forever: case WaitInfo::Import:

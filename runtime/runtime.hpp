@@ -164,6 +164,9 @@ class Runtime final : public vm::Host {
   // Completes `task`'s current wait, if any, so it runs again: a cancellable wait then
   // raises Cancelled when the task should be cancelled; a retrying wait re-checks.
   void interrupt(Task* task);
+  // As interrupt, only if `task` is still in its wait `gen` (read under a lock that the
+  // task's wait was begun under): a later wait of the task is left alone.
+  void interrupt(Task* task, uint64_t gen);
   // `task` is Done: wakes its awaiters and tells the scheduler.
   void task_done(Task& task);
   // Runs `main_closure` as task 1 on the scheduler until every task has ended, or
