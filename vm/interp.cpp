@@ -222,9 +222,9 @@ Value Task::execute(size_t entry) {
         Task* owner = m->owner.load(std::memory_order_acquire);
         if (owner == this || !owner) {
           v = m->globals[ip->bx()];
-        } else if (foreign_values &&
-                   foreign_values->recent[ip->bx() % ForeignValues::kRecent].slot == &m->globals[ip->bx()]) {
-          v = foreign_values->recent[ip->bx() % ForeignValues::kRecent].value;  // a top-level fn read before
+        } else if (extras &&
+                   extras->recent[ip->bx() % Extras::kRecent].slot == &m->globals[ip->bx()]) {
+          v = extras->recent[ip->bx() % Extras::kRecent].value;  // a top-level fn read before
         } else {
           // Another task's top-level binding (SPEC §6): readable only while immutable.
           SAVE_PC();

@@ -34,7 +34,7 @@ void Task::release_memory() {
   frames.release();
   handlers.release();
   roots.release();
-  foreign_values.reset();
+  extras.reset();
   heap.free_all();
 }
 
@@ -45,8 +45,8 @@ void Task::collect() {
   for (uint32_t i = 0; i < top; i++) heap.mark(stack[i]);
   for (const Frame& f : frames) heap.mark(f.closure);
   for (Value v : roots) heap.mark(v);
-  if (foreign_values)
-    for (auto& [slot, v] : foreign_values->by_slot) heap.mark(v);
+  if (extras)
+    for (auto& [slot, v] : extras->by_slot) heap.mark(v);
   // Modules live in the shared area; the globals of those this task owns are its roots.
   // It owns the modules it is loading, each under an import frame, and, if it is the
   // main task, the main scripts. No module table is walked: other tasks change them.
