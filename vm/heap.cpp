@@ -12,6 +12,8 @@ namespace tsk::vm {
 
 namespace {
 
+constexpr size_t kCachedHashMax = 256;
+
 // FNV-1a: simple and good enough for keys of a few to a few hundred bytes.
 uint32_t hash_bytes(std::string_view s) {
   uint32_t h = 2166136261u;
@@ -106,7 +108,10 @@ T* Heap::alloc(Tag tag, size_t extra) {
 String* Heap::string(std::string_view bytes) {
   String* s = alloc<String>(Tag::String, bytes.size() + 1);
   s->len = uint32_t(bytes.size());
-  s->hash = hash_bytes(bytes);
+  // A long string is hashed only when it is used as a key (hash_string in vm/ops.cpp
+  // treats 0 as "not cached"): building a 20 MB string must not cost a byte-serial
+  // pass over it, and long keys are rare. 256 bytes: every identifier-like key is cached.
+  s->hash = bytes.size() <= kCachedHashMax ? hash_bytes(bytes) : 0;
   if (!bytes.empty()) std::memcpy(s->data(), bytes.data(), bytes.size());
   s->data()[bytes.size()] = 0;
   s->flags |= kFrozen;
