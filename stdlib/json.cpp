@@ -362,10 +362,9 @@ class Decoder {
       unsigned char c = *p_;
       if (c == '"') break;
       if (c == '\\') {
-        if (!escaped) {
-          buf_.assign(reinterpret_cast<const char*>(start), size_t(p_ - start));
-          escaped = true;
-        }
+        // The plain bytes since the last escape, then the escape's own.
+        buf_.append(reinterpret_cast<const char*>(start), size_t(p_ - start));
+        escaped = true;
         escape();
         start = p_;
         continue;
