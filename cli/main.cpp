@@ -27,8 +27,8 @@ constexpr const char* kUsage =
     "  --version      print the version\n"
     "environment:\n"
     "  TSK_THREADS=N  as --threads N\n"
-    "  TSK_SEED=N     seed select's random choices (0 to 2^64-1): with one thread, a run\n"
-    "                 makes the same choices every time\n"
+    "  TSK_SEED=N     seed select's random choices and rand's generators (0 to 2^64-1):\n"
+    "                 with one thread, a run makes the same choices every time\n"
     "exit status: 0 success, 1 uncaught runtime error, 2 syntax, compile or usage error\n";
 
 int usage_error(const std::string& message) {

@@ -78,16 +78,21 @@ bool system_random(void* buf, size_t n) {
   return true;
 }
 
-// The calling task's generator state, seeded at its first use.
-uint64_t* state_of(Task& t) {
-  uint64_t* s = t.extra().rand_state;
-  if ((s[0] | s[1] | s[2] | s[3]) != 0) return s;
+// The calling task's generator state, made at its first use. `seeded` false: seed it
+// from the system (or the runtime's seed); true: the caller sets it.
+uint64_t* state_of(Task& t, bool seeded = false) {
+  auto& state = t.extra().rand;
+  if (state) return state->data();
+  state = std::make_unique<std::array<uint64_t, 4>>();
+  uint64_t* s = state->data();
+  if (seeded) return s;
   uint64_t id = t.host ? t.host->id : 0;
   if (t.runtime.config.seed) {
     seed_state(s, t.runtime.seed ^ splitmix64(id));
   } else if (!system_random(s, 4 * sizeof(uint64_t)) || (s[0] | s[1] | s[2] | s[3]) == 0) {
     // No system source (a sandbox without getrandom): the runtime's seed, the task and
-    // the clock still give every task a sequence of its own.
+    // the clock still give every task a sequence of its own. (All zero is the one state
+    // xoshiro cannot leave.)
     seed_state(s, t.runtime.seed ^ splitmix64(id) ^
                       uint64_t(std::chrono::steady_clock::now().time_since_epoch().count()));
   }
@@ -134,7 +139,7 @@ int64_t between(uint64_t* s, int64_t lo, int64_t hi) {
 
 Value r_seed(Task& t, Value* a, int) {
   int64_t n = arg_int(t, a, 0, "rand.seed", "n");
-  seed_state(t.extra().rand_state, uint64_t(n));
+  seed_state(state_of(t, true), uint64_t(n));
   return Value::nil();
 }
 
@@ -223,7 +228,7 @@ const NativeEntry kRand[] = {
 }  // namespace
 
 vm::ModuleDef rand_module() {
-  return {"rand", "Random numbers: a generator per task (xoshiro256**), secure bytes from the system", kRand, nullptr};
+  return {"rand", "Random numbers: a seedable generator per task, and secure bytes from the system", kRand, nullptr};
 }
 
 }  // namespace tsk::stdlib

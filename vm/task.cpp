@@ -6,6 +6,12 @@
 
 namespace tsk::vm {
 
+// 160 bytes is a mimalloc size class: a task that reads other tasks' top-level functions
+// pays for one Extras, so what is added to it goes out of line (as `rand` does).
+#if defined(__x86_64__) && defined(__GLIBCXX__)
+static_assert(sizeof(Task::Extras) <= 160, "Task::Extras grew past its mimalloc size class");
+#endif
+
 Task::Task(rt::Runtime& rt) : runtime(rt) {
   // Nothing up front: a parked task should cost little, so the register stack starts
   // with exactly what the entry frame needs and grows by doubling (interp.cpp).

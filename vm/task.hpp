@@ -7,6 +7,7 @@
 // `raise`, and call back into script with `call`.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -94,9 +95,9 @@ class Task {
     static constexpr uint32_t kRecent = 4;
     Hit recent[kRecent];
     std::unordered_map<const Value*, Value> by_slot;
-    // The task's own `rand` generator (stdlib/rand.cpp): xoshiro256** state, all zero
-    // (an invalid state) until its first use seeds it.
-    uint64_t rand_state[4] = {0, 0, 0, 0};
+    // The task's own `rand` generator (stdlib/rand.cpp): xoshiro256** state, made and
+    // seeded at its first use. Out of line, so Extras stays in its 160-byte size class.
+    std::unique_ptr<std::array<uint64_t, 4>> rand;
   };
   Extras& extra() {
     if (!extras) extras = std::make_unique<Extras>();
