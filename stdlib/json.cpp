@@ -376,7 +376,7 @@ class Decoder {
         continue;
       }
       if (c < 0x20) {
-        if (p_ == end_) fail(quote, "unterminated string");
+        if (p_ == end_) fail(quote, "unterminated string (no closing quote before the end of input)");
         char code[8];
         std::snprintf(code, sizeof code, "U+%04X", c);
         fail(p_, std::string("control character ") + code + " in a string (write it as an escape)");
@@ -411,7 +411,7 @@ class Decoder {
       case 't': buf_ += '\t'; return;
       case 'u': break;
       default:
-        if (at + 1 >= end_) fail(at, "unterminated string");
+        if (at + 1 >= end_) fail(at, "unterminated string (the input ends in an escape)");
         if (at[1] > 0x20 && at[1] < 0x7F) fail(at, std::string("invalid escape '\\") + char(at[1]) + "'");
         fail(at, "invalid escape: '\\' followed by " + found(at + 1));
     }
@@ -646,6 +646,8 @@ class Encoder {
 
   void newline() {
     if (gap_.empty()) return;
+    // Indentation grows with depth squared: check before writing it, not after.
+    check_string_size(t_, out_.size() + 1 + stack_.size() * gap_.size(), "json.encode");
     out_ += '\n';
     for (size_t i = 0; i < stack_.size(); ++i) out_ += gap_;
   }
