@@ -452,6 +452,7 @@ class Decoder {
   // lookups on them compare pointers. Direct-mapped; a collision just allocates.
   String* key(std::string_view text) {
     if (text.size() > kMaxCachedKey) return t_.heap.string(text);
+    if (keys_.empty()) keys_.assign(kKeySlots, nullptr);  // at the first key: scalars need none
     uint32_t h = 2166136261u;
     for (unsigned char c : text) h = (h ^ c) * 16777619u;
     String*& slot = keys_[h & (kKeySlots - 1)];
@@ -472,7 +473,7 @@ class Decoder {
   const unsigned char* const end_;
   std::vector<Open> stack_;
   std::string buf_;  // a string with escapes, decoded
-  std::vector<String*> keys_ = std::vector<String*>(kKeySlots, nullptr);
+  std::vector<String*> keys_;
 };
 
 Value j_decode(Task& t, Value* a, int) {
@@ -714,7 +715,11 @@ Value j_encode(Task& t, Value* a, int nargs) {
         t.raise("ValueError", "json.encode(): indent must not be negative, got " + std::to_string(a[1].i));
       gap.assign(size_t(std::min<int64_t>(a[1].i, kMaxIndent)), ' ');
     } else if (a[1].is(Tag::String)) {
-      gap = a[1].as_string()->view().substr(0, kMaxIndent);
+      // The first 10 bytes, as JSON.stringify takes 10 characters, but never half of one.
+      std::string_view s = a[1].as_string()->view();
+      size_t cut = std::min(s.size(), kMaxIndent);
+      while (cut < s.size() && cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+      gap = s.substr(0, cut);
     } else {
       type_error(t, "json.encode", "indent", "an int, a string or nil", a[1]);
     }
