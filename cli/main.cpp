@@ -34,6 +34,10 @@ std::string usage() {
          " (default: TSK_THREADS, else the number of CPUs)\n"
          "  -h, --help     this help\n"
          "  --version      print the version\n"
+         "environment:\n"
+         "  TSK_THREADS=N  as --threads N\n"
+         "  TSK_SEED=N     seed select's random choices and rand's generators (0 to 2^64-1):\n"
+         "                 with one thread, a run makes the same choices every time\n"
          "exit status: 0 success, 1 uncaught runtime error, 2 syntax, compile or usage error;\n"
          "  os.exit(n) gives n & 255; SIGINT 130 and SIGTERM 143 (once the main task's finally\n"
          "  blocks have run; a second signal ends at once); a closed stdout 141\n";

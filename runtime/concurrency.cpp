@@ -159,11 +159,10 @@ std::string owner_text(vm::TaskState& t, vm::Module* m, vm::TaskState* owner) {
 // Keeps `v`, this task's copy of the `let`/`fn` binding `index` of `m`, which never
 // changes once set: GETG finds it again in `recent` without leaving the loop.
 vm::Value remember_fixed(vm::TaskState& t, vm::Module* m, uint32_t index, vm::Value v) {
-  using Foreign = vm::TaskState::ForeignValues;
-  if (!t.foreign_values) t.foreign_values = std::make_unique<Foreign>();
+  vm::TaskState::Extras& extras = t.extra();
   vm::Value& slot = m->globals[index];
-  vm::Value kept = t.foreign_values->by_slot.emplace(&slot, v).first->second;
-  t.foreign_values->recent[index % Foreign::kRecent] = {&slot, kept};
+  vm::Value kept = extras.by_slot.emplace(&slot, v).first->second;
+  extras.recent[index % vm::TaskState::Extras::kRecent] = {&slot, kept};
   return kept;
 }
 
@@ -204,8 +203,8 @@ vm::Value read_foreign_global(vm::TaskState& t, vm::Module* m, uint32_t index) {
     // A module still loading in another task (a task its body spawned calls its
     // functions). Its owner gives it up under owner_lock when it ends loading, so
     // holding that lock for the whole read sees it either owned or loaded, never half.
-    if (!m->names[index].mutable_ && t.foreign_values) {
-      auto& by_slot = t.foreign_values->by_slot;
+    if (!m->names[index].mutable_ && t.extras) {
+      auto& by_slot = t.extras->by_slot;
       auto cached = by_slot.find(&m->globals[index]);
       if (cached != by_slot.end()) return cached->second;  // a top-level fn copied before
     }
@@ -223,9 +222,9 @@ vm::Value read_foreign_global(vm::TaskState& t, vm::Module* m, uint32_t index) {
     // no object's flags (the owner's collector writes them); anything else is read once,
     // under the owner's lock, and then found here.
     vm::Value& slot = m->globals[index];
-    if (t.foreign_values) {
-      auto cached = t.foreign_values->by_slot.find(&slot);
-      if (cached != t.foreign_values->by_slot.end()) return remember_fixed(t, m, index, cached->second);
+    if (t.extras) {
+      auto cached = t.extras->by_slot.find(&slot);
+      if (cached != t.extras->by_slot.end()) return remember_fixed(t, m, index, cached->second);
     }
     vm::Value v;
     v.tag_word_ = std::atomic_ref<uint64_t>(slot.tag_word_).load(std::memory_order_acquire);

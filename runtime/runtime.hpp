@@ -40,6 +40,8 @@ struct Config {
   // Seeds select's random choices (every task's generator derives from it and the task's
   // id): with a seed and one thread a program makes the same choices every run, so a
   // failing order can be replayed. Unset: a seed from the system (std::random_device).
+  // When set, it also seeds each task's `rand` generator (with the task's id), which is
+  // otherwise seeded from getrandom (stdlib/rand.cpp).
   // The library never reads the environment for it; the `tsk` command reads TSK_SEED.
   std::optional<uint64_t> seed;
   std::vector<std::string> args;  // os.args

@@ -27,6 +27,7 @@ std::span<const ModuleDef> standard_modules() {
   static const ModuleDef modules[] = {
       stdlib::math_module(), stdlib::string_module(), stdlib::list_module(),
       stdlib::map_module(),  stdlib::os_module(),     stdlib::time_module(),
+      stdlib::json_module(), stdlib::rand_module(),
   };
   return modules;
 }

@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""TSK_SEED replays select's choices through the `tsk` command (SPEC §9, §12).
+"""TSK_SEED replays select's choices, and rand's draws, through the `tsk` command
+(SPEC §9, §12, §15).
 
 Runs a select-heavy program with one worker thread: twice with the same seed (the same
 choices, so the same output), once with another seed (other choices), and checks that a
@@ -13,6 +14,7 @@ import sys
 # Main and three tasks each pick 100 times between two always-ready channels; a task
 # also selects between a send and a receive that a partner task makes ready in turn.
 PROGRAM = r'''
+import rand
 fn picks(n) {
     let a = chan(n)
     let b = chan(n)
@@ -49,6 +51,8 @@ while open {
 }
 await partner
 print(order)
+# rand's generators start from the seed and the task's id when the runtime has a seed.
+print(rand.int(0, 1000000000), await spawn rand.int(0, 1000000000), rand.float())
 '''
 
 

@@ -13,6 +13,8 @@ namespace tsk::vm {
 
 namespace {
 
+constexpr size_t kCachedHashMax = 256;
+
 // FNV-1a: simple and good enough for keys of a few to a few hundred bytes.
 uint32_t hash_bytes(std::string_view s) {
   uint32_t h = 2166136261u;
@@ -100,7 +102,7 @@ T* Heap::alloc(Tag tag, size_t extra) {
   if (!mem) throw std::bad_alloc();
   T* obj = new (mem) T();
   obj->tag = tag;
-  obj->flags = immortal_ ? kShared : 0;
+  obj->flags = immortal() ? kShared : 0;
   obj->next = objects_;
   objects_ = obj;
   bytes_ += sizeof(T) + extra;
@@ -110,7 +112,10 @@ T* Heap::alloc(Tag tag, size_t extra) {
 String* Heap::string(std::string_view bytes) {
   String* s = alloc<String>(Tag::String, bytes.size() + 1);
   s->len = uint32_t(bytes.size());
-  s->hash = hash_bytes(bytes);
+  // A long string is hashed only when it is used as a key (hash_string in vm/ops.cpp
+  // treats 0 as "not cached"): building a 20 MB string must not cost a byte-serial
+  // pass over it, and long keys are rare. 256 bytes: every identifier-like key is cached.
+  s->hash = bytes.size() <= kCachedHashMax ? hash_bytes(bytes) : 0;
   if (!bytes.empty()) std::memcpy(s->data(), bytes.data(), bytes.size());
   s->data()[bytes.size()] = 0;
   s->flags |= kFrozen;
@@ -290,7 +295,7 @@ void Heap::sweep() {
   }
   bytes_ = live;
   meter_base_ = storage_meter;
-  threshold_ = std::max<size_t>(256 * 1024, live * 2);
+  threshold_ = std::max<size_t>(kFirstThreshold, live * 2);
 }
 
 }  // namespace tsk::vm

@@ -27,7 +27,7 @@ namespace tsk::vm {
 
 class Heap {
  public:
-  explicit Heap(bool immortal) : immortal_(immortal) {}
+  explicit Heap(bool immortal) : threshold_(immortal ? kNever : kFirstThreshold) {}
   ~Heap();
   Heap(const Heap&) = delete;
   Heap& operator=(const Heap&) = delete;
@@ -70,7 +70,7 @@ class Heap {
   size_t bytes() const { return bytes_; }
   // Frees every object now (a finished task's heap).
   void free_all();
-  bool immortal() const { return immortal_; }
+  bool immortal() const { return threshold_ == kNever; }
 
   // Mark-sweep: the caller marks the roots with mark(); sweep() frees the rest and
   // sets the next threshold.
@@ -91,10 +91,13 @@ class Heap {
   Obj* objects_ = nullptr;
   size_t bytes_ = 0;
   // 256 KiB: small enough that a short script's heap stays in cache, large enough that
-  // a script allocating little never collects. Doubles with the live size (Lua's pause 200%).
-  size_t threshold_ = 256 * 1024;
+  // a script allocating little never collects. Doubles with the live size (Lua's pause
+  // 200%). The immortal area never collects: its threshold is kNever, which is also how
+  // it is told apart (a flag of its own would cost every task 8 bytes).
+  static constexpr size_t kFirstThreshold = 256 * 1024;
+  static constexpr size_t kNever = SIZE_MAX;
+  size_t threshold_;
   int64_t meter_base_ = storage_meter;
-  bool immortal_;
   // What only some heaps need, allocated at first use: the collector's gray stack (at
   // the first collection) and the intern table (the immortal area). A heap per task
   // makes every byte here count.

@@ -223,9 +223,9 @@ Value TaskState::execute(size_t entry) {
         TaskState* owner = m->owner.load(std::memory_order_acquire);
         if (owner == this || !owner) {
           v = m->globals[ip->bx()];
-        } else if (foreign_values &&
-                   foreign_values->recent[ip->bx() % ForeignValues::kRecent].slot == &m->globals[ip->bx()]) {
-          v = foreign_values->recent[ip->bx() % ForeignValues::kRecent].value;  // a top-level fn read before
+        } else if (extras &&
+                   extras->recent[ip->bx() % Extras::kRecent].slot == &m->globals[ip->bx()]) {
+          v = extras->recent[ip->bx() % Extras::kRecent].value;  // a top-level fn read before
         } else {
           // Another task's top-level binding (SPEC §6): readable only while immutable.
           SAVE_PC();

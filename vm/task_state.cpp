@@ -7,6 +7,12 @@
 
 namespace tsk::vm {
 
+// 160 bytes is a mimalloc size class: a task that reads other tasks' top-level functions
+// pays for one Extras, so what is added to it goes out of line (as `rand` does).
+#if defined(__x86_64__) && defined(__GLIBCXX__)
+static_assert(sizeof(TaskState::Extras) <= 160, "TaskState::Extras grew past its mimalloc size class");
+#endif
+
 TaskState::TaskState(Host& host_runtime) : runtime(host_runtime) {
   // Nothing up front: a parked task should cost little, so the register stack starts
   // with exactly what the entry frame needs and grows by doubling (interp.cpp).
@@ -35,7 +41,7 @@ void TaskState::release_memory() {
   frames.release();
   handlers.release();
   roots.release();
-  foreign_values.reset();
+  extras.reset();
   heap.free_all();
 }
 
@@ -47,8 +53,8 @@ void TaskState::collect() {
     for (uint32_t i = 0; i < top; i++) heap.mark(stack[i]);
     for (const Frame& f : frames) heap.mark(f.closure);
     for (Value v : roots) heap.mark(v);
-    if (foreign_values)
-      for (auto& [slot, v] : foreign_values->by_slot) heap.mark(v);
+    if (extras)
+      for (auto& [slot, v] : extras->by_slot) heap.mark(v);
     // Modules live in the immortal area; the globals of those this task owns are its roots.
     // It owns the modules it is loading, each under an import frame, and, if it is the
     // main task, the main scripts (the host's roots). No module table is walked: other

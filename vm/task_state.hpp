@@ -8,6 +8,7 @@
 // with `raise`, and call back into script with `call`.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <memory>
 #include <mutex>
@@ -80,13 +81,15 @@ class TaskState {
   static constexpr int32_t kTickQuantum = 1024;
   int32_t ticks = kTickQuantum;
   HostTask* host = nullptr;        // the runtime's side of this task; null when none schedules it
-  // Copies of another task's `let`/`fn` top-level values, by slot: such a binding never
-  // changes once set, so a task calling a top-level fn re-makes it once, not per call.
-  // `recent` holds a few of them by slot index, which GETG looks at before leaving the
-  // loop: a spawned task recursing through a top-level fn reads it on every call, and
-  // the map lookup alone cost a spawned fib(32) a quarter of its time. Every entry of
-  // `recent` is also in `by_slot`, which keeps it alive.
-  struct ForeignValues {
+  // What only some tasks need, allocated at the first use of any part: every field on
+  // the task itself costs each parked task (rt::Task is sized to a mimalloc class).
+  struct Extras {
+    // Copies of another task's `let`/`fn` top-level values, by slot: such a binding never
+    // changes once set, so a task calling a top-level fn re-makes it once, not per call.
+    // `recent` holds a few of them by slot index, which GETG looks at before leaving the
+    // loop: a spawned task recursing through a top-level fn reads it on every call, and
+    // the map lookup alone cost a spawned fib(32) a quarter of its time. Every entry of
+    // `recent` is also in `by_slot`, which keeps it alive.
     struct Hit {
       const Value* slot = nullptr;
       Value value;
@@ -94,9 +97,16 @@ class TaskState {
     static constexpr uint32_t kRecent = 4;
     Hit recent[kRecent];
     std::unordered_map<const Value*, Value> by_slot;
+    // The task's own `rand` generator (stdlib/rand.cpp): xoshiro256** state, made and
+    // seeded at its first use. Out of line, so Extras stays in its 160-byte size class.
+    std::unique_ptr<std::array<uint64_t, 4>> rand;
   };
-  // Allocated at the first such read: most tasks make none.
-  std::unique_ptr<ForeignValues> foreign_values;
+  Extras& extra() {
+    if (!extras) extras = std::make_unique<Extras>();
+    return *extras;
+  }
+  // Allocated at the first use: most tasks make none.
+  std::unique_ptr<Extras> extras;
   // Held while this task collects, and by another task copying one of this task's
   // top-level values (Module::owner): the copy never sees an object being freed.
   vm::Mutex gc_mutex;

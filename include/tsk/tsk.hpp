@@ -38,8 +38,9 @@ struct Options {
   // calls and loop back-edges, across every task of the run; a spawn counts 1000. For
   // fuzzing and for hosts that run untrusted code.
   uint64_t instruction_budget = 0;
-  // Seeds the random choices of select: with a seed and threads = 1, a program makes the
-  // same choices every run (to replay a failing order). Unset: seeded from the system.
+  // Seeds the random choices of select and the `rand` module's generators: with a seed
+  // and threads = 1, a program makes the same choices and draws every run (to replay a
+  // failing order). Unset: seeded from the system.
   // The `tsk` command sets it from the TSK_SEED environment variable.
   std::optional<uint64_t> seed;
 };
