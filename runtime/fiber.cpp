@@ -15,6 +15,10 @@
 #include <sanitizer/common_interface_defs.h>
 #define TSK_ASAN_FIBERS 1
 #endif
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#define TSK_TSAN_FIBERS 1
+#endif
 
 namespace tsk::rt {
 
@@ -83,6 +87,29 @@ const char* thread_floor() {
 
 }  // namespace
 
+// ThreadSanitizer keeps a shadow stack per thread: a switch of stacks it is not told of
+// corrupts it (a crash inside its stack depot, first seen when a host thread unwound a
+// discarded fiber). Each fiber gets a TSan fiber of its own; each switch names the one
+// it goes to. These compile to nothing without TSan.
+struct TsanFiber {
+#ifdef TSK_TSAN_FIBERS
+  void* fiber = __tsan_create_fiber(0);
+  void* caller = nullptr;  // the thread (or fiber) that switched in last
+  ~TsanFiber() { __tsan_destroy_fiber(fiber); }
+#endif
+  void enter() {
+#ifdef TSK_TSAN_FIBERS
+    caller = __tsan_get_current_fiber();
+    __tsan_switch_to_fiber(fiber, 0);
+#endif
+  }
+  void leave() {
+#ifdef TSK_TSAN_FIBERS
+    __tsan_switch_to_fiber(caller, 0);
+#endif
+  }
+};
+
 struct FiberCall {
   ctx::fiber fiber;        // the fiber, while it is parked
   ctx::fiber worker;       // inside the fiber: the worker context to switch back to
@@ -95,6 +122,7 @@ struct FiberCall {
   const void* worker_bottom = nullptr;
   size_t worker_size = 0;
   bool discarding = false;   // resumed only to unwind (discard_fiber)
+  TsanFiber tsan;
 };
 
 namespace {
@@ -147,6 +175,7 @@ bool run(vm::TaskState& t, FiberCall* call, vm::Value& out) {
   t.in_fiber = true;
   const char* top = static_cast<const char*>(call->stack.sp);
   call->on_worker.start(top - call->stack.size, call->stack.size);
+  call->tsan.enter();
   call->fiber = std::move(call->fiber).resume();
   call->on_worker.finish();
   t.in_fiber = false;
@@ -181,6 +210,7 @@ bool call_on_fiber(vm::TaskState& t, vm::Native* native, vm::Value* args, int na
                              }
                              call->finished = true;
                              call->on_fiber.start(call->worker_bottom, call->worker_size, true);
+                             call->tsan.leave();
                              return std::move(call->worker);
                            });
   t.fiber_call = call;
@@ -217,6 +247,7 @@ bool stack_nearly_full(vm::TaskState& t) {
 void park_fiber(vm::TaskState& t) {
   auto* call = static_cast<FiberCall*>(t.fiber_call);
   call->on_fiber.start(call->worker_bottom, call->worker_size);
+  call->tsan.leave();
   call->worker = std::move(call->worker).resume();
   // Resumed, perhaps by another worker thread: learn its stack anew.
   call->on_fiber.finish(&call->worker_bottom, &call->worker_size);
