@@ -3,6 +3,7 @@
 // or waits for which module is runtime/modules.cpp), and compiling source with the
 // runtime's shared heap and proto store.
 #include "runtime/runtime.hpp"
+#include "tsk/tsk.hpp"
 
 #include <fcntl.h>
 #include <unistd.h>
@@ -52,32 +53,15 @@ std::string module_key(const std::filesystem::path& shown) {
   return ec ? shown.string() : canonical.string();
 }
 
-// Reads the file `path` whole into `out`; on failure says why in `why`.
+// Reads the file `path` whole into `out`; on failure says why in `why` (a directory in
+// words of its own: "Is a directory" reads oddly after "cannot read module").
 bool read_source(const std::filesystem::path& path, std::string& out, std::string& why) {
   std::error_code ec;
   if (std::filesystem::is_directory(path, ec)) {
     why = "it is a directory";
     return false;
   }
-  int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) {
-    why = std::strerror(errno);
-    return false;
-  }
-  char buf[65536];
-  for (;;) {
-    ssize_t n = ::read(fd, buf, sizeof buf);
-    if (n < 0 && errno == EINTR) continue;
-    if (n < 0) {
-      why = std::strerror(errno);
-      ::close(fd);
-      return false;
-    }
-    if (n == 0) break;
-    out.append(buf, size_t(n));
-  }
-  ::close(fd);
-  return true;
+  return tsk::read_source_file(path.string(), out, why);
 }
 
 // The SyntaxError of an imported file that does not compile. Its message is

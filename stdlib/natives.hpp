@@ -76,4 +76,7 @@ std::string qualified_name(const vm::NativeEntry& e);
 // help()'s text for one entry: "signature  [effect]\n  doc\n".
 std::string help_text(const vm::NativeEntry& e);
 
+// Appends the UTF-8 encoding of code point `cp` (format's %c, json's \u escapes).
+void append_utf8(std::string& out, uint32_t cp);
+
 }  // namespace tsk::stdlib
