@@ -1,8 +1,10 @@
 // The `tsk` command (SPEC §12): runs a script file, `-e` code or a script on stdin;
 // `check`, `dis` and `doc` subcommands. Written only against the public API.
-#include <poll.h>
+//
+// Start-up matters here (an empty script is measured in docs/performance.md, "Start-up"):
+// the command writes through stdio, not iostreams, whose static initialiser builds the
+// C++ locale at every start, and it does not wait for its signal thread at the end.
 #include <signal.h>
-#include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <unistd.h>
 
@@ -11,8 +13,8 @@
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
-#include <iostream>
-#include <iterator>
+#include <memory>
+#include <mutex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -43,8 +45,10 @@ std::string usage() {
          "  blocks have run; a second signal ends at once); a closed stdout 141\n";
 }
 
+void put(std::FILE* stream, const std::string& text) { std::fwrite(text.data(), 1, text.size(), stream); }
+
 int usage_error(const std::string& message) {
-  std::cerr << "tsk: " << message << "\n" << usage();
+  put(stderr, "tsk: " + message + "\n" + usage());
   return 2;
 }
 
@@ -84,16 +88,31 @@ bool parse_seed(const std::string& text, uint64_t& out) {
 bool read_file(const std::string& path, std::string& out) {
   std::string error;
   if (tsk::read_source_file(path, out, error)) return true;
-  std::cerr << "tsk: cannot read '" << path << "': " << error << "\n";
+  put(stderr, "tsk: cannot read '" + path + "': " + error + "\n");
   return false;
+}
+
+// The whole of stdin into `out`: false, with a report, when it cannot be read.
+bool read_stdin(std::string& out) {
+  char buf[65536];
+  for (;;) {
+    ssize_t n = ::read(0, buf, sizeof buf);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      put(stderr, std::string("tsk: cannot read stdin: ") + std::strerror(errno) + "\n");
+      return false;
+    }
+    if (n == 0) return true;
+    out.append(buf, size_t(n));
+  }
 }
 
 // Writes `text` to stdout: 0, or 1 with a report when it could not be written (a
 // full disk; a closed pipe kills the command with SIGPIPE, as for any tool).
 int print_out(const std::string& text) {
-  std::cout << text << std::flush;
-  if (std::cout) return 0;
-  std::cerr << "tsk: cannot write to stdout: " << std::strerror(errno) << "\n";
+  put(stdout, text);
+  if (std::fflush(stdout) == 0 && !std::ferror(stdout)) return 0;
+  put(stderr, std::string("tsk: cannot write to stdout: ") + std::strerror(errno) + "\n");
   return 1;
 }
 
@@ -104,51 +123,51 @@ int print_out(const std::string& text) {
 // command's own; no signal handler runs and nothing global changes but the mask.
 // SIGPIPE is ignored meanwhile, so that a closed stdout reaches the runtime as EPIPE
 // and ends the program through it (status 141, its tasks stopped), not by the signal.
+//
+// The thread is detached, not joined: waking it and waiting for it to end cost the
+// command's exit a thread hand-off (on a busy machine, a scheduler time slice). The
+// watcher's end only tells it, under its lock, that the runtime is gone; the thread
+// then forwards nothing and stays blocked in its read until the process exits. This is
+// the command's own process-lifetime thread: `run_script` runs once per process.
 class SignalWatcher {
  public:
-  explicit SignalWatcher(tsk::Runtime& runtime) {
+  explicit SignalWatcher(tsk::Runtime& runtime) : shared_(std::make_shared<Shared>()) {
     sigset_t set;
     sigemptyset(&set);
     sigaddset(&set, SIGINT);
     sigaddset(&set, SIGTERM);
-    signal_fd_ = signalfd(-1, &set, SFD_CLOEXEC);
-    stop_fd_ = eventfd(0, EFD_CLOEXEC);
-    if (signal_fd_ < 0 || stop_fd_ < 0) return;  // the signals keep their default action
+    int signal_fd = signalfd(-1, &set, SFD_CLOEXEC);
+    if (signal_fd < 0) return;  // the signals keep their default action
     pthread_sigmask(SIG_BLOCK, &set, nullptr);
     ::signal(SIGPIPE, SIG_IGN);
-    thread_ = std::thread([this, &runtime] { watch(runtime); });
+    shared_->runtime = &runtime;
+    std::thread([shared = shared_, signal_fd] { watch(*shared, signal_fd); }).detach();
   }
   ~SignalWatcher() {
-    if (thread_.joinable()) {
-      uint64_t one = 1;
-      while (::write(stop_fd_, &one, sizeof one) < 0 && errno == EINTR) {
-      }
-      thread_.join();
-    }
-    if (signal_fd_ >= 0) ::close(signal_fd_);
-    if (stop_fd_ >= 0) ::close(stop_fd_);
+    std::lock_guard lock(shared_->mutex);
+    shared_->runtime = nullptr;
   }
   SignalWatcher(const SignalWatcher&) = delete;
   SignalWatcher& operator=(const SignalWatcher&) = delete;
 
  private:
-  void watch(tsk::Runtime& runtime) {
-    pollfd fds[2] = {{signal_fd_, POLLIN, 0}, {stop_fd_, POLLIN, 0}};
+  struct Shared {
+    std::mutex mutex;
+    tsk::Runtime* runtime = nullptr;  // null once the run has ended: nothing to interrupt
+  };
+
+  static void watch(Shared& shared, int signal_fd) {
     for (;;) {
-      if (::poll(fds, 2, -1) < 0) {
-        if (errno == EINTR) continue;
-        return;
-      }
-      if (fds[1].revents) return;
       signalfd_siginfo info;
-      if (::read(signal_fd_, &info, sizeof info) == ssize_t(sizeof info))
-        runtime.interrupt(128 + int(info.ssi_signo));  // 130 for SIGINT, 143 for SIGTERM
+      ssize_t n = ::read(signal_fd, &info, sizeof info);
+      if (n < 0 && errno == EINTR) continue;
+      if (n != ssize_t(sizeof info)) return;
+      std::lock_guard lock(shared.mutex);
+      if (shared.runtime) shared.runtime->interrupt(128 + int(info.ssi_signo));  // 130 SIGINT, 143 SIGTERM
     }
   }
 
-  int signal_fd_ = -1;
-  int stop_fd_ = -1;
-  std::thread thread_;
+  std::shared_ptr<Shared> shared_;
 };
 
 // Runs a script (`run` calls the runtime) with the signals turned into interrupts.
@@ -180,11 +199,9 @@ int main(int argc, char** argv) {
   for (; i < args.size(); i++) {
     const std::string& a = args[i];
     if (a == "-h" || a == "--help") {
-      std::cout << usage();
-      return 0;
+      return print_out(usage());
     } else if (a == "--version") {
-      std::cout << "tsk " << tsk::version() << "\n";
-      return 0;
+      return print_out(std::string("tsk ") + tsk::version() + "\n");
     } else if (a == "--threads" || a.rfind("--threads=", 0) == 0) {
       std::string value;
       if (a == "--threads") {
@@ -245,7 +262,7 @@ int main(int argc, char** argv) {
       std::string name = rest.empty() ? "" : rest.front();
       std::string text = runtime.reference(name, markdown);
       if (text.empty()) {
-        std::cerr << "tsk: no builtin or module named '" << name << "'\n";
+        put(stderr, "tsk: no builtin or module named '" + name + "'\n");
         return 2;
       }
       return print_out(text);
@@ -262,10 +279,11 @@ int main(int argc, char** argv) {
     return run_script(options, [&](tsk::Runtime& runtime) { return runtime.run_file(args[i]); });
   }
   if (isatty(0)) {
-    std::cerr << "tsk: the REPL is not available yet; run a file, -e CODE, or pipe a script\n" << usage();
+    put(stderr, "tsk: the REPL is not available yet; run a file, -e CODE, or pipe a script\n" + usage());
     return 2;
   }
-  std::string source((std::istreambuf_iterator<char>(std::cin)), std::istreambuf_iterator<char>());
+  std::string source;
+  if (!read_stdin(source)) return 2;
   options.args.push_back("<stdin>");
   return run_script(options, [&](tsk::Runtime& runtime) { return runtime.run(source, "<stdin>"); });
 }
