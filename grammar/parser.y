@@ -33,6 +33,17 @@
 %lex-param {tsk::lang::Lexer& lexer}
 
 %code requires {
+// Bison's C++ skeleton includes <iostream> for its debug traces alone (off here: YYDEBUG
+// is 0), and every file that includes <iostream> runs the standard streams' static
+// initialiser, which builds the C++ locale at each start of tsk (0.1 ms of an empty
+// script; docs/performance.md, "Start-up"). With libstdc++ the header is skipped:
+// <ostream> declares what the parser uses, and its one mention of std::cerr, in dead
+// code, is declared as <iostream> declares it.
+#include <ostream>
+#if defined(__GLIBCXX__) && !defined(_GLIBCXX_IOSTREAM)
+#define _GLIBCXX_IOSTREAM 1
+namespace std { extern ostream cerr; }
+#endif
 #include <cstdint>
 #include <string>
 #include "lang/ast.hpp"
