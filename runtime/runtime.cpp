@@ -7,6 +7,9 @@
 
 #include <fcntl.h>
 #include <unistd.h>
+#if defined(__linux__)
+#include <sys/random.h>
+#endif
 
 #include <cctype>
 #include <cerrno>
@@ -122,8 +125,14 @@ uint64_t mix64(uint64_t z) {
   return z ^ (z >> 31);
 }
 
+// From getrandom, a microsecond; std::random_device first probes the CPU with cpuid,
+// which a virtual machine traps (20 us at every start of tsk, docs/performance.md).
 uint64_t system_seed() {
-  std::random_device device;
+#if defined(__linux__)
+  uint64_t s = 0;
+  if (getrandom(&s, sizeof s, GRND_NONBLOCK) == ssize_t(sizeof s)) return s;
+#endif
+  std::random_device device;  // no getrandom: an old kernel, a sandbox
   return (uint64_t(device()) << 32) ^ device();
 }
 
