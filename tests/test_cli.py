@@ -155,6 +155,39 @@ class FailedWrites(unittest.TestCase):
         self.assertEqual(r.returncode, 1)
 
 
+class CommandOutput(unittest.TestCase):
+    """The command's own output (it writes through stdio, not iostreams): --version and
+    --help on stdout, a usage error on stderr, a script read whole from a stdin pipe."""
+
+    def test_version(self):
+        r = run(["--version"])
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, b"tsk 0.1.0\n", b""))
+
+    def test_help(self):
+        r = run(["--help"])
+        self.assertEqual((r.returncode, r.stderr), (0, b""))
+        self.assertTrue(r.stdout.startswith(b"usage: tsk [options] FILE.tsk"), r.stdout[:60])
+        self.assertIn(b"TSK_THREADS=N", r.stdout)
+
+    def test_usage_error_goes_to_stderr_with_the_usage(self):
+        r = run(["--bogus"])
+        self.assertEqual((r.returncode, r.stdout), (2, b""))
+        self.assertTrue(r.stderr.startswith(b"tsk: unknown option '--bogus'\nusage: tsk"), r.stderr)
+
+    @unittest.skipUnless(os.path.exists("/dev/full"), "needs /dev/full")
+    def test_version_to_a_full_disk(self):
+        with open("/dev/full", "wb") as full:
+            r = run(["--version"], stdout=full, capture_output=False, stderr=subprocess.PIPE)
+        self.assertEqual(r.returncode, 1)
+        self.assertEqual(r.stderr.decode(), "tsk: cannot write to stdout: No space left on device\n")
+
+    def test_script_on_stdin(self):
+        # Larger than one read, so that the script is read to its end.
+        code = b"var n = 0\n" + b"n += 1\n" * 20_000 + b"print(n)\n"
+        r = subprocess.run([TSK], input=code, capture_output=True, timeout=TIMEOUT)
+        self.assertEqual((r.returncode, r.stdout, r.stderr), (0, b"20000\n", b""))
+
+
 class ClosedPipe(unittest.TestCase):
     """A closed stdout pipe ends the program quietly with 141, as SIGPIPE would, even
     with tasks still running."""
