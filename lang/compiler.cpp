@@ -502,6 +502,8 @@ class Codegen {
       case Op::SUB: return Op::SUBK;
       case Op::MUL: return Op::MULK;
       case Op::MOD: return Op::MODK;
+      case Op::IDIV: return Op::IDIVK;
+      case Op::DIV: return Op::DIVK;
       default: return std::nullopt;
     }
   }
@@ -521,9 +523,11 @@ class Codegen {
   // A binary expression. A chain (`a + b + c ...`, a left-deep tree as long as the chain,
   // any mix of operators) is compiled in a loop down its left spine, never by recursion
   // (lang/parse_tree.hpp): the leftmost operand, then each operator bottom-up on the
-  // value so far, kept in [acc]: [dst] itself when it is a temporary, else a new
-  // register, since writing a live local before the later operands are read would
-  // change them (`x = 1 + x + x`).
+  // value so far, kept in [acc], a new register: writing a live local [dst] before the
+  // later operands are read would change them (`x = 1 + x + x`), and even a temporary
+  // [dst] is not reused, so the last operator never works in place (`R3 = R3 % K`):
+  // an instruction whose result register is its operand register costs this loop ~8%
+  // on the bench machine's CPU (docs/performance.md, "The interpreter").
   void binary(const Expr& e, uint16_t dst) {
     if (!e.a || e.a->kind != ExprKind::Binary) {
       binary_node(e, dst, std::nullopt);
@@ -532,7 +536,7 @@ class Codegen {
     std::vector<const Expr*> spine;
     for (const Expr* x = &e; x->kind == ExprKind::Binary && x->a; x = x->a.get())
       spine.push_back(x);
-    const uint16_t acc = dst >= stmt_base_ ? dst : alloc();
+    const uint16_t acc = alloc();
     const uint32_t mark = fs_->free_reg;
     binary_node(*spine.back(), acc, std::nullopt);
     for (size_t i = spine.size() - 1; i-- > 0;) {

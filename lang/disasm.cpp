@@ -96,6 +96,8 @@ std::string comment(const vm::Proto& p, const Instr& in, long pc) {
     case Op::SUBK:
     case Op::MULK:
     case Op::MODK:
+    case Op::IDIVK:
+    case Op::DIVK:
     case Op::GETFIELD: return konst(p, in.c);
     case Op::SETFIELD: return konst(p, in.b);
     case Op::GETUP:

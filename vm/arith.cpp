@@ -18,8 +18,8 @@ const char* op_symbol(Op op) {
     case Op::ADD: case Op::ADDK: return "+";
     case Op::SUB: case Op::SUBK: return "-";
     case Op::MUL: case Op::MULK: return "*";
-    case Op::DIV: return "/";
-    case Op::IDIV: return "//";
+    case Op::DIV: case Op::DIVK: return "/";
+    case Op::IDIV: case Op::IDIVK: return "//";
     case Op::MOD: case Op::MODK: return "%";
     case Op::POW: return "**";
     case Op::BAND: return "&";

@@ -32,6 +32,18 @@ namespace {
 
 uint32_t frame_top(const Frame& f) { return f.base + f.closure->proto->nregs; }
 
+// Floor division and modulo of ints for the fast paths: b is neither 0 nor -1 (the
+// callers check), so neither traps; the sign rule is SPEC §3's (the result of % has the
+// divisor's sign), as vm/arith.cpp's floor_div and floor_mod.
+inline int64_t floor_div_int(int64_t a, int64_t b) {
+  int64_t q = a / b, r = a % b;
+  return (r != 0 && (r ^ b) < 0) ? q - 1 : q;
+}
+inline int64_t floor_mod_int(int64_t a, int64_t b) {
+  int64_t r = a % b;
+  return (r != 0 && (r ^ b) < 0) ? r + b : r;
+}
+
 const char* arity_plural(int n) { return n == 1 ? "" : "s"; }
 
 [[noreturn]] void arity_error(TaskState& t, const std::string& name, int expected_min, int expected_max,
@@ -330,6 +342,26 @@ Value TaskState::execute(size_t entry) {
         R[ip->a] = binary_op(*this, Op::MOD, a, b);
         DISPATCH();
       }
+      CASE(IDIVK) {
+        Value a = R[ip->b], b = K[ip->c];
+        if (a.tag == Tag::Int && b.tag == Tag::Int && b.i > 0) {
+          R[ip->a] = Value::integer(floor_div_int(a.i, b.i));
+          DISPATCH();
+        }
+        SAVE_PC();
+        R[ip->a] = binary_op(*this, Op::IDIV, a, b);
+        DISPATCH();
+      }
+      CASE(DIVK) {
+        Value a = R[ip->b], b = K[ip->c];
+        if (a.is_number() && b.is_number()) {
+          R[ip->a] = Value::number(a.to_double() / b.to_double());
+          DISPATCH();
+        }
+        SAVE_PC();
+        R[ip->a] = binary_op(*this, Op::DIV, a, b);
+        DISPATCH();
+      }
       CASE(DIV) {
         Value a = R[ip->b], b = R[ip->c];
         if (a.is_number() && b.is_number()) {
@@ -340,30 +372,50 @@ Value TaskState::execute(size_t entry) {
         R[ip->a] = binary_op(*this, Op::DIV, a, b);
         DISPATCH();
       }
-#define ARITH_SLOW(name)                                          \
+      // Integer `//`, `%` and the bit operators inline (SPEC §3's semantics, as
+      // vm/arith.cpp's slow paths): a zero divisor, INT64_MIN // -1, x % -1 (which traps
+      // in the CPU's idiv for INT64_MIN), a shift count outside 0..63, an overflowing
+      // shift and every non-int operand go to binary_op, which raises or handles them.
+#define INT_FAST(name, cond, expr)                                \
   CASE(name) {                                                    \
+    Value a = R[ip->b], b = R[ip->c];                             \
+    if (a.tag == Tag::Int && b.tag == Tag::Int && (cond)) {       \
+      R[ip->a] = Value::integer(expr);                            \
+      DISPATCH();                                                 \
+    }                                                             \
     SAVE_PC();                                                    \
-    R[ip->a] = binary_op(*this, Op::name, R[ip->b], R[ip->c]);    \
+    R[ip->a] = binary_op(*this, Op::name, a, b);                  \
     DISPATCH();                                                   \
   }
-      ARITH_SLOW(IDIV)
-      ARITH_SLOW(MOD)
-      ARITH_SLOW(POW)
-      ARITH_SLOW(BAND)
-      ARITH_SLOW(BOR)
-      ARITH_SLOW(BXOR)
-      ARITH_SLOW(SHL)
-      ARITH_SLOW(SHR)
-#undef ARITH_SLOW
-
+      INT_FAST(IDIV, b.i != 0 && b.i != -1, floor_div_int(a.i, b.i))
+      INT_FAST(MOD, b.i != 0 && b.i != -1, floor_mod_int(a.i, b.i))
+      INT_FAST(BAND, true, a.i & b.i)
+      INT_FAST(BOR, true, a.i | b.i)
+      INT_FAST(BXOR, true, a.i ^ b.i)
+      INT_FAST(SHL, uint64_t(b.i) < 64 && (int64_t(uint64_t(a.i) << b.i) >> b.i) == a.i,
+               int64_t(uint64_t(a.i) << b.i))
+      INT_FAST(SHR, uint64_t(b.i) < 64, a.i >> b.i)
+#undef INT_FAST
+      CASE(POW) {
+        SAVE_PC();
+        R[ip->a] = binary_op(*this, Op::POW, R[ip->b], R[ip->c]);
+        DISPATCH();
+      }
       CASE(NEG) {
         Value a = R[ip->b];
         if (a.tag == Tag::Float) { R[ip->a] = Value::number(-a.f); DISPATCH(); }
+        if (a.tag == Tag::Int && a.i != INT64_MIN) { R[ip->a] = Value::integer(-a.i); DISPATCH(); }
         SAVE_PC();
         R[ip->a] = negate(*this, a);
         DISPATCH();
       }
-      CASE(BNOT) { SAVE_PC(); R[ip->a] = bit_not(*this, R[ip->b]); DISPATCH(); }
+      CASE(BNOT) {
+        Value a = R[ip->b];
+        if (a.tag == Tag::Int) { R[ip->a] = Value::integer(~a.i); DISPATCH(); }
+        SAVE_PC();
+        R[ip->a] = bit_not(*this, a);
+        DISPATCH();
+      }
       CASE(NOT) { R[ip->a] = Value::boolean(!R[ip->b].truthy()); DISPATCH(); }
       CASE(EQ) {
         Value a = R[ip->b], b = R[ip->c];

@@ -47,6 +47,8 @@ namespace tsk::vm {
   TSK_OP(SUBK,      ABC,  "R[A] = R[B] - K[C] (K[C] a number)")                          \
   TSK_OP(MULK,      ABC,  "R[A] = R[B] * K[C] (K[C] a number)")                          \
   TSK_OP(MODK,      ABC,  "R[A] = R[B] % K[C] (K[C] a number)")                          \
+  TSK_OP(IDIVK,     ABC,  "R[A] = R[B] // K[C] (K[C] a number)")                         \
+  TSK_OP(DIVK,      ABC,  "R[A] = R[B] / K[C] (K[C] a number)")                          \
   TSK_OP(BAND,      ABC,  "R[A] = R[B] & R[C]")                                          \
   TSK_OP(BOR,       ABC,  "R[A] = R[B] | R[C]")                                          \
   TSK_OP(BXOR,      ABC,  "R[A] = R[B] ^ R[C]")                                          \
