@@ -78,6 +78,27 @@ Value call_native(TaskState& t, Native* n, Value* args, int nargs) {
   return e->fn(t, big.data(), nargs);
 }
 
+// GETG's slow path: another task's module, or a global not declared yet (raises).
+[[gnu::noinline]] Value read_global_slow(TaskState& t, Module* m, uint32_t index) {
+  Value v;
+  TaskState* owner = m->owner.load(std::memory_order_acquire);
+  if (owner == &t || !owner) {
+    v = m->globals[index];
+  } else if (t.extras && t.extras->recent[index % TaskState::Extras::kRecent].slot == &m->globals[index]) {
+    v = t.extras->recent[index % TaskState::Extras::kRecent].value;  // a top-level fn read before
+  } else {
+    // Another task's top-level binding (SPEC §6): readable only while immutable.
+    v = t.runtime.read_foreign_global(t, m, index);
+  }
+  if (v.tag == Tag::Undef) {
+    if (m->imported && !m->owner.load(std::memory_order_acquire) && !m->loaded)
+      t.raise("ImportError", "module '" + m->path + "' failed to load: '" + m->names[index].name +
+                                 "' does not exist");
+    t.raise("Error", "'" + m->names[index].name + "' used before its declaration");
+  }
+  return v;
+}
+
 }  // namespace
 
 void TaskState::ensure_stack(size_t needed) {
@@ -229,28 +250,21 @@ Value TaskState::execute(size_t entry) {
       CASE(LOADTRUE) { R[ip->a] = Value::boolean(true); DISPATCH(); }
       CASE(LOADFALSE) { R[ip->a] = Value::boolean(false); DISPATCH(); }
       CASE(GETG) {
+        // Fast path: this task's own module (or a loaded, immutable one) and a declared
+        // global. Everything else is out of line, so that this path keeps the loop's
+        // state in registers.
         Module* m = cl->module;
-        Value v;
         // Acquire: a module whose owner is null has its final globals (see Module).
         TaskState* owner = m->owner.load(std::memory_order_acquire);
-        if (owner == this || !owner) {
-          v = m->globals[ip->bx()];
-        } else if (extras &&
-                   extras->recent[ip->bx() % Extras::kRecent].slot == &m->globals[ip->bx()]) {
-          v = extras->recent[ip->bx() % Extras::kRecent].value;  // a top-level fn read before
-        } else {
-          // Another task's top-level binding (SPEC §6): readable only while immutable.
-          SAVE_PC();
-          v = runtime.read_foreign_global(*this, m, ip->bx());
+        if (owner == this || !owner) [[likely]] {
+          const Value v = m->globals[ip->bx()];
+          if (v.tag != Tag::Undef) [[likely]] {
+            R[ip->a] = v;
+            DISPATCH();
+          }
         }
-        if (v.tag == Tag::Undef) {
-          SAVE_PC();
-          if (m->imported && !m->owner.load(std::memory_order_acquire) && !m->loaded)
-            raise("ImportError", "module '" + m->path + "' failed to load: '" + m->names[ip->bx()].name +
-                                     "' does not exist");
-          raise("Error", "'" + m->names[ip->bx()].name + "' used before its declaration");
-        }
-        R[ip->a] = v;
+        SAVE_PC();
+        R[ip->a] = read_global_slow(*this, m, ip->bx());
         DISPATCH();
       }
       CASE(SETG) {
@@ -598,19 +612,27 @@ Value TaskState::execute(size_t entry) {
         if (callee.tag == Tag::Closure) {
           Closure* c = callee.as_closure();
           Proto* p = c->proto;
-          if (nargs != p->nparams) arity_error(*this, p->name, p->nparams, p->nparams, nargs);
-          if (frames.size() >= runtime.limits.max_frames)
+          if (nargs != p->nparams) [[unlikely]] arity_error(*this, p->name, p->nparams, p->nparams, nargs);
+          if (frames.size() >= runtime.limits.max_frames) [[unlikely]]
             raise("StackOverflowError", "stack overflow (recursion too deep)");
-          uint32_t base = frame_top(*f);
-          uint32_t caller_base = f->base;
-          ensure_stack(size_t(base) + p->nregs);
-          Value* nr = stack.data() + base;
-          Value* args = stack.data() + caller_base + ip->a + 1;
+          const uint32_t base = f->base + cl->proto->nregs;  // frame_top(*f)
+          const uint32_t nregs = p->nregs;
+          if (size_t(base) + nregs > stack.size()) [[unlikely]] {
+            ensure_stack(size_t(base) + nregs);  // moves the stack
+            RELOAD_R();
+          }
+          Value* nr = R + (base - f->base);
+          const Value* args = R + ip->a + 1;
           for (int i = 0; i < nargs; i++) nr[i] = args[i];
-          for (uint32_t i = nargs; i < p->nregs; i++) nr[i] = Value::nil();
+          for (uint32_t i = nargs; i < nregs; i++) nr[i] = Value::nil();
           frames.push_back(Frame{c, p->code.data(), base, ip->a, kFrameScript});
           TSK_CHECK(frame_top(frames.back()) <= stack.size(), "a pushed frame's registers lie within the stack");
-          LOAD_FRAME();
+          // The new frame's state is known here: no reload through frames.back().
+          f = &frames.back();
+          cl = c;
+          R = nr;
+          K = p->consts.data();
+          ip = p->code.data() - 1;
           DISPATCH();
         }
         if (callee.tag == Tag::Native) {
@@ -651,21 +673,28 @@ Value TaskState::execute(size_t entry) {
       }
     do_return: {
         size_t index = frames.size() - 1;
-        while (!handlers.empty() && handlers.back().frame >= index) handlers.pop_back();
-        Frame done = frames.back();
-        frames.pop_back();
-        if (done.kind == kFrameEntry) return retval;
-        if (done.kind == kFrameImport) {
-          Module* m = done.closure->module;
+        while (!handlers.empty() && handlers.back().frame >= index) [[unlikely]] handlers.pop_back();
+        // The fields one by one, not a copy of the Frame: a 16-byte load of fields that
+        // were stored 8 bytes at a time (SAVE_PC) cannot be store-forwarded and stalls
+        // every return.
+        const uint8_t kind = f->kind;
+        const uint16_t result = f->result;
+        if (kind != kFrameScript) [[unlikely]] {
+          Closure* done = f->closure;
+          frames.pop_back();
+          if (kind == kFrameEntry) return retval;
+          Module* m = done->module;
           runtime.finish_import(*this, m);
           retval = Value::object(m);
+        } else {
+          frames.pop_back();
         }
         LOAD_FRAME();
-        TSK_CHECK(done.base == frame_top(*f) && frame_top(*f) <= stack.size(),
+        TSK_CHECK(frames.end()->base == frame_top(*f) && frame_top(*f) <= stack.size(),
                   "a returning frame sat right above its caller, within the stack");
         TSK_CHECK(handlers.empty() || handlers.back().frame < frames.size(),
                   "every handler belongs to a frame below the top");
-        R[done.result] = retval;
+        R[result] = retval;
         DISPATCH();
       }
       CASE(FORPREP) {
