@@ -283,7 +283,7 @@ class Codegen {
   void patch(int at, int target) {
     Instr& i = fs_->proto->code[size_t(at)];
     int32_t offset = target - (at + 1);
-    if (i.op == Op::JLT || i.op == Op::JLE) {
+    if (vm::is_fused_jump(i.op)) {
       if (offset < INT16_MIN || offset > INT16_MAX) throw NeedUnfusedJumps{};
       i.c = uint16_t(int16_t(offset));
     } else {
@@ -356,6 +356,19 @@ class Codegen {
       if (e.a->kind == ExprKind::Float) return Value::number(-e.a->float_value);
     }
     return std::nullopt;
+  }
+
+  // The constant index of a literal operand of a comparison (a number, a string
+  // without interpolation, nil, true or false), or nothing for any other expression.
+  std::optional<uint32_t> literal_operand(const Expr& e) {
+    if (auto k = numeric_literal(e)) return add_const(*k);
+    switch (e.kind) {
+      case ExprKind::String: return string_const(e.str);
+      case ExprKind::Nil: return add_const(Value::nil());
+      case ExprKind::True: return add_const(Value::boolean(true));
+      case ExprKind::False: return add_const(Value::boolean(false));
+      default: return std::nullopt;
+    }
   }
 
   void load_number(Value v, uint16_t dst, Loc loc) {
@@ -627,6 +640,34 @@ class Codegen {
         auto more = false_jumps((*it)->b.get());
         jumps.insert(jumps.end(), more.begin(), more.end());
       }
+    } else if (fs_->fuse_jumps && cond.kind == ExprKind::Binary && cond.a && cond.b &&
+               (cond.binary_op == BinaryOp::Eq || cond.binary_op == BinaryOp::Ne ||
+                cond.binary_op == BinaryOp::Lt || cond.binary_op == BinaryOp::Le ||
+                cond.binary_op == BinaryOp::Gt || cond.binary_op == BinaryOp::Ge) &&
+               (literal_operand(*cond.b) || literal_operand(*cond.a))) {
+      // A comparison with a literal: the literal stays a constant (JxxK). A literal on
+      // the left is mirrored (`0 < x` is `x > 0`): a literal has no side effects, so the
+      // order of evaluation does not show.
+      const bool mirrored = !literal_operand(*cond.b);
+      const Expr& var = mirrored ? *cond.b : *cond.a;
+      const Expr& lit = mirrored ? *cond.a : *cond.b;
+      BinaryOp bop = cond.binary_op;
+      if (mirrored) {
+        bop = bop == BinaryOp::Lt ? BinaryOp::Gt : bop == BinaryOp::Gt ? BinaryOp::Lt
+            : bop == BinaryOp::Le ? BinaryOp::Ge : bop == BinaryOp::Ge ? BinaryOp::Le : bop;
+      }
+      Op op = bop == BinaryOp::Eq ? Op::JEQK : bop == BinaryOp::Ne ? Op::JNEK
+            : bop == BinaryOp::Lt ? Op::JLTK : bop == BinaryOp::Le ? Op::JLEK
+            : bop == BinaryOp::Gt ? Op::JGTK : Op::JGEK;
+      uint16_t a = expr_reg(var);
+      uint16_t k = uint16_t(*literal_operand(lit));
+      jumps.push_back(emit(Instr::abc(op, a, k, 0), cond.loc));
+    } else if (fs_->fuse_jumps && cond.kind == ExprKind::Binary &&
+               (cond.binary_op == BinaryOp::Eq || cond.binary_op == BinaryOp::Ne)) {
+      uint16_t a = expr_reg(*cond.a);
+      uint16_t b = expr_reg(*cond.b);
+      Op op = cond.binary_op == BinaryOp::Eq ? Op::JEQ : Op::JNE;
+      jumps.push_back(emit(Instr::abc(op, a, b, 0), cond.loc));
     } else if (fs_->fuse_jumps && cond.kind == ExprKind::Binary &&
                (cond.binary_op == BinaryOp::Lt || cond.binary_op == BinaryOp::Le ||
                 cond.binary_op == BinaryOp::Gt || cond.binary_op == BinaryOp::Ge)) {

@@ -479,6 +479,44 @@ Value TaskState::execute(size_t entry) {
         }
         DISPATCH();
       }
+      // Fused compare-and-jump: jump by sC when the comparison is false. Two ints (and,
+      // for the orderings, two floats: nan compares false either way) are compared
+      // inline; the rest as LT/LE/EQ/NE would, with the same errors.
+#define JUMP_UNLESS(cond)       \
+  do {                          \
+    if (!(cond)) {              \
+      if (ip->sc() < 0) TICK(); \
+      ip += ip->sc();           \
+    }                           \
+    DISPATCH();                 \
+  } while (0)
+#define JUMP_EQ(name, rhs, negate)                                             \
+  CASE(name) {                                                                 \
+    Value a = R[ip->a], b = rhs;                                               \
+    bool eq = a.tag == Tag::Int && b.tag == Tag::Int ? a.i == b.i : equal(a, b); \
+    JUMP_UNLESS(eq != negate);                                                 \
+  }
+      JUMP_EQ(JEQ, R[ip->b], false)
+      JUMP_EQ(JNE, R[ip->b], true)
+      JUMP_EQ(JEQK, K[ip->b], false)
+      JUMP_EQ(JNEK, K[ip->b], true)
+#undef JUMP_EQ
+      // x < k, x <= k, x > k (as k < x), x >= k (as k <= x).
+#define JUMP_ORDER(name, lhs, rhs, int_op, or_equal)                           \
+  CASE(name) {                                                                 \
+    Value a = lhs, b = rhs;                                                    \
+    bool yes;                                                                  \
+    if (a.tag == Tag::Int && b.tag == Tag::Int) yes = a.i int_op b.i;          \
+    else if (a.tag == Tag::Float && b.tag == Tag::Float) yes = a.f int_op b.f; \
+    else { SAVE_PC(); yes = compare_less(*this, a, b, or_equal); }             \
+    JUMP_UNLESS(yes);                                                          \
+  }
+      JUMP_ORDER(JLTK, R[ip->a], K[ip->b], <, false)
+      JUMP_ORDER(JLEK, R[ip->a], K[ip->b], <=, true)
+      JUMP_ORDER(JGTK, K[ip->b], R[ip->a], <, false)
+      JUMP_ORDER(JGEK, K[ip->b], R[ip->a], <=, true)
+#undef JUMP_ORDER
+#undef JUMP_UNLESS
       CASE(RANGE) {
         Value a = R[ip->b], b = R[ip->c];
         if (a.tag != Tag::Int || b.tag != Tag::Int) {
