@@ -806,7 +806,7 @@ Value TaskState::execute(size_t entry) {
           case Tag::String: {
             String* s = it.as_string();
             if (size_t(cursor) >= s->len) DISPATCH();
-            Value ch = Value::object(heap.string(std::string_view(s->data() + cursor, 1)));
+            Value ch = Value::object(Heap::byte_string(static_cast<unsigned char>(s->data()[cursor])));
             if (two) { R[ip->b] = Value::integer(cursor); R[ip->b + 1] = ch; }
             else R[ip->b] = ch;
             R[ip->a + 1].i = cursor + 1;
