@@ -283,7 +283,7 @@ class Codegen {
   void patch(int at, int target) {
     Instr& i = fs_->proto->code[size_t(at)];
     int32_t offset = target - (at + 1);
-    if (i.op == Op::JLT || i.op == Op::JLE) {
+    if (vm::is_fused_jump(i.op)) {
       if (offset < INT16_MIN || offset > INT16_MAX) throw NeedUnfusedJumps{};
       i.c = uint16_t(int16_t(offset));
     } else {
@@ -356,6 +356,19 @@ class Codegen {
       if (e.a->kind == ExprKind::Float) return Value::number(-e.a->float_value);
     }
     return std::nullopt;
+  }
+
+  // The constant index of a literal operand of a comparison (a number, a string
+  // without interpolation, nil, true or false), or nothing for any other expression.
+  std::optional<uint32_t> literal_operand(const Expr& e) {
+    if (auto k = numeric_literal(e)) return add_const(*k);
+    switch (e.kind) {
+      case ExprKind::String: return string_const(e.str);
+      case ExprKind::Nil: return add_const(Value::nil());
+      case ExprKind::True: return add_const(Value::boolean(true));
+      case ExprKind::False: return add_const(Value::boolean(false));
+      default: return std::nullopt;
+    }
   }
 
   void load_number(Value v, uint16_t dst, Loc loc) {
@@ -502,6 +515,8 @@ class Codegen {
       case Op::SUB: return Op::SUBK;
       case Op::MUL: return Op::MULK;
       case Op::MOD: return Op::MODK;
+      case Op::IDIV: return Op::IDIVK;
+      case Op::DIV: return Op::DIVK;
       default: return std::nullopt;
     }
   }
@@ -521,9 +536,11 @@ class Codegen {
   // A binary expression. A chain (`a + b + c ...`, a left-deep tree as long as the chain,
   // any mix of operators) is compiled in a loop down its left spine, never by recursion
   // (lang/parse_tree.hpp): the leftmost operand, then each operator bottom-up on the
-  // value so far, kept in [acc]: [dst] itself when it is a temporary, else a new
-  // register, since writing a live local before the later operands are read would
-  // change them (`x = 1 + x + x`).
+  // value so far, kept in [acc], a new register: writing a live local [dst] before the
+  // later operands are read would change them (`x = 1 + x + x`), and even a temporary
+  // [dst] is not reused, so the last operator never works in place (`R3 = R3 % K`):
+  // an instruction whose result register is its operand register costs this loop ~8%
+  // on the bench machine's CPU (docs/performance.md, "The interpreter").
   void binary(const Expr& e, uint16_t dst) {
     if (!e.a || e.a->kind != ExprKind::Binary) {
       binary_node(e, dst, std::nullopt);
@@ -532,7 +549,7 @@ class Codegen {
     std::vector<const Expr*> spine;
     for (const Expr* x = &e; x->kind == ExprKind::Binary && x->a; x = x->a.get())
       spine.push_back(x);
-    const uint16_t acc = dst >= stmt_base_ ? dst : alloc();
+    const uint16_t acc = alloc();
     const uint32_t mark = fs_->free_reg;
     binary_node(*spine.back(), acc, std::nullopt);
     for (size_t i = spine.size() - 1; i-- > 0;) {
@@ -623,6 +640,34 @@ class Codegen {
         auto more = false_jumps((*it)->b.get());
         jumps.insert(jumps.end(), more.begin(), more.end());
       }
+    } else if (fs_->fuse_jumps && cond.kind == ExprKind::Binary && cond.a && cond.b &&
+               (cond.binary_op == BinaryOp::Eq || cond.binary_op == BinaryOp::Ne ||
+                cond.binary_op == BinaryOp::Lt || cond.binary_op == BinaryOp::Le ||
+                cond.binary_op == BinaryOp::Gt || cond.binary_op == BinaryOp::Ge) &&
+               (literal_operand(*cond.b) || literal_operand(*cond.a))) {
+      // A comparison with a literal: the literal stays a constant (JxxK). A literal on
+      // the left is mirrored (`0 < x` is `x > 0`): a literal has no side effects, so the
+      // order of evaluation does not show.
+      const bool mirrored = !literal_operand(*cond.b);
+      const Expr& var = mirrored ? *cond.b : *cond.a;
+      const Expr& lit = mirrored ? *cond.a : *cond.b;
+      BinaryOp bop = cond.binary_op;
+      if (mirrored) {
+        bop = bop == BinaryOp::Lt ? BinaryOp::Gt : bop == BinaryOp::Gt ? BinaryOp::Lt
+            : bop == BinaryOp::Le ? BinaryOp::Ge : bop == BinaryOp::Ge ? BinaryOp::Le : bop;
+      }
+      Op op = bop == BinaryOp::Eq ? Op::JEQK : bop == BinaryOp::Ne ? Op::JNEK
+            : bop == BinaryOp::Lt ? Op::JLTK : bop == BinaryOp::Le ? Op::JLEK
+            : bop == BinaryOp::Gt ? Op::JGTK : Op::JGEK;
+      uint16_t a = expr_reg(var);
+      uint16_t k = uint16_t(*literal_operand(lit));
+      jumps.push_back(emit(Instr::abc(op, a, k, 0), cond.loc));
+    } else if (fs_->fuse_jumps && cond.kind == ExprKind::Binary &&
+               (cond.binary_op == BinaryOp::Eq || cond.binary_op == BinaryOp::Ne)) {
+      uint16_t a = expr_reg(*cond.a);
+      uint16_t b = expr_reg(*cond.b);
+      Op op = cond.binary_op == BinaryOp::Eq ? Op::JEQ : Op::JNE;
+      jumps.push_back(emit(Instr::abc(op, a, b, 0), cond.loc));
     } else if (fs_->fuse_jumps && cond.kind == ExprKind::Binary &&
                (cond.binary_op == BinaryOp::Lt || cond.binary_op == BinaryOp::Le ||
                 cond.binary_op == BinaryOp::Gt || cond.binary_op == BinaryOp::Ge)) {

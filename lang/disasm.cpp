@@ -96,6 +96,8 @@ std::string comment(const vm::Proto& p, const Instr& in, long pc) {
     case Op::SUBK:
     case Op::MULK:
     case Op::MODK:
+    case Op::IDIVK:
+    case Op::DIVK:
     case Op::GETFIELD: return konst(p, in.c);
     case Op::SETFIELD: return konst(p, in.b);
     case Op::GETUP:
@@ -103,8 +105,16 @@ std::string comment(const vm::Proto& p, const Instr& in, long pc) {
       return in.b < p.captures.size() ? "'" + p.captures[in.b].name + "'" : "";
     case Op::CLOSURE:
       return in.bx() < p.protos.size() ? p.protos[in.bx()]->name : "?";
+    case Op::JEQK:
+    case Op::JNEK:
+    case Op::JLTK:
+    case Op::JLEK:
+    case Op::JGTK:
+    case Op::JGEK: return konst(p, in.b) + ", to " + pc_label(pc + 1 + in.sc());
     case Op::JLT:
-    case Op::JLE: return "to " + pc_label(pc + 1 + in.sc());
+    case Op::JLE:
+    case Op::JEQ:
+    case Op::JNE: return "to " + pc_label(pc + 1 + in.sc());
     case Op::JMP:
     case Op::JMPIF:
     case Op::JMPIFNOT:
@@ -129,7 +139,7 @@ std::string operands(const Instr& in) {
     case OpFormat::ABC:
       add("A", in.a);
       add("B", in.b);
-      if (in.op == Op::JLT || in.op == Op::JLE)
+      if (vm::is_fused_jump(in.op))
         add("sC", in.sc());
       else
         add("C", in.c);

@@ -18,8 +18,8 @@ const char* op_symbol(Op op) {
     case Op::ADD: case Op::ADDK: return "+";
     case Op::SUB: case Op::SUBK: return "-";
     case Op::MUL: case Op::MULK: return "*";
-    case Op::DIV: return "/";
-    case Op::IDIV: return "//";
+    case Op::DIV: case Op::DIVK: return "/";
+    case Op::IDIV: case Op::IDIVK: return "//";
     case Op::MOD: case Op::MODK: return "%";
     case Op::POW: return "**";
     case Op::BAND: return "&";
@@ -309,7 +309,7 @@ Value get_index(TaskState& t, Value obj, Value key) {
     case Tag::String: {
       String* s = obj.as_string();
       size_t i = checked_index(t, key, s->len, "string");
-      return Value::object(t.heap.string(std::string_view(s->data() + i, 1)));
+      return Value::object(Heap::byte_string(static_cast<unsigned char>(s->data()[i])));
     }
     case Tag::Map: {
       if (key.is_nil()) return Value::nil();

@@ -112,14 +112,47 @@ T* Heap::alloc(Tag tag, size_t extra) {
 String* Heap::string(std::string_view bytes) {
   String* s = alloc<String>(Tag::String, bytes.size() + 1);
   s->len = uint32_t(bytes.size());
-  // A long string is hashed only when it is used as a key (hash_string in vm/ops.cpp
-  // treats 0 as "not cached"): building a 20 MB string must not cost a byte-serial
-  // pass over it, and long keys are rare. 256 bytes: every identifier-like key is cached.
-  s->hash = bytes.size() <= kCachedHashMax ? hash_bytes(bytes) : 0;
+  // A task's string is hashed when it is first used as a key (hash_string in
+  // vm/ops.cpp treats 0 as "not cached" and caches it then): most strings a program
+  // builds (pieces of a concatenation, output lines) never are. The immortal area's
+  // strings (constants, shared by every task, never written again) are hashed here when
+  // short; a long string is hashed only when used, and never cached there.
+  s->hash = immortal() && bytes.size() <= kCachedHashMax ? hash_bytes(bytes) : 0;
   if (!bytes.empty()) std::memcpy(s->data(), bytes.data(), bytes.size());
   s->data()[bytes.size()] = 0;
   s->flags |= kFrozen;
   return s;
+}
+
+namespace {
+
+// The 256 one-byte strings of Heap::byte_string. Immutable once made (a function-local
+// static, made once, thread-safely); their flags keep every collector and reference
+// count away from them.
+struct ByteStrings {
+  static constexpr size_t kStride = sizeof(String) + 8;  // header, the byte, NUL, padding
+  alignas(String) unsigned char storage[256][kStride];
+  ByteStrings() {
+    for (int b = 0; b < 256; b++) {
+      String* s = new (storage[b]) String();
+      s->next = nullptr;
+      s->tag = Tag::String;
+      s->flags = kFrozen | kShared;
+      s->refs = 0;
+      s->len = 1;
+      s->data()[0] = char(b);
+      s->data()[1] = 0;
+      s->hash = hash_bytes(s->view());
+    }
+  }
+};
+static_assert(ByteStrings::kStride % alignof(String) == 0);
+
+}  // namespace
+
+String* Heap::byte_string(unsigned char b) {
+  static ByteStrings strings;
+  return std::launder(reinterpret_cast<String*>(strings.storage[b]));
 }
 
 String* Heap::intern(std::string_view bytes) {

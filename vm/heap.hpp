@@ -33,6 +33,10 @@ class Heap {
   Heap& operator=(const Heap&) = delete;
 
   String* string(std::string_view bytes);
+  // The one-byte string of byte [b]: one of 256 immutable strings made once per process
+  // and shared by every runtime and task (flags kFrozen | kShared, in no heap), so
+  // `for c in s` and `s[i]` allocate nothing.
+  static String* byte_string(unsigned char b);
   // The one String with these bytes in this heap (for constants in the immortal area):
   // equal constants of different functions become one object, so map lookups with
   // constant keys (`b.x`, `{x: 1}`) usually match by pointer.

@@ -32,6 +32,18 @@ namespace {
 
 uint32_t frame_top(const Frame& f) { return f.base + f.closure->proto->nregs; }
 
+// Floor division and modulo of ints for the fast paths: b is neither 0 nor -1 (the
+// callers check), so neither traps; the sign rule is SPEC §3's (the result of % has the
+// divisor's sign), as vm/arith.cpp's floor_div and floor_mod.
+inline int64_t floor_div_int(int64_t a, int64_t b) {
+  int64_t q = a / b, r = a % b;
+  return (r != 0 && (r ^ b) < 0) ? q - 1 : q;
+}
+inline int64_t floor_mod_int(int64_t a, int64_t b) {
+  int64_t r = a % b;
+  return (r != 0 && (r ^ b) < 0) ? r + b : r;
+}
+
 const char* arity_plural(int n) { return n == 1 ? "" : "s"; }
 
 [[noreturn]] void arity_error(TaskState& t, const std::string& name, int expected_min, int expected_max,
@@ -64,6 +76,27 @@ Value call_native(TaskState& t, Native* n, Value* args, int nargs) {
   }
   std::vector<Value> big(args, args + nargs);
   return e->fn(t, big.data(), nargs);
+}
+
+// GETG's slow path: another task's module, or a global not declared yet (raises).
+[[gnu::noinline]] Value read_global_slow(TaskState& t, Module* m, uint32_t index) {
+  Value v;
+  TaskState* owner = m->owner.load(std::memory_order_acquire);
+  if (owner == &t || !owner) {
+    v = m->globals[index];
+  } else if (t.extras && t.extras->recent[index % TaskState::Extras::kRecent].slot == &m->globals[index]) {
+    v = t.extras->recent[index % TaskState::Extras::kRecent].value;  // a top-level fn read before
+  } else {
+    // Another task's top-level binding (SPEC §6): readable only while immutable.
+    v = t.runtime.read_foreign_global(t, m, index);
+  }
+  if (v.tag == Tag::Undef) {
+    if (m->imported && !m->owner.load(std::memory_order_acquire) && !m->loaded)
+      t.raise("ImportError", "module '" + m->path + "' failed to load: '" + m->names[index].name +
+                                 "' does not exist");
+    t.raise("Error", "'" + m->names[index].name + "' used before its declaration");
+  }
+  return v;
 }
 
 }  // namespace
@@ -217,28 +250,21 @@ Value TaskState::execute(size_t entry) {
       CASE(LOADTRUE) { R[ip->a] = Value::boolean(true); DISPATCH(); }
       CASE(LOADFALSE) { R[ip->a] = Value::boolean(false); DISPATCH(); }
       CASE(GETG) {
+        // Fast path: this task's own module (or a loaded, immutable one) and a declared
+        // global. Everything else is out of line, so that this path keeps the loop's
+        // state in registers.
         Module* m = cl->module;
-        Value v;
         // Acquire: a module whose owner is null has its final globals (see Module).
         TaskState* owner = m->owner.load(std::memory_order_acquire);
-        if (owner == this || !owner) {
-          v = m->globals[ip->bx()];
-        } else if (extras &&
-                   extras->recent[ip->bx() % Extras::kRecent].slot == &m->globals[ip->bx()]) {
-          v = extras->recent[ip->bx() % Extras::kRecent].value;  // a top-level fn read before
-        } else {
-          // Another task's top-level binding (SPEC §6): readable only while immutable.
-          SAVE_PC();
-          v = runtime.read_foreign_global(*this, m, ip->bx());
+        if (owner == this || !owner) [[likely]] {
+          const Value v = m->globals[ip->bx()];
+          if (v.tag != Tag::Undef) [[likely]] {
+            R[ip->a] = v;
+            DISPATCH();
+          }
         }
-        if (v.tag == Tag::Undef) {
-          SAVE_PC();
-          if (m->imported && !m->owner.load(std::memory_order_acquire) && !m->loaded)
-            raise("ImportError", "module '" + m->path + "' failed to load: '" + m->names[ip->bx()].name +
-                                     "' does not exist");
-          raise("Error", "'" + m->names[ip->bx()].name + "' used before its declaration");
-        }
-        R[ip->a] = v;
+        SAVE_PC();
+        R[ip->a] = read_global_slow(*this, m, ip->bx());
         DISPATCH();
       }
       CASE(SETG) {
@@ -330,6 +356,26 @@ Value TaskState::execute(size_t entry) {
         R[ip->a] = binary_op(*this, Op::MOD, a, b);
         DISPATCH();
       }
+      CASE(IDIVK) {
+        Value a = R[ip->b], b = K[ip->c];
+        if (a.tag == Tag::Int && b.tag == Tag::Int && b.i > 0) {
+          R[ip->a] = Value::integer(floor_div_int(a.i, b.i));
+          DISPATCH();
+        }
+        SAVE_PC();
+        R[ip->a] = binary_op(*this, Op::IDIV, a, b);
+        DISPATCH();
+      }
+      CASE(DIVK) {
+        Value a = R[ip->b], b = K[ip->c];
+        if (a.is_number() && b.is_number()) {
+          R[ip->a] = Value::number(a.to_double() / b.to_double());
+          DISPATCH();
+        }
+        SAVE_PC();
+        R[ip->a] = binary_op(*this, Op::DIV, a, b);
+        DISPATCH();
+      }
       CASE(DIV) {
         Value a = R[ip->b], b = R[ip->c];
         if (a.is_number() && b.is_number()) {
@@ -340,30 +386,50 @@ Value TaskState::execute(size_t entry) {
         R[ip->a] = binary_op(*this, Op::DIV, a, b);
         DISPATCH();
       }
-#define ARITH_SLOW(name)                                          \
+      // Integer `//`, `%` and the bit operators inline (SPEC §3's semantics, as
+      // vm/arith.cpp's slow paths): a zero divisor, INT64_MIN // -1, x % -1 (which traps
+      // in the CPU's idiv for INT64_MIN), a shift count outside 0..63, an overflowing
+      // shift and every non-int operand go to binary_op, which raises or handles them.
+#define INT_FAST(name, cond, expr)                                \
   CASE(name) {                                                    \
+    Value a = R[ip->b], b = R[ip->c];                             \
+    if (a.tag == Tag::Int && b.tag == Tag::Int && (cond)) {       \
+      R[ip->a] = Value::integer(expr);                            \
+      DISPATCH();                                                 \
+    }                                                             \
     SAVE_PC();                                                    \
-    R[ip->a] = binary_op(*this, Op::name, R[ip->b], R[ip->c]);    \
+    R[ip->a] = binary_op(*this, Op::name, a, b);                  \
     DISPATCH();                                                   \
   }
-      ARITH_SLOW(IDIV)
-      ARITH_SLOW(MOD)
-      ARITH_SLOW(POW)
-      ARITH_SLOW(BAND)
-      ARITH_SLOW(BOR)
-      ARITH_SLOW(BXOR)
-      ARITH_SLOW(SHL)
-      ARITH_SLOW(SHR)
-#undef ARITH_SLOW
-
+      INT_FAST(IDIV, b.i != 0 && b.i != -1, floor_div_int(a.i, b.i))
+      INT_FAST(MOD, b.i != 0 && b.i != -1, floor_mod_int(a.i, b.i))
+      INT_FAST(BAND, true, a.i & b.i)
+      INT_FAST(BOR, true, a.i | b.i)
+      INT_FAST(BXOR, true, a.i ^ b.i)
+      INT_FAST(SHL, uint64_t(b.i) < 64 && (int64_t(uint64_t(a.i) << b.i) >> b.i) == a.i,
+               int64_t(uint64_t(a.i) << b.i))
+      INT_FAST(SHR, uint64_t(b.i) < 64, a.i >> b.i)
+#undef INT_FAST
+      CASE(POW) {
+        SAVE_PC();
+        R[ip->a] = binary_op(*this, Op::POW, R[ip->b], R[ip->c]);
+        DISPATCH();
+      }
       CASE(NEG) {
         Value a = R[ip->b];
         if (a.tag == Tag::Float) { R[ip->a] = Value::number(-a.f); DISPATCH(); }
+        if (a.tag == Tag::Int && a.i != INT64_MIN) { R[ip->a] = Value::integer(-a.i); DISPATCH(); }
         SAVE_PC();
         R[ip->a] = negate(*this, a);
         DISPATCH();
       }
-      CASE(BNOT) { SAVE_PC(); R[ip->a] = bit_not(*this, R[ip->b]); DISPATCH(); }
+      CASE(BNOT) {
+        Value a = R[ip->b];
+        if (a.tag == Tag::Int) { R[ip->a] = Value::integer(~a.i); DISPATCH(); }
+        SAVE_PC();
+        R[ip->a] = bit_not(*this, a);
+        DISPATCH();
+      }
       CASE(NOT) { R[ip->a] = Value::boolean(!R[ip->b].truthy()); DISPATCH(); }
       CASE(EQ) {
         Value a = R[ip->b], b = R[ip->c];
@@ -413,6 +479,44 @@ Value TaskState::execute(size_t entry) {
         }
         DISPATCH();
       }
+      // Fused compare-and-jump: jump by sC when the comparison is false. Two ints (and,
+      // for the orderings, two floats: nan compares false either way) are compared
+      // inline; the rest as LT/LE/EQ/NE would, with the same errors.
+#define JUMP_UNLESS(cond)       \
+  do {                          \
+    if (!(cond)) {              \
+      if (ip->sc() < 0) TICK(); \
+      ip += ip->sc();           \
+    }                           \
+    DISPATCH();                 \
+  } while (0)
+#define JUMP_EQ(name, rhs, negate)                                             \
+  CASE(name) {                                                                 \
+    Value a = R[ip->a], b = rhs;                                               \
+    bool eq = a.tag == Tag::Int && b.tag == Tag::Int ? a.i == b.i : equal(a, b); \
+    JUMP_UNLESS(eq != negate);                                                 \
+  }
+      JUMP_EQ(JEQ, R[ip->b], false)
+      JUMP_EQ(JNE, R[ip->b], true)
+      JUMP_EQ(JEQK, K[ip->b], false)
+      JUMP_EQ(JNEK, K[ip->b], true)
+#undef JUMP_EQ
+      // x < k, x <= k, x > k (as k < x), x >= k (as k <= x).
+#define JUMP_ORDER(name, lhs, rhs, int_op, or_equal)                           \
+  CASE(name) {                                                                 \
+    Value a = lhs, b = rhs;                                                    \
+    bool yes;                                                                  \
+    if (a.tag == Tag::Int && b.tag == Tag::Int) yes = a.i int_op b.i;          \
+    else if (a.tag == Tag::Float && b.tag == Tag::Float) yes = a.f int_op b.f; \
+    else { SAVE_PC(); yes = compare_less(*this, a, b, or_equal); }             \
+    JUMP_UNLESS(yes);                                                          \
+  }
+      JUMP_ORDER(JLTK, R[ip->a], K[ip->b], <, false)
+      JUMP_ORDER(JLEK, R[ip->a], K[ip->b], <=, true)
+      JUMP_ORDER(JGTK, K[ip->b], R[ip->a], <, false)
+      JUMP_ORDER(JGEK, K[ip->b], R[ip->a], <=, true)
+#undef JUMP_ORDER
+#undef JUMP_UNLESS
       CASE(RANGE) {
         Value a = R[ip->b], b = R[ip->c];
         if (a.tag != Tag::Int || b.tag != Tag::Int) {
@@ -546,19 +650,27 @@ Value TaskState::execute(size_t entry) {
         if (callee.tag == Tag::Closure) {
           Closure* c = callee.as_closure();
           Proto* p = c->proto;
-          if (nargs != p->nparams) arity_error(*this, p->name, p->nparams, p->nparams, nargs);
-          if (frames.size() >= runtime.limits.max_frames)
+          if (nargs != p->nparams) [[unlikely]] arity_error(*this, p->name, p->nparams, p->nparams, nargs);
+          if (frames.size() >= runtime.limits.max_frames) [[unlikely]]
             raise("StackOverflowError", "stack overflow (recursion too deep)");
-          uint32_t base = frame_top(*f);
-          uint32_t caller_base = f->base;
-          ensure_stack(size_t(base) + p->nregs);
-          Value* nr = stack.data() + base;
-          Value* args = stack.data() + caller_base + ip->a + 1;
+          const uint32_t base = f->base + cl->proto->nregs;  // frame_top(*f)
+          const uint32_t nregs = p->nregs;
+          if (size_t(base) + nregs > stack.size()) [[unlikely]] {
+            ensure_stack(size_t(base) + nregs);  // moves the stack
+            RELOAD_R();
+          }
+          Value* nr = R + (base - f->base);
+          const Value* args = R + ip->a + 1;
           for (int i = 0; i < nargs; i++) nr[i] = args[i];
-          for (uint32_t i = nargs; i < p->nregs; i++) nr[i] = Value::nil();
+          for (uint32_t i = nargs; i < nregs; i++) nr[i] = Value::nil();
           frames.push_back(Frame{c, p->code.data(), base, ip->a, kFrameScript});
           TSK_CHECK(frame_top(frames.back()) <= stack.size(), "a pushed frame's registers lie within the stack");
-          LOAD_FRAME();
+          // The new frame's state is known here: no reload through frames.back().
+          f = &frames.back();
+          cl = c;
+          R = nr;
+          K = p->consts.data();
+          ip = p->code.data() - 1;
           DISPATCH();
         }
         if (callee.tag == Tag::Native) {
@@ -599,21 +711,28 @@ Value TaskState::execute(size_t entry) {
       }
     do_return: {
         size_t index = frames.size() - 1;
-        while (!handlers.empty() && handlers.back().frame >= index) handlers.pop_back();
-        Frame done = frames.back();
-        frames.pop_back();
-        if (done.kind == kFrameEntry) return retval;
-        if (done.kind == kFrameImport) {
-          Module* m = done.closure->module;
+        while (!handlers.empty() && handlers.back().frame >= index) [[unlikely]] handlers.pop_back();
+        // The fields one by one, not a copy of the Frame: a 16-byte load of fields that
+        // were stored 8 bytes at a time (SAVE_PC) cannot be store-forwarded and stalls
+        // every return.
+        const uint8_t kind = f->kind;
+        const uint16_t result = f->result;
+        if (kind != kFrameScript) [[unlikely]] {
+          Closure* done = f->closure;
+          frames.pop_back();
+          if (kind == kFrameEntry) return retval;
+          Module* m = done->module;
           runtime.finish_import(*this, m);
           retval = Value::object(m);
+        } else {
+          frames.pop_back();
         }
         LOAD_FRAME();
-        TSK_CHECK(done.base == frame_top(*f) && frame_top(*f) <= stack.size(),
+        TSK_CHECK(frames.end()->base == frame_top(*f) && frame_top(*f) <= stack.size(),
                   "a returning frame sat right above its caller, within the stack");
         TSK_CHECK(handlers.empty() || handlers.back().frame < frames.size(),
                   "every handler belongs to a frame below the top");
-        R[done.result] = retval;
+        R[result] = retval;
         DISPATCH();
       }
       CASE(FORPREP) {
@@ -687,7 +806,7 @@ Value TaskState::execute(size_t entry) {
           case Tag::String: {
             String* s = it.as_string();
             if (size_t(cursor) >= s->len) DISPATCH();
-            Value ch = Value::object(heap.string(std::string_view(s->data() + cursor, 1)));
+            Value ch = Value::object(Heap::byte_string(static_cast<unsigned char>(s->data()[cursor])));
             if (two) { R[ip->b] = Value::integer(cursor); R[ip->b + 1] = ch; }
             else R[ip->b] = ch;
             R[ip->a + 1].i = cursor + 1;

@@ -47,6 +47,8 @@ namespace tsk::vm {
   TSK_OP(SUBK,      ABC,  "R[A] = R[B] - K[C] (K[C] a number)")                          \
   TSK_OP(MULK,      ABC,  "R[A] = R[B] * K[C] (K[C] a number)")                          \
   TSK_OP(MODK,      ABC,  "R[A] = R[B] % K[C] (K[C] a number)")                          \
+  TSK_OP(IDIVK,     ABC,  "R[A] = R[B] // K[C] (K[C] a number)")                         \
+  TSK_OP(DIVK,      ABC,  "R[A] = R[B] / K[C] (K[C] a number)")                          \
   TSK_OP(BAND,      ABC,  "R[A] = R[B] & R[C]")                                          \
   TSK_OP(BOR,       ABC,  "R[A] = R[B] | R[C]")                                          \
   TSK_OP(BXOR,      ABC,  "R[A] = R[B] ^ R[C]")                                          \
@@ -63,6 +65,14 @@ namespace tsk::vm {
   TSK_OP(NOTIN,     ABC,  "R[A] = R[B] not in R[C]")                                     \
   TSK_OP(JLT,       ABC,  "if not (R[A] < R[B]) then pc += sC (C as int16)")             \
   TSK_OP(JLE,       ABC,  "if not (R[A] <= R[B]) then pc += sC (C as int16)")            \
+  TSK_OP(JEQ,       ABC,  "if not (R[A] == R[B]) then pc += sC (C as int16)")            \
+  TSK_OP(JNE,       ABC,  "if not (R[A] != R[B]) then pc += sC (C as int16)")            \
+  TSK_OP(JEQK,      ABC,  "if not (R[A] == K[B]) then pc += sC (C as int16)")            \
+  TSK_OP(JNEK,      ABC,  "if not (R[A] != K[B]) then pc += sC (C as int16)")            \
+  TSK_OP(JLTK,      ABC,  "if not (R[A] < K[B]) then pc += sC (C as int16)")             \
+  TSK_OP(JLEK,      ABC,  "if not (R[A] <= K[B]) then pc += sC (C as int16)")            \
+  TSK_OP(JGTK,      ABC,  "if not (R[A] > K[B]) then pc += sC (C as int16; compared as K[B] < R[A])") \
+  TSK_OP(JGEK,      ABC,  "if not (R[A] >= K[B]) then pc += sC (C as int16; compared as K[B] <= R[A])") \
   TSK_OP(RANGE,     ABC,  "R[A] = R[B]..R[C], or R[B]..=R[C] when x = 1 (ints only)")    \
   TSK_OP(JMP,       sBx,  "pc += sBx")                                                   \
   TSK_OP(JMPIF,     AsBx, "if R[A] is truthy then pc += sBx")                            \
@@ -139,6 +149,18 @@ struct Instr {
   }
 };
 static_assert(sizeof(Instr) == 8);
+
+// The fused compare-and-jump instructions: their jump offset is sC (16 bits), so a
+// function whose jumps do not fit is compiled again without them.
+constexpr bool is_fused_jump(Op op) {
+  switch (op) {
+    case Op::JLT: case Op::JLE: case Op::JEQ: case Op::JNE: case Op::JEQK: case Op::JNEK:
+    case Op::JLTK: case Op::JLEK: case Op::JGTK: case Op::JGEK:
+      return true;
+    default:
+      return false;
+  }
+}
 
 // The EXTRAARG words after a SELECT over [cases] non-default cases: one per 32 cases, and
 // one for none (`select {}`), so a SELECT's length is known from its C alone.

@@ -104,10 +104,16 @@ uint32_t string_bytes_hash(std::string_view s) {
 uint64_t hash_int(int64_t i) { return mix(uint64_t(i)); }
 
 uint64_t hash_string(const String* s) {
-  // The heap may cache a hash in the header. Whichever function computed a nonzero cached
-  // value computed it from the bytes alone, and "the cache is 0" is itself a property of
-  // the bytes, so equal strings always take the same branch and hash alike.
-  uint32_t h = s->hash != 0 ? s->hash : string_bytes_hash(s->view());
+  // The header caches the bytes' hash once computed (0: not yet; vm/heap.cpp). A nonzero
+  // cached value is always string_bytes_hash of the bytes, so equal strings hash alike
+  // whether or not theirs is cached. Only the owning task's strings are written: a
+  // shared string (read by other threads) is never, and a long shared one is hashed
+  // again at each use.
+  uint32_t h = s->hash;
+  if (h == 0) {
+    h = string_bytes_hash(s->view());
+    if (!(s->flags & kShared)) const_cast<String*>(s)->hash = h;
+  }
   return mix(h ^ kSaltString);
 }
 

@@ -57,6 +57,10 @@ void publish(Obj* root) {
   std::vector<Obj*> todo;
   auto claim = [&todo](Obj* o) {
     assert(o->frozen() && "only frozen objects are shared");
+    // A short string's hash is cached now, while it is still this task's alone: once
+    // shared, nothing writes it (hash_string in vm/ops.cpp). A long one is hashed at
+    // each use as a key, as in the immortal area.
+    if (o->tag == Tag::String && static_cast<String*>(o)->len <= 256) hash(Value::object(o));
     o->flags |= kShared | kCounted;
     o->refs = 1;
     todo.push_back(o);

@@ -434,6 +434,58 @@ TEST_CASE("a condition whose jump does not fit falls back to LT + JMPIFNOT") {
   CHECK(has_op(big.dis, "JMPIFNOT"));
 }
 
+TEST_CASE("conditions comparing with a literal compile to compare-with-constant jumps") {
+  Compiled c = compile_source(
+      "fn f(x, y) {\n"
+      "  if x < 2 { return 1 }\n"
+      "  if 0 < x { return 2 }\n"
+      "  if x == \"a\" { return 3 }\n"
+      "  if x != nil { return 4 }\n"
+      "  while x >= 1.5 { x -= 1 }\n"
+      "  if x <= y { return 5 }\n"
+      "  if x == y { return 6 }\n"
+      "  if x > 7 { return 7 }\n"
+      "}\n");
+  REQUIRE(c.errors.empty());
+  for (const char* op : {"JLTK", "JGTK", "JEQK", "JNEK", "JGEK", "JLE", "JEQ"}) {
+    INFO(op);
+    CHECK(has_op(c.dis, op));
+  }
+  CHECK(!has_op(c.dis, "LT"));
+  CHECK(!has_op(c.dis, "EQ"));
+  CHECK(!has_op(c.dis, "JMPIFNOT"));
+  // Too far to jump in 16 bits: the plain comparison and JMPIFNOT, as for JLT.
+  std::string big = "fn f(a) {\n  var x = 0\n  while a != 3 {\n";
+  for (int i = 0; i < 40000; ++i) big += "    x = 1\n";
+  big += "  }\n}\n";
+  Compiled far = compile_source(big);
+  REQUIRE(far.errors.empty());
+  CHECK(!has_op(far.dis, "JNEK"));
+  CHECK(has_op(far.dis, "NE"));
+  CHECK(has_op(far.dis, "JMPIFNOT"));
+}
+
+TEST_CASE("an operator chain accumulates in a register of its own, never in place at its end") {
+  Compiled c = compile_source("var s = 0\nfn f(i) { s = (s + i * i) % 1000003 // 3 }\n");
+  REQUIRE(c.errors.empty());
+  // MODK and IDIVK read the accumulator and write another register.
+  std::istringstream lines(c.dis);
+  std::string line;
+  int checked = 0;
+  while (std::getline(lines, line)) {
+    for (const char* op : {"  MODK  ", "  IDIVK  "}) {
+      if (line.find(op) == std::string::npos) continue;
+      auto field = [&](const char* name) {
+        size_t at = line.find(std::string(" ") + name + "=");
+        return at == std::string::npos ? -1 : std::stoi(line.substr(at + 3));
+      };
+      if (std::string(op) == "  IDIVK  ") CHECK(field("A") != field("B"));
+      checked++;
+    }
+  }
+  CHECK(checked == 2);
+}
+
 TEST_CASE("every proto ends in RET or RETNIL and has a loc per instruction") {
   Compiled c = compile_source("fn f(n) { if n > 0 { return n } }\nlet g = fn(x) => x\n");
   REQUIRE(c.errors.empty());
