@@ -151,7 +151,7 @@ class Task final : public vm::RefCounted, public vm::HostTask {
   Scope* member_of = nullptr;    // the scope it belongs to (null for the main task)
   Task* member_prev = nullptr;   // its neighbours in member_of's list while it runs
   Task* member_next = nullptr;
-  Task* live_prev = nullptr;     // its neighbours in the scheduler's live list
+  Task* live_prev = nullptr;     // its neighbours in a live list of the scheduler
   Task* live_next = nullptr;
   Scope implicit_scope{this, nullptr};
   Scope* innermost = nullptr;    // the innermost open `scope { }` block (owned; linked by outer)
@@ -162,6 +162,8 @@ class Task final : public vm::RefCounted, public vm::HostTask {
   State state = Runnable;
   bool wake_pending = false;
   bool yield_now = false;                 // yield() or preemption: requeue, do not park
+  uint8_t live_shard = 0;                 // the scheduler's live list it is in (its lock
+                                          // guards live_prev/next and this)
 
   // --- the current wait ---
   std::atomic<uint64_t> wait_gen{0};      // bumped by each new wait (read by wakers)
