@@ -3,6 +3,7 @@
 #include "runtime/concurrency.hpp"
 
 #include "runtime/channel.hpp"
+#include "runtime/inline_vector.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/scheduler.hpp"
 #include "runtime/task.hpp"
@@ -284,7 +285,8 @@ vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::L
   const vm::Frame& f = t.frames.back();
   Task* child = rt.new_task(name, f.closure->proto, at);
   // Arguments and captured values cross into the new task's heap as copies (SPEC §6).
-  std::vector<vm::Value> copied;
+  InlineVector<vm::Value, 8> copied;
+  copied.reserve(size_t(nargs) + 1);
   for (int i = 0; i <= nargs; i++) copied.push_back(vm::copy_into(child->vm.heap, callee_and_args[i]));
   rt.prepare_entry(*child, copied[0], copied.data() + 1, nargs);
   Scope& scope = innermost_scope(parent);
@@ -406,7 +408,7 @@ bool recv(vm::TaskState& t, vm::Value chan, vm::Value& out, bool& closed) {
 bool select(vm::TaskState& t, vm::Value* regs, int n, const vm::Instr* send_mask, bool has_default,
             int& chosen, vm::Value& out) {
   check_cancel(t);
-  std::vector<SelectCase> cases;
+  InlineVector<SelectCase, 8> cases;  // a select over a few cases allocates nothing here
   cases.reserve(size_t(n));
   for (int i = 0; i < n; i++) {
     vm::Value c = regs[2 * i];
@@ -419,7 +421,8 @@ bool select(vm::TaskState& t, vm::Value* regs, int n, const vm::Instr* send_mask
   }
   vm::Message m;
   bool closed = false;
-  if (channel_select(runtime_of(t), host(t), cases, has_default, chosen, m, closed) == Op::Parked) {
+  if (channel_select(runtime_of(t), host(t), cases.data(), cases.size(), has_default, chosen, m, closed) ==
+      Op::Parked) {
     t.suspended = true;
     return false;
   }

@@ -1,14 +1,15 @@
 // The M:N scheduler (DESIGN decision 5): N worker threads run tasks from run queues.
 //
-// Queues. Each worker owns a bounded lock-free ring (runtime/run_queue.hpp, 256 slots)
+// Queues. Each worker owns a bounded lock-free ring (runtime/run_queue.hpp, 1024 slots)
 // and a one-task `next` slot that only it touches. A task woken by the task running on a
 // worker goes into that worker's `next` slot, so a receiver runs right after its sender
 // (ping-pong stays on one core, hot in cache); the task it displaces goes to the ring.
-// Yields and preemptions go to the ring. A full ring moves half of itself to the global
+// Yields and preemptions go to the ring. A full ring moves its older half to the global
 // queue (a deque under its own lock, with an atomic count for lock-free looks), which
 // also takes every task made runnable off the workers (the reactor, run_main). A worker
-// looks in its next slot, its ring, the global queue (first every 61st task, so it does
-// not starve), then steals half of the ring of other workers, starting at a random one
+// looks in its next slot, then the tasks it moved to the global queue (older than its
+// ring's: a burst keeps its order), its ring, the global queue (first every 61st task,
+// so it does not starve), then steals half of the ring of other workers, starting at a random one
 // (a per-worker xorshift). No queue operation takes a lock or touches a counter shared
 // by all workers; a worker knows others wait (preemption) from its own queue, the global
 // queue's count and the timers.
@@ -154,6 +155,7 @@ class Scheduler {
     uint32_t ticks = 0;        // tasks taken; paces the fairness checks in find_work
     uint32_t next_streak = 0;  // tasks taken from `next` in a row
     uint32_t rng = 0;          // xorshift32: the first victim of a steal round
+    uint32_t overflowed = 0;   // tasks it moved to the global queue, to take back first
     vm::Mutex live_lock;       // guards `live` and the live_* fields of its tasks
     Task* live = nullptr;      // the tasks spawned here that are not Done
   };
