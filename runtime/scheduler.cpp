@@ -358,7 +358,6 @@ void Scheduler::push_local(Worker* w, Task* task) {
     uint32_t n = w->ring.take_half_for_overflow(batch);
     if (n == 0) continue;  // thieves made room
     batch[n++] = task;
-    w->overflowed += n;
     push_global(batch, n);
     return;
   }
@@ -405,14 +404,6 @@ Task* Scheduler::take_local(Worker* w) {
     push_local(w, t);
   } else {
     w->next_streak = 0;
-  }
-  // The tasks this worker moved to the global queue are older than those left in its
-  // ring: they run first, so a burst larger than the ring keeps its order (a task woken
-  // long before it runs is out of the cache by then).
-  if (w->overflowed > 0) {
-    w->overflowed--;
-    if (Task* t = take_global(w, 0)) return t;
-    w->overflowed = 0;
   }
   return w->ring.pop();
 }

@@ -7,9 +7,8 @@
 // Yields and preemptions go to the ring. A full ring moves its older half to the global
 // queue (a deque under its own lock, with an atomic count for lock-free looks), which
 // also takes every task made runnable off the workers (the reactor, run_main). A worker
-// looks in its next slot, then the tasks it moved to the global queue (older than its
-// ring's: a burst keeps its order), its ring, the global queue (first every 61st task,
-// so it does not starve), then steals half of the ring of other workers, starting at a random one
+// looks in its next slot, its ring, the global queue (first every 61st task, so it does
+// not starve), then steals half of the ring of other workers, starting at a random one
 // (a per-worker xorshift). No queue operation takes a lock or touches a counter shared
 // by all workers; a worker knows others wait (preemption) from its own queue, the global
 // queue's count and the timers.
@@ -155,7 +154,6 @@ class Scheduler {
     uint32_t ticks = 0;        // tasks taken; paces the fairness checks in find_work
     uint32_t next_streak = 0;  // tasks taken from `next` in a row
     uint32_t rng = 0;          // xorshift32: the first victim of a steal round
-    uint32_t overflowed = 0;   // tasks it moved to the global queue, to take back first
     vm::Mutex live_lock;       // guards `live` and the live_* fields of its tasks
     Task* live = nullptr;      // the tasks spawned here that are not Done
   };
