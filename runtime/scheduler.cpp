@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <system_error>
 
 #include "runtime/channel.hpp"
 #include "runtime/concurrency.hpp"
@@ -75,11 +76,19 @@ Scheduler::Scheduler(Runtime& runtime, int threads) : runtime_(runtime) {
   // The threads start lazily (wake_idle_worker): an empty script starts one.
 }
 
-void Scheduler::start_worker(Worker* w) {
+bool Scheduler::start_worker(Worker* w) {
   // The caller counted it in spinning_: a new worker begins by looking for work.
   w->spinning = true;
   started_.fetch_add(1, std::memory_order_seq_cst);
-  w->thread = std::thread([this, w] { worker_loop(w); });
+  try {
+    w->thread = std::thread([this, w] { worker_loop(w); });
+  } catch (std::system_error&) {
+    // No thread to be had (a process limit): the workers already running carry on.
+    w->spinning = false;
+    started_.fetch_sub(1, std::memory_order_seq_cst);
+    return false;
+  }
+  return true;
 }
 
 void Scheduler::shutdown() {
@@ -447,10 +456,9 @@ void Scheduler::wake_idle_worker() {
         idle_cv_.notify_one();
         return;
       }
-      if (!stopping_ && started_.load(std::memory_order_relaxed) < n) {
-        start_worker(workers_[size_t(started_.load(std::memory_order_relaxed))].get());
+      if (!stopping_ && started_.load(std::memory_order_relaxed) < n &&
+          start_worker(workers_[size_t(started_.load(std::memory_order_relaxed))].get()))
         return;
-      }
     }
     // Nobody to wake. Pushes that saw this count skipped their wake-up: if one of them
     // left a task that a worker parked since could miss, go round again.

@@ -192,7 +192,7 @@ class Scheduler {
   // After a push another worker could take: wakes (or starts) a worker if none spins.
   void wake_idle_worker();
   void stop_spinning(Worker* w);
-  void start_worker(Worker* w);  // under mutex_
+  bool start_worker(Worker* w);  // under mutex_; false when no thread could start
   // The worker has finished running `task` for good; ends run_main when it is main.
   void left_task(Task* task);
   Task* find_work(Worker* w);
