@@ -27,15 +27,23 @@
 // Whatever the interleaving, either the pusher sees the spinner (which then sees the
 // task) or the parker (and notifies under mutex_, which the parker holds until it waits,
 // so the notify cannot fall between its look and its wait), or they see the task.
-// A spinner that finds work stops spinning and, if it was the last spinner, wakes
-// another parked worker: pushes it made others skip may still wait. Worker threads start
-// lazily: the first at run_main, the others when a push would wake a parked worker and
-// none is parked (so an empty script starts one thread).
+// A pusher that took spinning_ from 0 to 1 but then finds no parked worker without a
+// wake-up (and no thread left to start) gives the count back and, after a fence, looks
+// once more: if a task is visible and a worker parked meanwhile, it goes round again
+// (other pushes skipped their wake-up while it held the count; the worker that parked
+// may have looked before they stored their task). A spinner that finds work stops
+// spinning and, if it was the last spinner, wakes another parked worker: pushes it made
+// others skip may still wait. A worker woken by a notify takes one of `wakeups_` (under
+// mutex_) and so knows it was counted as spinning; one woken by its timer's timeout or
+// spuriously counts itself. The deadlock check and the endings count a worker as idle
+// only when parked: a parked worker's next slot and ring are empty, since only it fills
+// them. Worker threads start lazily: the first at run_main, the others when a push
+// would wake a parked worker and none is parked (so an empty script starts one thread).
 //
 // Timers live in one binary heap behind the scheduler mutex; a worker fires the due ones
 // when it looks for work. A sleeping task knows its timer's slot in the heap, so a sleep
 // ended otherwise (cancelled) takes its timer out at once, in O(log n). Deadlock: when
-// the last worker goes idle with no runnable task, no timer a waiting task waits on (a
+// the last worker parks with no runnable task, no timer a waiting task waits on (a
 // sleep's, or an after()/tick() channel's that a task is parked receiving from) and live
 // tasks remaining, every live task is waiting on something only another task could
 // complete (SPEC §13); the scheduler raises Deadlock in the main task or, if main cannot
