@@ -284,6 +284,7 @@ vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::L
   else t.raise("TypeError", std::string("cannot spawn a call of ") + vm::type_name(callee));
   const vm::Frame& f = t.frames.back();
   Task* child = rt.new_task(name, f.closure->proto, at);
+  rt.scheduler->reuse_stacks(child->vm);  // a register stack and frames a task left here
   // Arguments and captured values cross into the new task's heap as copies (SPEC §6).
   InlineVector<vm::Value, 8> copied;
   copied.reserve(size_t(nargs) + 1);
@@ -516,7 +517,10 @@ bool body_ended(Task& task, vm::Value value, vm::Error* error) {
   }
   // A finished task's memory is freed at once (SPEC §6); what its awaiters read is in
   // `ending`. The main task (in no scope) keeps its heap: its globals outlive a run.
-  if (task.member_of) t.release_memory();
+  if (task.member_of) {
+    rt.scheduler->keep_stacks(t);  // the next spawn on this worker reuses them
+    t.release_memory();
+  }
   task.outcome.store(outcome);
   rt.task_done(task);
   // Tell the scope this task belongs to.

@@ -317,6 +317,31 @@ std::vector<Task*> Scheduler::live_tasks() {
   return tasks;
 }
 
+void Scheduler::keep_stacks(vm::TaskState& ended) {
+  if (tl_scheduler != this || !tl_worker) return;
+  Worker* w = static_cast<Worker*>(tl_worker);
+  // Only small ones: a deep recursion's stack goes back to the allocator.
+  constexpr size_t kMaxSlots = 256, kMaxFrames = 64;
+  if (w->kept == Worker::kKeptStacks || ended.stack.capacity() == 0 || ended.stack.capacity() > kMaxSlots ||
+      ended.frames.capacity() > kMaxFrames)
+    return;
+  // The registers hold values of the heap about to be freed: a task that takes this stack
+  // sets each register before reading it (a call nils the ones its arguments leave).
+  ended.frames.clear();
+  w->kept_stacks[w->kept].swap(ended.stack);
+  w->kept_frames[w->kept].swap(ended.frames);
+  w->kept++;
+}
+
+void Scheduler::reuse_stacks(vm::TaskState& fresh) {
+  if (tl_scheduler != this || !tl_worker) return;
+  Worker* w = static_cast<Worker*>(tl_worker);
+  if (w->kept == 0 || !fresh.stack.empty() || !fresh.frames.empty()) return;
+  w->kept--;
+  fresh.stack.swap(w->kept_stacks[w->kept]);
+  fresh.frames.swap(w->kept_frames[w->kept]);
+}
+
 bool Scheduler::others_waiting() const {
   if (tl_scheduler == this && tl_worker) {
     const Worker* w = static_cast<const Worker*>(tl_worker);

@@ -108,6 +108,11 @@ class Scheduler {
   void remove_live(Task* task);
   // `task` is Done: leaves the live set; the program ends when it is the main task.
   void task_finished(Task* task);
+  // A task's body has ended on the calling worker: its register stack and frame array
+  // stay with the worker (a few, small ones) for the next spawn, whose reuse_stacks
+  // takes them; a spawn then allocates neither. Nothing happens off the workers.
+  void keep_stacks(vm::TaskState& ended);
+  void reuse_stacks(vm::TaskState& fresh);
 
   // Wakes `task` at `when` unless its wait `gen` was completed before.
   void add_timer(Clock::time_point when, Task* task, uint64_t gen);
@@ -162,6 +167,11 @@ class Scheduler {
     uint32_t ticks = 0;        // tasks taken; paces the fairness checks in find_work
     uint32_t next_streak = 0;  // tasks taken from `next` in a row
     uint32_t rng = 0;          // xorshift32: the first victim of a steal round
+    // Register stacks and frame arrays of tasks that ended here (keep_stacks).
+    static constexpr uint32_t kKeptStacks = 16;
+    vm::SmallVector<vm::Value> kept_stacks[kKeptStacks];
+    vm::SmallVector<vm::Frame> kept_frames[kKeptStacks];
+    uint32_t kept = 0;
     vm::Mutex live_lock;       // guards `live` and the live_* fields of its tasks
     Task* live = nullptr;      // the tasks spawned here that are not Done
   };
