@@ -362,7 +362,7 @@ void Scheduler::wake(Task* task) {
     // not been queued or ended since it began that wait.
     TSK_CHECK(task->state == Task::Parked, "only a parked (or still running) task is woken");
     if (task->state != Task::Parked) return;
-    task->state = Task::Runnable;
+    task->state.store(Task::Runnable, std::memory_order_relaxed);
   }
   enqueue(task, true);
 }
@@ -589,7 +589,7 @@ bool Scheduler::run_main(Task* main) {
     {
       std::lock_guard tg(main->lock);
       TSK_CHECK(main->state == Task::Parked, "main starts a run parked");
-      main->state = Task::Runnable;
+      main->state.store(Task::Runnable, std::memory_order_relaxed);
     }
     std::lock_guard qg(global_lock_);
     global_.push_back(main);
@@ -783,19 +783,23 @@ void Scheduler::worker_loop(Worker* w) {
 
 void Scheduler::run_task(Worker* w, Task* t) {
   {
-    std::lock_guard g(t->lock);
+    // No lock: nobody else changes a Runnable task (a wake needs it Parked or Running,
+    // and a waker of the wait this run begins is ordered after this store by the wait's
+    // generation); readers under the lock (await) see Runnable or Running alike, not Done.
+    // Taking the task from its queue ordered this thread after whoever queued it.
+    Task::State state = t->state.load(std::memory_order_relaxed);
     // Invariant: only a Runnable task is in a queue, and it is in exactly one.
-    if (t->state != Task::Runnable) {
+    if (state != Task::Runnable) {
       std::fprintf(stderr, "tsk: internal error: task %llu taken from a run queue in state %d\n",
-                   static_cast<unsigned long long>(t->id), int(t->state));
+                   static_cast<unsigned long long>(t->id), int(state));
       std::abort();
     }
     if (halting_.load(std::memory_order_relaxed)) {
-      t->state = Task::Parked;  // the program has ended: it never runs again
+      t->state.store(Task::Parked, std::memory_order_relaxed);  // the program has ended: it never runs again
       return;
     }
-    t->state = Task::Running;
     t->wake_pending = false;
+    t->state.store(Task::Running, std::memory_order_relaxed);
   }
   tl_task = t;
   vm::TaskState& vm = t->vm;
@@ -880,10 +884,10 @@ void Scheduler::run_task(Worker* w, Task* t) {
     TSK_CHECK(t->state == Task::Running, "a task leaves its worker from Running");
     if ((t->yield_now || t->wake_pending) && !stopped) {
       t->wake_pending = false;
-      t->state = Task::Runnable;
+      t->state.store(Task::Runnable, std::memory_order_relaxed);
       requeue_now = true;
     } else {
-      t->state = Task::Parked;
+      t->state.store(Task::Parked, std::memory_order_relaxed);
     }
   }
   if (requeue_now) requeue(t);

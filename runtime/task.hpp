@@ -2,7 +2,9 @@
 // what the scheduler and structured concurrency need — its place in a scope, its wait
 // state, its outcome, and the tasks awaiting it.
 //
-// Ownership and states (Task::state, guarded by Task::lock):
+// Ownership and states (Task::state, changed under Task::lock, except a worker taking a
+// Runnable task from a queue: nobody else may change a Runnable task, so it stores
+// Running without the lock; the field is atomic for readers under the lock):
 //   Runnable — in exactly one run queue; no thread touches its vm state.
 //   Running  — one worker runs it; only that worker touches its vm state and heap.
 //   Parked   — registered with what it waits for (a channel queue, an awaited task, a
@@ -159,7 +161,8 @@ class Task final : public vm::RefCounted, public vm::HostTask {
   // --- scheduling (guarded by `lock`) ---
   enum State : uint8_t { Runnable, Running, Parked, Done };
   vm::Mutex lock;
-  State state = Runnable;
+  std::atomic<State> state{Runnable};     // atomic: run_task moves Runnable -> Running
+                                          // without the lock
   bool wake_pending = false;
   bool yield_now = false;                 // yield() or preemption: requeue, do not park
   uint8_t live_shard = 0;                 // the scheduler's live list it is in (its lock
