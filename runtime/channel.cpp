@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <random>
 
+#include "runtime/inline_vector.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/scheduler.hpp"
 #include "vm/check.hpp"
@@ -160,24 +161,26 @@ wake:
   for (Task* t : woken) rt.scheduler->wake(t);
 }
 
-Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool has_default, int& chosen,
+Op channel_select(Runtime& rt, Task& task, SelectCase* cases, size_t ncases, bool has_default, int& chosen,
                   vm::Message& out, bool& closed) {
   // Lock every distinct channel in address order (Go's lock order), so two selects over
-  // the same channels can never deadlock each other.
-  std::vector<Channel*> order;
-  for (auto& c : cases)
-    if (c.chan) order.push_back(c.chan);
+  // the same channels can never deadlock each other. A few cases need no allocation.
+  InlineVector<Channel*, 8> order;
+  order.reserve(ncases);
+  for (size_t i = 0; i < ncases; i++)
+    if (cases[i].chan) order.push_back(cases[i].chan);
   std::sort(order.begin(), order.end());
-  order.erase(std::unique(order.begin(), order.end()), order.end());
+  order.truncate(size_t(std::unique(order.begin(), order.end()) - order.begin()));
   for (Channel* ch : order) ch->lock.lock();
   auto unlock_all = [&] {
-    for (auto it = order.rbegin(); it != order.rend(); ++it) (*it)->lock.unlock();
+    for (size_t i = order.size(); i-- > 0;) order[i]->lock.unlock();
   };
 
   // Ready cases: a receive with a buffered value, a waiting sender or a closed channel;
   // a send with a waiting receiver or buffer room, or a closed channel (which raises).
-  std::vector<int> ready;
-  for (int i = 0; i < int(cases.size()); i++) {
+  InlineVector<int, 8> ready;
+  ready.reserve(ncases);
+  for (int i = 0; i < int(ncases); i++) {
     Channel* ch = cases[size_t(i)].chan;
     if (!ch) continue;
     bool ok = cases[size_t(i)].is_send
@@ -208,7 +211,7 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
         TSK_CHECK(ch.recvq.empty(), "a buffered channel never has both waiting receivers and buffered values");
         ch.buffer.push_back(vm::pack(c.value));
       } else {
-        ready.erase(ready.begin() + std::ptrdiff_t(at));
+        ready.erase_at(at);
         continue;
       }
     } else if (!ch.buffer.empty()) {
@@ -228,7 +231,7 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
       closed = true;
       out = vm::Message();
     } else {
-      ready.erase(ready.begin() + std::ptrdiff_t(at));
+      ready.erase_at(at);
       continue;
     }
     chosen = pick;
@@ -251,8 +254,8 @@ Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool 
   // the cases may move.
   if (!task.select) task.select = std::make_unique<SelectWait>();
   SelectWait& wait = *task.select;
-  if (wait.cases.size() < cases.size()) wait.cases.resize(cases.size());
-  for (int i = 0; i < int(cases.size()); i++) {
+  if (wait.cases.size() < ncases) wait.cases.resize(ncases);
+  for (int i = 0; i < int(ncases); i++) {
     SelectCase& c = cases[size_t(i)];
     if (!c.chan) continue;
     SelectWait::Case& node = wait.cases[size_t(i)];

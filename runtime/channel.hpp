@@ -84,7 +84,7 @@ struct SelectCase {
 };
 // Chooses a ready case uniformly at random (Done: *chosen set, a receive's value in
 // `out`), or -1 with `has_default`, or registers on every channel and parks.
-Op channel_select(Runtime& rt, Task& task, std::vector<SelectCase>& cases, bool has_default,
+Op channel_select(Runtime& rt, Task& task, SelectCase* cases, size_t ncases, bool has_default,
                   int& chosen, vm::Message& out, bool& closed);
 
 // Delivers `m` from outside any task (a timer): to a waiting receiver, else into the

@@ -3,6 +3,7 @@
 #include "runtime/concurrency.hpp"
 
 #include "runtime/channel.hpp"
+#include "runtime/inline_vector.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/scheduler.hpp"
 #include "runtime/task.hpp"
@@ -283,8 +284,10 @@ vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::L
   else t.raise("TypeError", std::string("cannot spawn a call of ") + vm::type_name(callee));
   const vm::Frame& f = t.frames.back();
   Task* child = rt.new_task(name, f.closure->proto, at);
+  rt.scheduler->reuse_stacks(child->vm);  // a register stack and frames a task left here
   // Arguments and captured values cross into the new task's heap as copies (SPEC §6).
-  std::vector<vm::Value> copied;
+  InlineVector<vm::Value, 8> copied;
+  copied.reserve(size_t(nargs) + 1);
   for (int i = 0; i <= nargs; i++) copied.push_back(vm::copy_into(child->vm.heap, callee_and_args[i]));
   rt.prepare_entry(*child, copied[0], copied.data() + 1, nargs);
   Scope& scope = innermost_scope(parent);
@@ -406,7 +409,7 @@ bool recv(vm::TaskState& t, vm::Value chan, vm::Value& out, bool& closed) {
 bool select(vm::TaskState& t, vm::Value* regs, int n, const vm::Instr* send_mask, bool has_default,
             int& chosen, vm::Value& out) {
   check_cancel(t);
-  std::vector<SelectCase> cases;
+  InlineVector<SelectCase, 8> cases;  // a select over a few cases allocates nothing here
   cases.reserve(size_t(n));
   for (int i = 0; i < n; i++) {
     vm::Value c = regs[2 * i];
@@ -419,7 +422,8 @@ bool select(vm::TaskState& t, vm::Value* regs, int n, const vm::Instr* send_mask
   }
   vm::Message m;
   bool closed = false;
-  if (channel_select(runtime_of(t), host(t), cases, has_default, chosen, m, closed) == Op::Parked) {
+  if (channel_select(runtime_of(t), host(t), cases.data(), cases.size(), has_default, chosen, m, closed) ==
+      Op::Parked) {
     t.suspended = true;
     return false;
   }
@@ -513,7 +517,10 @@ bool body_ended(Task& task, vm::Value value, vm::Error* error) {
   }
   // A finished task's memory is freed at once (SPEC §6); what its awaiters read is in
   // `ending`. The main task (in no scope) keeps its heap: its globals outlive a run.
-  if (task.member_of) t.release_memory();
+  if (task.member_of) {
+    rt.scheduler->keep_stacks(t);  // the next spawn on this worker reuses them
+    t.release_memory();
+  }
   task.outcome.store(outcome);
   rt.task_done(task);
   // Tell the scope this task belongs to.

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <cstdio>
 #include <cstdlib>
+#include <system_error>
 
 #include "runtime/channel.hpp"
 #include "runtime/concurrency.hpp"
@@ -69,16 +70,28 @@ Scheduler::Scheduler(Runtime& runtime, int threads) : runtime_(runtime) {
   for (int i = 0; i < threads; i++) {
     auto w = std::make_unique<Worker>();
     w->index = i;
+    w->rng = 0x9E3779B9u * uint32_t(i + 1);  // xorshift32 needs a non-zero state
     workers_.push_back(std::move(w));
   }
-  for (auto& w : workers_) {
-    Worker* raw = w.get();
-    raw->thread = std::thread([this, raw] { worker_loop(raw); });
+  // The threads start lazily (wake_idle_worker): an empty script starts one.
+}
+
+bool Scheduler::start_worker(Worker* w) {
+  // The caller counted it in spinning_: a new worker begins by looking for work.
+  w->spinning = true;
+  started_.fetch_add(1, std::memory_order_seq_cst);
+  try {
+    w->thread = std::thread([this, w] { worker_loop(w); });
+  } catch (std::system_error&) {
+    // No thread to be had (a process limit): the workers already running carry on.
+    w->spinning = false;
+    started_.fetch_sub(1, std::memory_order_seq_cst);
+    return false;
   }
+  return true;
 }
 
 void Scheduler::shutdown() {
-  if (workers_.empty() || !workers_.front()->thread.joinable()) return;
   {
     std::lock_guard g(mutex_);
     stopping_ = true;
@@ -86,7 +99,9 @@ void Scheduler::shutdown() {
   }
   idle_cv_.notify_all();
   // A task still running (os.exit left it busy) yields at its next preemption point.
-  for (auto& w : workers_) w->thread.join();
+  // No thread starts once stopping_ is set, so the ones to join are all here.
+  for (auto& w : workers_)
+    if (w->thread.joinable()) w->thread.join();
 }
 
 Scheduler::~Scheduler() {
@@ -103,11 +118,10 @@ void Scheduler::end_all_tasks(Task* main) {
     timers = take_timers();
   }
   release_timers(timers);
-  std::vector<Task*> left;
-  {
-    std::lock_guard g(live_lock_);
-    for (Task* t = live_; t; t = t->live_next) left.push_back(t);
-    live_ = nullptr;
+  std::vector<Task*> left = live_tasks();
+  for (auto& w : workers_) {
+    std::lock_guard g(w->live_lock);
+    w->live = nullptr;
   }
   // The tasks left hold one another through scopes, awaits and channel registrations:
   // break those links first.
@@ -258,24 +272,83 @@ bool Scheduler::timer_due() const {
   return next != INT64_MAX && Clock::now().time_since_epoch().count() >= next;
 }
 
+// A task's live list is the one of the worker that spawned it (of worker 0 off the
+// workers); a task index fits a byte, so beyond 256 workers lists are shared.
 void Scheduler::add_live(Task* task) {
   task->retain();
-  std::lock_guard g(live_lock_);
-  task->live_next = live_;
-  if (live_) live_->live_prev = task;
-  live_ = task;
+  size_t shard = 0;
+  if (tl_scheduler == this && tl_worker) shard = size_t(static_cast<Worker*>(tl_worker)->index) % 256;
+  Worker& list = *workers_[shard];
+  std::lock_guard g(list.live_lock);
+  task->live_shard = uint8_t(shard);
+  task->live_prev = nullptr;
+  task->live_next = list.live;
+  if (list.live) list.live->live_prev = task;
+  list.live = task;
 }
 
 void Scheduler::remove_live(Task* task) {
   {
-    std::lock_guard g(live_lock_);
+    Worker& list = *workers_[task->live_shard];
+    std::lock_guard g(list.live_lock);
     if (task->live_prev) task->live_prev->live_next = task->live_next;
-    else if (live_ == task) live_ = task->live_next;
+    else if (list.live == task) list.live = task->live_next;
     else return;  // not in the list
     if (task->live_next) task->live_next->live_prev = task->live_prev;
     task->live_prev = task->live_next = nullptr;
   }
   task->release();
+}
+
+bool Scheduler::has_live() {
+  for (auto& w : workers_) {
+    std::lock_guard g(w->live_lock);
+    if (w->live) return true;
+  }
+  return false;
+}
+
+std::vector<Task*> Scheduler::live_tasks() {
+  std::vector<Task*> tasks;
+  for (auto& w : workers_) {
+    std::lock_guard g(w->live_lock);
+    for (Task* t = w->live; t; t = t->live_next) tasks.push_back(t);
+  }
+  return tasks;
+}
+
+void Scheduler::keep_stacks(vm::TaskState& ended) {
+  if (tl_scheduler != this || !tl_worker) return;
+  Worker* w = static_cast<Worker*>(tl_worker);
+  // Only small ones: a deep recursion's stack goes back to the allocator.
+  constexpr size_t kMaxSlots = 256, kMaxFrames = 64;
+  if (w->kept == Worker::kKeptStacks || ended.stack.capacity() == 0 || ended.stack.capacity() > kMaxSlots ||
+      ended.frames.capacity() > kMaxFrames)
+    return;
+  // The registers hold values of the heap about to be freed: a task that takes this stack
+  // sets each register before reading it (a call nils the ones its arguments leave).
+  ended.frames.clear();
+  w->kept_stacks[w->kept].swap(ended.stack);
+  w->kept_frames[w->kept].swap(ended.frames);
+  w->kept++;
+}
+
+void Scheduler::reuse_stacks(vm::TaskState& fresh) {
+  if (tl_scheduler != this || !tl_worker) return;
+  Worker* w = static_cast<Worker*>(tl_worker);
+  if (w->kept == 0 || !fresh.stack.empty() || !fresh.frames.empty()) return;
+  w->kept--;
+  fresh.stack.swap(w->kept_stacks[w->kept]);
+  fresh.frames.swap(w->kept_frames[w->kept]);
+}
+
+bool Scheduler::others_waiting() const {
+  if (tl_scheduler == this && tl_worker) {
+    const Worker* w = static_cast<const Worker*>(tl_worker);
+    if (w->next || !w->ring.empty()) return true;
+  }
+  return global_count_.load(std::memory_order_relaxed) > 0 || timer_due() ||
+         stopping_flag_.load(std::memory_order_relaxed) || halting_.load(std::memory_order_relaxed);
 }
 
 void Scheduler::wake(Task* task) {
@@ -289,7 +362,7 @@ void Scheduler::wake(Task* task) {
     // not been queued or ended since it began that wait.
     TSK_CHECK(task->state == Task::Parked, "only a parked (or still running) task is woken");
     if (task->state != Task::Parked) return;
-    task->state = Task::Runnable;
+    task->state.store(Task::Runnable, std::memory_order_relaxed);
   }
   enqueue(task, true);
 }
@@ -297,25 +370,135 @@ void Scheduler::wake(Task* task) {
 void Scheduler::requeue(Task* task) { enqueue(task, false); }
 
 void Scheduler::enqueue(Task* task, bool next_slot) {
-  queued_.fetch_add(1, std::memory_order_relaxed);
   if (tl_scheduler == this && tl_worker) {
     Worker* w = static_cast<Worker*>(tl_worker);
-    std::lock_guard g(w->lock);
-    if (!next_slot) {
-      w->queue.push_back(task);
-    } else {
-      if (w->next) w->queue.push_back(w->next);
+    if (next_slot) {
+      // This worker runs it next: nobody else needs waking.
+      Task* displaced = w->next;
       w->next = task;
+      if (!displaced) return;
+      task = displaced;
     }
+    push_local(w, task);
   } else {
-    std::lock_guard g(mutex_);
-    global_.push_back(task);
+    push_global(&task, 1);
   }
-  // Another worker may be asleep while this one is busy: let it steal.
-  if (idle_ > 0) {
-    std::lock_guard g(mutex_);
-    idle_cv_.notify_one();
+}
+
+void Scheduler::push_local(Worker* w, Task* task) {
+  while (!w->ring.push(task)) {
+    // Full: half of the ring and the task go to the global queue.
+    Task* batch[RunQueue<Task>::kSlots / 2 + 1];
+    uint32_t n = w->ring.take_half_for_overflow(batch);
+    if (n == 0) continue;  // thieves made room
+    batch[n++] = task;
+    push_global(batch, n);
+    return;
   }
+  // One worker: no other to wake, and no fence needed.
+  if (workers_.size() == 1) return;
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // the pusher's fence (scheduler.hpp)
+  wake_idle_worker();
+}
+
+void Scheduler::push_global(Task* const* tasks, size_t n) {
+  {
+    std::lock_guard g(global_lock_);
+    for (size_t i = 0; i < n; i++) global_.push_back(tasks[i]);
+    global_count_.store(global_.size(), std::memory_order_relaxed);
+  }
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // the pusher's fence (scheduler.hpp)
+  wake_idle_worker();
+}
+
+Task* Scheduler::take_global(Worker* w, size_t batch) {
+  if (global_count_.load(std::memory_order_relaxed) == 0) return nullptr;
+  std::lock_guard g(global_lock_);
+  if (global_.empty()) return nullptr;
+  Task* t = global_.front();
+  global_.pop_front();
+  // A fair share for this worker, and room left in its (empty) ring.
+  size_t n = std::min({batch, global_.size() / workers_.size() + 1, size_t(RunQueue<Task>::kSlots / 2)});
+  n = std::min(n, global_.size());
+  for (size_t i = 0; i < n; i++) {
+    if (!w->ring.push(global_.front())) break;
+    global_.pop_front();
+  }
+  global_count_.store(global_.size(), std::memory_order_relaxed);
+  return t;
+}
+
+Task* Scheduler::take_local(Worker* w) {
+  if (Task* t = w->next) {
+    w->next = nullptr;
+    // A pair of tasks handing a value back and forth would keep the next slot busy
+    // forever: after a run of 32 next-slot tasks, the next one queues like any other.
+    if (++w->next_streak <= 32) return t;
+    w->next_streak = 0;
+    push_local(w, t);
+  } else {
+    w->next_streak = 0;
+  }
+  return w->ring.pop();
+}
+
+Task* Scheduler::steal(Worker* w) {
+  size_t n = workers_.size();
+  if (n < 2) return nullptr;
+  uint32_t x = w->rng;  // xorshift32
+  x ^= x << 13;
+  x ^= x >> 17;
+  x ^= x << 5;
+  w->rng = x;
+  size_t first = x % n;
+  for (size_t k = 0; k < n; k++) {
+    Worker* victim = workers_[(first + k) % n].get();
+    if (victim == w) continue;
+    if (Task* t = victim->ring.steal_into(w->ring)) return t;
+  }
+  return nullptr;
+}
+
+bool Scheduler::work_visible() const {
+  if (global_count_.load(std::memory_order_relaxed) > 0) return true;
+  for (auto& w : workers_)
+    if (!w->ring.empty()) return true;
+  return false;
+}
+
+void Scheduler::wake_idle_worker() {
+  int n = int(workers_.size());
+  for (;;) {
+    if (spinning_.load(std::memory_order_relaxed) != 0) return;  // it will find the task
+    if (parked_.load(std::memory_order_relaxed) == 0 && started_.load(std::memory_order_relaxed) == n) return;
+    // Become the spinner on behalf of the worker woken: later pushes need wake nobody.
+    int zero = 0;
+    if (!spinning_.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) return;
+    {
+      std::lock_guard g(mutex_);
+      if (parked_.load(std::memory_order_relaxed) > wakeups_) {
+        wakeups_++;
+        idle_cv_.notify_one();
+        return;
+      }
+      if (!stopping_ && started_.load(std::memory_order_relaxed) < n &&
+          start_worker(workers_[size_t(started_.load(std::memory_order_relaxed))].get()))
+        return;
+    }
+    // Nobody to wake. Pushes that saw this count skipped their wake-up: if one of them
+    // left a task that a worker parked since could miss, go round again.
+    spinning_.fetch_sub(1, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);
+    if (parked_.load(std::memory_order_relaxed) == 0 || !work_visible()) return;
+  }
+}
+
+void Scheduler::stop_spinning(Worker* w) {
+  if (!w->spinning) return;
+  w->spinning = false;
+  // The last spinner found work: pushes may have skipped their wake-ups while it spun,
+  // so another worker takes over the looking.
+  if (spinning_.fetch_sub(1, std::memory_order_seq_cst) == 1) wake_idle_worker();
 }
 
 void Scheduler::add_timer(Clock::time_point when, Task* task, uint64_t gen) {
@@ -395,27 +578,35 @@ bool Scheduler::run_main(Task* main) {
     running_ = true;
     deadlock_report.clear();
     {
-      std::lock_guard lg(live_lock_);
-      main->live_next = live_;
-      if (live_) live_->live_prev = main;
-      live_ = main;
+      Worker& list = *workers_[0];
+      std::lock_guard lg(list.live_lock);
+      main->live_shard = 0;
+      main->live_prev = nullptr;
+      main->live_next = list.live;
+      if (list.live) list.live->live_prev = main;
+      list.live = main;
     }
     {
       std::lock_guard tg(main->lock);
       TSK_CHECK(main->state == Task::Parked, "main starts a run parked");
-      main->state = Task::Runnable;
+      main->state.store(Task::Runnable, std::memory_order_relaxed);
     }
-    queued_.fetch_add(1, std::memory_order_relaxed);
+    std::lock_guard qg(global_lock_);
     global_.push_back(main);
-    idle_cv_.notify_one();
+    global_count_.store(global_.size(), std::memory_order_relaxed);
   }
+  std::atomic_thread_fence(std::memory_order_seq_cst);  // the pusher's fence (scheduler.hpp)
+  wake_idle_worker();  // the first run starts the first worker here
   std::unique_lock g(mutex_);
   done_cv_.wait(g, [&] { return finished_; });
   main_ = nullptr;
   if (halting_.load(std::memory_order_relaxed)) {
-    // Every worker idle with nothing queued: no task can run again (a worker leaves any
-    // task it is handed parked), so this thread may take them all apart.
-    done_cv_.wait(g, [&] { return idle_ == int(workers_.size()) && queued_.load() == 0; });
+    // Every worker parked with nothing queued (a parked worker's ring is empty): no task
+    // can run again (a worker leaves any task it is handed parked), so this thread may
+    // take them all apart.
+    done_cv_.wait(g, [&] {
+      return parked_.load() == started_.load() && global_count_.load() == 0;
+    });
     // Its timers go in the same step: one firing now would wake a task while it is
     // being freed (a queue holds no reference).
     std::vector<Timer> timers = take_timers();
@@ -460,121 +651,104 @@ void Scheduler::fire_timers(std::unique_lock<std::mutex>& held) {
 }
 
 Task* Scheduler::find_work(Worker* w) {
-  // Every 61st look (Go's number) a busy worker also serves the global queue and due
-  // timers, so neither starves behind a worker's own queue.
-  if (++w->ticks % 61 == 0 || timer_due()) {
+  // Every 61st look (Go's number) a busy worker serves the global queue first, so it
+  // does not starve behind a worker's own queue.
+  if (++w->ticks % 61 == 0)
+    if (Task* t = take_global(w, 0)) return t;
+  if (timer_due()) {
     std::unique_lock g(mutex_);
-    if (!timers_.empty() && timers_.front().when <= Clock::now()) fire_timers(g);
-    if (!global_.empty()) {
-      Task* t = global_.front();
-      global_.pop_front();
-      return t;
-    }
+    fire_timers(g);  // a task woken here goes to this worker's next slot
   }
-  {
-    std::lock_guard g(w->lock);
-    // A pair of tasks handing a value back and forth would keep the next slot busy
-    // forever: after a run of 32 next-slot tasks, the next one queues like any other.
-    if (w->next && ++w->next_streak > 32) {
-      w->queue.push_back(w->next);
-      w->next = nullptr;
-      w->next_streak = 0;
-    }
-    if (w->next) {
-      Task* t = w->next;
-      w->next = nullptr;
-      return t;
-    }
-    w->next_streak = 0;
-    if (!w->queue.empty()) {
-      Task* t = w->queue.front();
-      w->queue.pop_front();
-      return t;
-    }
-  }
-  std::unique_lock g(mutex_);
+  // Four rounds, as Go's stealTries. Longer spins (16 to 64 rounds with pauses) cut the
+  // parks of fanout at 2 workers from ~30,000 to ~150 but cost as much CPU as they
+  // saved, with no gain in wall time on this machine.
+  constexpr int kStealRounds = 4;
   for (;;) {
-    if (!timers_.empty() && timers_.front().when <= Clock::now()) fire_timers(g);
-    if (!global_.empty()) {
-      Task* t = global_.front();
-      global_.pop_front();
+    if (Task* t = take_local(w)) {
+      stop_spinning(w);
       return t;
     }
-    // Steal half of the busiest-looking other queue.
-    g.unlock();
-    for (size_t k = 1; k < workers_.size(); k++) {
-      Worker* victim = workers_[(size_t(w->index) + k) % workers_.size()].get();
-      // Take half into a local list, then let go of the victim before touching our own
-      // queue: holding two workers' locks at once could deadlock two thieves.
-      std::vector<Task*> stolen;
-      {
-        std::lock_guard vg(victim->lock);
-        size_t n = (victim->queue.size() + 1) / 2;
-        for (size_t i = 0; i < n; i++) {
-          stolen.push_back(victim->queue.front());
-          victim->queue.pop_front();
-        }
-      }
-      if (stolen.empty()) continue;
-      if (stolen.size() > 1) {
-        std::lock_guard mg(w->lock);
-        for (size_t i = 1; i < stolen.size(); i++) w->queue.push_back(stolen[i]);
-      }
-      return stolen.front();
+    if (Task* t = take_global(w, RunQueue<Task>::kSlots / 2)) {
+      stop_spinning(w);
+      return t;
     }
-    {
-      std::lock_guard og(w->lock);
-      if (w->next || !w->queue.empty()) {
-        Task* t = w->next ? w->next : w->queue.front();
-        if (w->next) w->next = nullptr;
-        else w->queue.pop_front();
+    if (!w->spinning) {
+      w->spinning = true;
+      spinning_.fetch_add(1, std::memory_order_seq_cst);
+    }
+    for (int round = 0; round < kStealRounds; round++) {
+      Task* t = steal(w);
+      if (!t) t = take_global(w, RunQueue<Task>::kSlots / 2);
+      if (t) {
+        stop_spinning(w);
         return t;
       }
     }
-    g.lock();
+    // Stop spinning, then look again: a push that saw this worker spinning woke nobody.
+    w->spinning = false;
+    spinning_.fetch_sub(1, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // the spinner's fence
+    if (work_visible()) continue;
+    std::unique_lock g(mutex_);
+    if (!timers_.empty() && timers_.front().when <= Clock::now()) {
+      fire_timers(g);
+      continue;
+    }
     if (stopping_) return nullptr;
-    if (!global_.empty()) continue;
+    parked_.fetch_add(1, std::memory_order_seq_cst);
+    std::atomic_thread_fence(std::memory_order_seq_cst);  // the parker's fence
+    if (work_visible()) {
+      parked_.fetch_sub(1, std::memory_order_relaxed);
+      continue;
+    }
+    // Every started worker parked, none holding a task (a worker parks with its next
+    // slot and ring empty, and only it fills them), and the global queue empty.
+    bool all_parked = parked_.load(std::memory_order_relaxed) == started_.load(std::memory_order_relaxed);
     // The whole program waits (a sleep, a channel, input): what it printed so far is
     // written now, not at the next 64 KiB, so a prompt or a progress line shows when
     // it is printed. Only the last worker to go idle writes: a busy program keeps its
     // output buffered.
-    if (idle_ + 1 == int(workers_.size()) && queued_.load() == 0 && runtime_.output_pending()) {
+    if (all_parked && runtime_.output_pending()) {
+      parked_.fetch_sub(1, std::memory_order_relaxed);
       g.unlock();
       runtime_.flush_out();
-      g.lock();
       continue;
     }
-    if (idle_ + 1 == int(workers_.size()) && queued_.load() == 0 && has_live() && !finished_ && main_ &&
-        !timer_can_wake()) {
+    if (all_parked && !finished_ && main_.load(std::memory_order_relaxed) && has_live() && !timer_can_wake()) {
+      parked_.fetch_sub(1, std::memory_order_relaxed);
       on_deadlock(g);
       continue;  // main may have been woken into this worker's next slot
     }
-    idle_++;
-    if (halting_.load(std::memory_order_relaxed)) done_cv_.notify_all();  // run_main waits for all idle
+    if (halting_.load(std::memory_order_relaxed)) done_cv_.notify_all();  // run_main waits for all parked
     if (timers_.empty()) idle_cv_.wait(g);
     else {
-      // A copy: the queue may reallocate while this worker sleeps without the lock.
+      // A copy: the heap may change while this worker sleeps without the lock.
       Clock::time_point until = timers_.front().when;
       idle_cv_.wait_until(g, until);
     }
-    idle_--;
-    if (stopping_) return nullptr;
+    parked_.fetch_sub(1, std::memory_order_relaxed);
+    if (wakeups_ > 0) {
+      // Woken to look for work: wake_idle_worker counted this worker as spinning.
+      wakeups_--;
+      w->spinning = true;
+    }
+    if (stopping_) {
+      if (w->spinning) spinning_.fetch_sub(1, std::memory_order_relaxed);
+      w->spinning = false;
+      return nullptr;
+    }
   }
 }
 
 void Scheduler::on_deadlock(std::unique_lock<std::mutex>& held) {
   std::string lines;
-  std::vector<Task*> tasks;
-  {
-    std::lock_guard g(live_lock_);
-    for (Task* t = live_; t; t = t->live_next) tasks.push_back(t);
-  }
+  std::vector<Task*> tasks = live_tasks();
   std::sort(tasks.begin(), tasks.end(), [](Task* a, Task* b) { return a->id < b->id; });
   for (Task* t : tasks) {
     std::lock_guard tg(t->lock);  // every task is parked; the lock orders our reads after its park
     lines += "  " + describe_wait(t) + "\n";
   }
-  Task* main = main_;
+  Task* main = main_.load(std::memory_order_relaxed);
   bool main_catchable = false;
   if (main) {
     std::lock_guard tg(main->lock);
@@ -601,7 +775,6 @@ void Scheduler::worker_loop(Worker* w) {
   for (;;) {
     Task* t = find_work(w);
     if (!t) break;
-    queued_.fetch_sub(1, std::memory_order_relaxed);
     run_task(w, t);
   }
   tl_worker = nullptr;
@@ -610,19 +783,23 @@ void Scheduler::worker_loop(Worker* w) {
 
 void Scheduler::run_task(Worker* w, Task* t) {
   {
-    std::lock_guard g(t->lock);
+    // No lock: nobody else changes a Runnable task (a wake needs it Parked or Running,
+    // and a waker of the wait this run begins is ordered after this store by the wait's
+    // generation); readers under the lock (await) see Runnable or Running alike, not Done.
+    // Taking the task from its queue ordered this thread after whoever queued it.
+    Task::State state = t->state.load(std::memory_order_relaxed);
     // Invariant: only a Runnable task is in a queue, and it is in exactly one.
-    if (t->state != Task::Runnable) {
+    if (state != Task::Runnable) {
       std::fprintf(stderr, "tsk: internal error: task %llu taken from a run queue in state %d\n",
-                   static_cast<unsigned long long>(t->id), int(t->state));
+                   static_cast<unsigned long long>(t->id), int(state));
       std::abort();
     }
     if (halting_.load(std::memory_order_relaxed)) {
-      t->state = Task::Parked;  // the program has ended: it never runs again
+      t->state.store(Task::Parked, std::memory_order_relaxed);  // the program has ended: it never runs again
       return;
     }
-    t->state = Task::Running;
     t->wake_pending = false;
+    t->state.store(Task::Running, std::memory_order_relaxed);
   }
   tl_task = t;
   vm::TaskState& vm = t->vm;
@@ -707,10 +884,10 @@ void Scheduler::run_task(Worker* w, Task* t) {
     TSK_CHECK(t->state == Task::Running, "a task leaves its worker from Running");
     if ((t->yield_now || t->wake_pending) && !stopped) {
       t->wake_pending = false;
-      t->state = Task::Runnable;
+      t->state.store(Task::Runnable, std::memory_order_relaxed);
       requeue_now = true;
     } else {
-      t->state = Task::Parked;
+      t->state.store(Task::Parked, std::memory_order_relaxed);
     }
   }
   if (requeue_now) requeue(t);
@@ -721,8 +898,9 @@ void Scheduler::task_finished(Task* task) { remove_live(task); }
 void Scheduler::left_task(Task* task) {
   // Only once the worker is done with the task may the host reuse it (the REPL's and
   // the embedder's next run starts the same main task again).
+  if (task != main_.load(std::memory_order_acquire)) return;  // no lock for the others
   std::lock_guard g(mutex_);
-  if (task == main_) {
+  if (task == main_.load(std::memory_order_relaxed)) {
     finished_ = true;
     done_cv_.notify_all();
   }

@@ -1,16 +1,49 @@
 // The M:N scheduler (DESIGN decision 5): N worker threads run tasks from run queues.
 //
-// Each worker owns a local queue and a one-task `next` slot; a task woken by the task
-// running on a worker goes into that worker's `next` slot, so a receiver runs right after
-// its sender (ping-pong stays on one core, hot in cache). Tasks made runnable from
-// outside a worker go to the global queue. An idle worker takes from its own queue, then
-// the global queue, then steals half of another worker's queue, and finally sleeps on
-// the idle condition variable (with a timeout at the next timer).
+// Queues. Each worker owns a bounded lock-free ring (runtime/run_queue.hpp, 1024 slots)
+// and a one-task `next` slot that only it touches. A task woken by the task running on a
+// worker goes into that worker's `next` slot, so a receiver runs right after its sender
+// (ping-pong stays on one core, hot in cache); the task it displaces goes to the ring.
+// Yields and preemptions go to the ring. A full ring moves its older half to the global
+// queue (a deque under its own lock, with an atomic count for lock-free looks), which
+// also takes every task made runnable off the workers (the reactor, run_main). A worker
+// looks in its next slot, its ring, the global queue (first every 61st task, so it does
+// not starve), then steals half of the ring of other workers, starting at a random one
+// (a per-worker xorshift). No queue operation takes a lock or touches a counter shared
+// by all workers; a worker knows others wait (preemption) from its own queue, the global
+// queue's count and the timers.
+//
+// Parking (the lost wake-up is the danger here). An idle worker counts itself in
+// `spinning_` while it looks for work (a bounded number of steal rounds), then parks on
+// `idle_cv_`, counted in `parked_` (changed under `mutex_`). A task pushed where another
+// worker could take it (a ring or the global queue; never the next slot, which only its
+// worker runs, and it is running) wakes a parked worker only when no worker spins and a
+// parked one has not been sent a wake-up yet (wake_idle_worker: it moves spinning_ from 0
+// to 1 for the worker it wakes, so a burst of pushes wakes one worker, not all).
+// Two Dekker pairs make this safe, each a store, a seq_cst fence, and a load:
+//   pusher:  store the task (ring tail / global count); fence; load spinning_, parked_
+//   spinner: spinning_ -= 1; fence; look at every ring and the global queue again
+//   parker:  parked_ += 1 (under mutex_); fence; look at every ring and the global queue
+// Whatever the interleaving, either the pusher sees the spinner (which then sees the
+// task) or the parker (and notifies under mutex_, which the parker holds until it waits,
+// so the notify cannot fall between its look and its wait), or they see the task.
+// A pusher that took spinning_ from 0 to 1 but then finds no parked worker without a
+// wake-up (and no thread left to start) gives the count back and, after a fence, looks
+// once more: if a task is visible and a worker parked meanwhile, it goes round again
+// (other pushes skipped their wake-up while it held the count; the worker that parked
+// may have looked before they stored their task). A spinner that finds work stops
+// spinning and, if it was the last spinner, wakes another parked worker: pushes it made
+// others skip may still wait. A worker woken by a notify takes one of `wakeups_` (under
+// mutex_) and so knows it was counted as spinning; one woken by its timer's timeout or
+// spuriously counts itself. The deadlock check and the endings count a worker as idle
+// only when parked: a parked worker's next slot and ring are empty, since only it fills
+// them. Worker threads start lazily: the first at run_main, the others when a push
+// would wake a parked worker and none is parked (so an empty script starts one thread).
 //
 // Timers live in one binary heap behind the scheduler mutex; a worker fires the due ones
 // when it looks for work. A sleeping task knows its timer's slot in the heap, so a sleep
 // ended otherwise (cancelled) takes its timer out at once, in O(log n). Deadlock: when
-// the last worker goes idle with no runnable task, no timer a waiting task waits on (a
+// the last worker parks with no runnable task, no timer a waiting task waits on (a
 // sleep's, or an after()/tick() channel's that a task is parked receiving from) and live
 // tasks remaining, every live task is waiting on something only another task could
 // complete (SPEC §13); the scheduler raises Deadlock in the main task or, if main cannot
@@ -30,8 +63,12 @@
 // an ending at once) and leaving them parked until the runtime dies (a second run would
 // see them as live tasks, in its deadlock checks and reports, and they leak).
 //
-// Lock order: scheduler `mutex` before a worker's queue lock; never a channel's lock
-// while holding either.
+// Live tasks are kept in per-worker lists (the spawning worker's, each under its own
+// lock), so a spawn and a task's end touch no lock shared by all workers; only the
+// deadlock check and the endings walk them all.
+//
+// Lock order: scheduler `mutex_` before the global queue's lock and a live list's lock;
+// never a channel's lock while holding any of them.
 #pragma once
 
 #include <atomic>
@@ -40,11 +77,13 @@
 #include <cstdint>
 #include <deque>
 #include <memory>
+#include <string>
 #include <mutex>
 #include <thread>
 #include <vector>
 
 #include "vm/sync.hpp"
+#include "runtime/run_queue.hpp"
 #include "runtime/task.hpp"
 
 namespace tsk::rt {
@@ -69,6 +108,11 @@ class Scheduler {
   void remove_live(Task* task);
   // `task` is Done: leaves the live set; the program ends when it is the main task.
   void task_finished(Task* task);
+  // A task's body has ended on the calling worker: its register stack and frame array
+  // stay with the worker (a few, small ones) for the next spawn, whose reuse_stacks
+  // takes them; a spawn then allocates neither. Nothing happens off the workers.
+  void keep_stacks(vm::TaskState& ended);
+  void reuse_stacks(vm::TaskState& fresh);
 
   // Wakes `task` at `when` unless its wait `gen` was completed before.
   void add_timer(Clock::time_point when, Task* task, uint64_t gen);
@@ -102,10 +146,7 @@ class Scheduler {
   static Task* current();
   // Other tasks are waiting for a worker: the running task should yield at its next
   // preemption point.
-  bool others_waiting() const {
-    return queued_.load(std::memory_order_relaxed) > 0 || timer_due() ||
-           stopping_flag_.load(std::memory_order_relaxed) || halting_.load(std::memory_order_relaxed);
-  }
+  bool others_waiting() const;
   // Stops the workers: running tasks stop at their next preemption point, parked and
   // queued ones stay as they are (the destructor frees them). Idempotent.
   void shutdown();
@@ -113,16 +154,26 @@ class Scheduler {
   bool timer_due() const;
 
   int threads() const { return int(workers_.size()); }
+  // Worker threads started so far (they start lazily).
+  int started_threads() const { return started_.load(std::memory_order_relaxed); }
 
  private:
   struct Worker {
+    RunQueue<Task> ring;       // pushed by this worker only, stolen from by the others
+    Task* next = nullptr;      // this worker's only
     std::thread thread;
-    std::mutex lock;
-    std::deque<Task*> queue;
-    Task* next = nullptr;
     int index = 0;
-    uint32_t ticks = 0;  // tasks taken; paces the fairness checks in find_work
+    bool spinning = false;     // counted in spinning_
+    uint32_t ticks = 0;        // tasks taken; paces the fairness checks in find_work
     uint32_t next_streak = 0;  // tasks taken from `next` in a row
+    uint32_t rng = 0;          // xorshift32: the first victim of a steal round
+    // Register stacks and frame arrays of tasks that ended here (keep_stacks).
+    static constexpr uint32_t kKeptStacks = 16;
+    vm::SmallVector<vm::Value> kept_stacks[kKeptStacks];
+    vm::SmallVector<vm::Frame> kept_frames[kKeptStacks];
+    uint32_t kept = 0;
+    vm::Mutex live_lock;       // guards `live` and the live_* fields of its tasks
+    Task* live = nullptr;      // the tasks spawned here that are not Done
   };
   struct Timer {
     Clock::time_point when;
@@ -143,9 +194,23 @@ class Scheduler {
   bool timer_can_wake();
 
   void worker_loop(Worker* w);
-  // Puts a runnable task in this worker's next slot (or local queue), or the global
-  // queue from outside the workers.
+  // Puts a runnable task in this worker's next slot (or ring), or the global queue from
+  // outside the workers.
   void enqueue(Task* task, bool next_slot);
+  // Pushes `task` on the ring of `w` (the calling worker), half of a full ring moving to
+  // the global queue; then wakes a parked worker if none spins.
+  void push_local(Worker* w, Task* task);
+  void push_global(Task* const* tasks, size_t n);
+  // Takes from the global queue: one task, and up to `batch` more into w's ring.
+  Task* take_global(Worker* w, size_t batch);
+  Task* take_local(Worker* w);
+  Task* steal(Worker* w);
+  // Some ring or the global queue holds a task (a look, for the parking protocol).
+  bool work_visible() const;
+  // After a push another worker could take: wakes (or starts) a worker if none spins.
+  void wake_idle_worker();
+  void stop_spinning(Worker* w);
+  bool start_worker(Worker* w);  // under mutex_; false when no thread could start
   // The worker has finished running `task` for good; ends run_main when it is main.
   void left_task(Task* task);
   Task* find_work(Worker* w);
@@ -159,10 +224,12 @@ class Scheduler {
 
   Runtime& runtime_;
   std::vector<std::unique_ptr<Worker>> workers_;
-  std::mutex mutex_;                      // global queue, timers, idle bookkeeping, live set
+  std::mutex mutex_;                      // timers, parking, starting workers, run state
   std::condition_variable idle_cv_;
   std::condition_variable done_cv_;
+  vm::Mutex global_lock_;                 // guards global_
   std::deque<Task*> global_;
+  std::atomic<size_t> global_count_{0};   // global_.size(), for looks without the lock
   std::vector<Timer> timers_;
   size_t sleepers_ = 0;                   // timers of sleeping tasks in timers_
   // At this many timers, add_channel_timer drops those whose channel only the timer
@@ -170,18 +237,16 @@ class Scheduler {
   // what is reachable, however many after() channels a loop drops unread.
   static constexpr size_t kFirstSweep = 64;
   size_t sweep_at_ = kFirstSweep;
-  vm::Mutex live_lock_;                       // guards live_ (taken alone, or after mutex_)
-  Task* live_ = nullptr;                  // every task not Done, linked through live_prev/next
-  bool has_live() {
-    std::lock_guard g(live_lock_);
-    return live_ != nullptr;
-  }
-  std::atomic<int> idle_{0};
+  bool has_live();                        // takes every live list's lock
+  std::vector<Task*> live_tasks();        // a copy of every live list
+  std::atomic<int> spinning_{0};          // workers looking for work (see the top)
+  std::atomic<int> parked_{0};            // workers parked on idle_cv_ (changed under mutex_)
+  int wakeups_ = 0;                       // notifies sent to parked workers not yet up (mutex_)
+  std::atomic<int> started_{0};           // worker threads started (changed under mutex_)
   bool stopping_ = false;
   bool finished_ = false;
   bool running_ = false;                  // run_main is between its start and its return
-  Task* main_ = nullptr;
-  std::atomic<int64_t> queued_{0};        // tasks in any queue or next slot
+  std::atomic<Task*> main_{nullptr};      // written under mutex_
   std::atomic<bool> stopping_flag_{false};  // stopping_, readable without the mutex
   std::atomic<bool> halting_{false};        // written under mutex_; see request_exit
   std::atomic<int64_t> next_deadline_{INT64_MAX};  // the earliest timer (Clock ticks)

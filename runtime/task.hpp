@@ -2,7 +2,9 @@
 // what the scheduler and structured concurrency need — its place in a scope, its wait
 // state, its outcome, and the tasks awaiting it.
 //
-// Ownership and states (Task::state, guarded by Task::lock):
+// Ownership and states (Task::state, changed under Task::lock, except a worker taking a
+// Runnable task from a queue: nobody else may change a Runnable task, so it stores
+// Running without the lock; the field is atomic for readers under the lock):
 //   Runnable — in exactly one run queue; no thread touches its vm state.
 //   Running  — one worker runs it; only that worker touches its vm state and heap.
 //   Parked   — registered with what it waits for (a channel queue, an awaited task, a
@@ -151,7 +153,7 @@ class Task final : public vm::RefCounted, public vm::HostTask {
   Scope* member_of = nullptr;    // the scope it belongs to (null for the main task)
   Task* member_prev = nullptr;   // its neighbours in member_of's list while it runs
   Task* member_next = nullptr;
-  Task* live_prev = nullptr;     // its neighbours in the scheduler's live list
+  Task* live_prev = nullptr;     // its neighbours in a live list of the scheduler
   Task* live_next = nullptr;
   Scope implicit_scope{this, nullptr};
   Scope* innermost = nullptr;    // the innermost open `scope { }` block (owned; linked by outer)
@@ -159,9 +161,12 @@ class Task final : public vm::RefCounted, public vm::HostTask {
   // --- scheduling (guarded by `lock`) ---
   enum State : uint8_t { Runnable, Running, Parked, Done };
   vm::Mutex lock;
-  State state = Runnable;
+  std::atomic<State> state{Runnable};     // atomic: run_task moves Runnable -> Running
+                                          // without the lock
   bool wake_pending = false;
   bool yield_now = false;                 // yield() or preemption: requeue, do not park
+  uint8_t live_shard = 0;                 // the scheduler's live list it is in (its lock
+                                          // guards live_prev/next and this)
 
   // --- the current wait ---
   std::atomic<uint64_t> wait_gen{0};      // bumped by each new wait (read by wakers)

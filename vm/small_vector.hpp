@@ -8,6 +8,7 @@
 #include <cstdlib>
 #include <new>
 #include <type_traits>
+#include <utility>
 
 namespace tsk::vm {
 
@@ -39,6 +40,13 @@ class SmallVector {
   }
   void pop_back() { size_--; }
   void clear() { size_ = 0; }
+  size_t capacity() const { return capacity_; }
+  // Trades contents and memory with `other` (a pool of task stacks keeps them).
+  void swap(SmallVector& other) noexcept {
+    std::swap(items_, other.items_);
+    std::swap(size_, other.size_);
+    std::swap(capacity_, other.capacity_);
+  }
   // Empties it and gives its memory back.
   void release() {
     std::free(items_);

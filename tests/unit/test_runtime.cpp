@@ -489,7 +489,7 @@ TEST_CASE("select: a completed select leaves the other channels' queues, whateve
     int chosen = -2;
     tsk::vm::Message m;
     bool closed = false;
-    return tsk::rt::channel_select(runtime, t, cases, false, chosen, m, closed);
+    return tsk::rt::channel_select(runtime, t, cases.data(), cases.size(), false, chosen, m, closed);
   };
   for (int i = 0; i < n; i++) {
     own.push_back(new_channel(0));
