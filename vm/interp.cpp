@@ -56,6 +56,7 @@ void check_arity(TaskState& t, Native* n, int nargs) {
 Value call_native(TaskState& t, Native* n, Value* args, int nargs) {
   const NativeEntry* e = n->entry;
   check_arity(t, n, nargs);
+  if (e->effect == Effect::Blocks && !e->offloads_itself) return t.runtime.call_blocking(t, n, args, nargs);
   // Copy the arguments: a native that calls back into script may grow (move) the stack.
   Value buf[8];
   if (nargs <= 8) {
@@ -580,7 +581,13 @@ Value TaskState::execute(size_t entry) {
           Value r = call_native(*this, n, R + ip->a + 1, nargs);
           // The effect registry promises an instant native never suspends its task.
           TSK_CHECK(!suspended || n->entry->effect != Effect::Instant, "an instant native suspended its task");
-          if (suspended) SUSPEND(Resume::Value, ip->a, 0);  // a yields native parked the task
+          if (suspended) {  // a yields native parked the task
+            if (retry_native) {  // to be called again (a blocks call, an I/O wait)
+              retry_native = false;
+              SUSPEND(Resume::Retry, 0, 0);
+            }
+            SUSPEND(Resume::Value, ip->a, 0);
+          }
           f = &frames.back();
           RELOAD_R();
           R[ip->a] = r;

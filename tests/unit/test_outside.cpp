@@ -1,0 +1,228 @@
+// Unit tests of the waits on the outside world (runtime/outside.hpp): a `blocks` native
+// runs on the blocking pool while its task is parked and other tasks go on, with one
+// worker too; it is not a cancellation point; a task in one is not deadlocked; a
+// Completion completes a wait from another thread, and a dropped one fails the task.
+// Host modules stand in for the natives, so each test controls when a call returns:
+// synchronised on pipes and on the script's own channels, never on sleeps.
+#include <doctest/doctest.h>
+#include <unistd.h>
+
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "runtime/blocking_pool.hpp"
+#include "runtime/outside.hpp"
+#include "runtime/runtime.hpp"
+#include "runtime/scheduler.hpp"
+#include "tsk/tsk.hpp"
+
+namespace {
+
+using tsk::vm::TaskState;
+using tsk::vm::Value;
+
+// A pipe the test owns: wait_byte() blocks on its read end until release() writes.
+int g_pipe[2] = {-1, -1};
+
+// blocks: reads one byte of the pipe (a system call that waits for the other task).
+Value host_wait_byte(TaskState&, Value*, int) {
+  char c = 0;
+  CHECK(tsk::rt::BlockingPool::on_pool_thread());
+  CHECK(tsk::rt::Scheduler::current() == nullptr);
+  ssize_t n = ::read(g_pipe[0], &c, 1);
+  return Value::integer(n == 1 ? c : -1);
+}
+
+// instant: writes one byte into the pipe.
+Value host_release(TaskState&, Value* args, int) {
+  char c = char(args[0].i);
+  CHECK(::write(g_pipe[1], &c, 1) == 1);
+  return Value::nil();
+}
+
+// blocks: raises an error from the pool thread.
+Value host_fail(TaskState& t, Value*, int) { t.raise("IOError", "host.fail(): it failed on purpose"); }
+
+// yields: parks and drops its completion unused.
+Value host_drop(TaskState& t, Value*, int) {
+  if (auto op = tsk::rt::take_resumed(t)) {
+    op->raise_if_failed(t);
+    return Value::integer(1);
+  }
+  tsk::rt::park_outside(t, std::make_shared<tsk::rt::OutsideOp>(), tsk::rt::WaitInfo::Io);  // dropped here
+  return Value::nil();
+}
+
+// yields: parks; another thread completes it.
+Value host_later(TaskState& t, Value*, int) {
+  if (auto op = tsk::rt::take_resumed(t)) {
+    op->raise_if_failed(t);
+    return Value::integer(op->completed ? 7 : 0);
+  }
+  auto done = std::make_shared<tsk::rt::Completion>(
+      tsk::rt::park_outside(t, std::make_shared<tsk::rt::OutsideOp>(), tsk::rt::WaitInfo::Io));
+  std::thread([done] { done->complete(); }).detach();
+  return Value::nil();
+}
+
+const tsk::vm::NativeEntry kEntries[] = {
+    {"host", "wait_byte", "wait_byte()", tsk::vm::Effect::Blocks, "Reads a byte of the test's pipe", host_wait_byte, 0, 0},
+    {"host", "release", "release(b)", tsk::vm::Effect::Instant, "Writes a byte into the test's pipe", host_release, 1, 1},
+    {"host", "fail", "fail()", tsk::vm::Effect::Blocks, "Raises IOError on the pool", host_fail, 0, 0},
+    {"host", "drop", "drop()", tsk::vm::Effect::Yields, "Parks and drops its completion", host_drop, 0, 0},
+    {"host", "later", "later()", tsk::vm::Effect::Yields, "Completed by another thread", host_later, 0, 0},
+};
+
+struct Run {
+  int status;
+  std::string out, err;
+};
+
+Run run(const std::string& source, int threads) {
+  tsk::Options options;
+  options.threads = threads;
+  Run r{};
+  std::mutex lock;
+  options.out = [&](std::string_view s) { std::lock_guard g(lock); r.out += s; };
+  options.err = [&](std::string_view s) { std::lock_guard g(lock); r.err += s; };
+  tsk::Runtime runtime(options);
+  runtime.internal().add_module({"host", "Test functions", kEntries, nullptr});
+  r.status = runtime.run(source, "outside.tsk");
+  return r;
+}
+
+struct Pipe {
+  Pipe() { REQUIRE(::pipe(g_pipe) == 0); }
+  ~Pipe() {
+    ::close(g_pipe[0]);
+    ::close(g_pipe[1]);
+  }
+};
+
+}  // namespace
+
+TEST_CASE("a blocks native runs on the pool: other tasks run meanwhile, on one worker too") {
+  for (int threads : {1, 2, 4}) {
+    CAPTURE(threads);
+    Pipe pipe;
+    // The reader blocks in read(2) until the ticker, which must keep running, writes.
+    Run r = run(R"(
+import host
+let got = chan(1)
+spawn { got <- host.wait_byte() }
+var ticks = 0
+for i in 0..50 { sleep(0.0001); ticks += 1 }
+host.release(65)
+print(ticks, <-got)
+)", threads);
+    CHECK(r.status == 0);
+    CHECK(r.err == "");
+    CHECK(r.out == "50 65\n");
+  }
+}
+
+TEST_CASE("blocks calls outnumbering the workers all run, and the ticker keeps going") {
+  Pipe pipe;
+  Run r = run(R"(
+import host
+let got = chan()
+for i in 0..20 { spawn { got <- host.wait_byte() } }
+var ticks = 0
+for i in 0..20 { yield(); ticks += 1; host.release(i) }
+var sum = 0
+for i in 0..20 { sum += <-got }
+print(ticks, sum)
+)", 1);
+  CHECK(r.status == 0);
+  CHECK(r.out == "20 190\n");
+}
+
+TEST_CASE("an error raised on the pool reaches the caller, catchable") {
+  Run r = run(R"(
+import host
+try { host.fail() } catch e { print(e.kind, e.message) }
+)", 1);
+  CHECK(r.out == "IOError host.fail(): it failed on purpose\n");
+}
+
+TEST_CASE("a blocks call is not a cancellation point; the task is cancelled at its next wait") {
+  Pipe pipe;
+  Run r = run(R"(
+import host
+let started = chan(1)
+let t = spawn {
+    started <- true
+    let b = host.wait_byte()
+    print("got", b)  # not a cancellation point either
+    sleep(10)        # raises Cancelled
+    print("not reached")
+}
+<-started
+sleep(0.001)
+cancel(t)
+host.release(9)
+try { await t } catch e { print(e.kind) }
+)", 2);
+  CHECK(r.status == 0);
+  CHECK(r.out == "got 9\nCancelled\n");
+}
+
+TEST_CASE("a task in a blocking call is not deadlocked") {
+  Pipe pipe;
+  // Main waits on a channel that only the blocked task will fill, and no timer runs: the
+  // byte comes from a host thread, later. Counting that as a deadlock would fail main.
+  std::thread writer([] {
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+    char c = 3;
+    CHECK(::write(g_pipe[1], &c, 1) == 1);
+  });
+  Run r = run(R"(
+import host
+let ch = chan()
+spawn { ch <- host.wait_byte() }
+print(<-ch)
+)", 1);
+  writer.join();
+  CHECK(r.status == 0);
+  CHECK(r.out == "3\n");
+}
+
+TEST_CASE("a completion from another thread wakes the task; a dropped one fails it") {
+  Run r = run(R"(
+import host
+print(host.later())
+try { host.drop() } catch e { print(e.kind, e.message) }
+)", 1);
+  CHECK(r.status == 0);
+  CHECK(r.out == "7\nError an operation outside the interpreter ended without completing its wait\n");
+}
+
+TEST_CASE("print's flush goes to the pool; output keeps its order") {
+  Run r = run(R"(
+let done = chan()
+for k in 0..4 {
+    spawn { for i in 0..3000 { print(k, i, "................................................") } ; done <- true }
+}
+for k in 0..4 { <-done }
+print("end")
+)", 1);
+  CHECK(r.status == 0);
+  // Each task's lines in order, every line whole.
+  int next[4] = {0, 0, 0, 0};
+  size_t pos = 0, lines = 0;
+  bool ordered = true;
+  while (pos < r.out.size()) {
+    size_t nl = r.out.find('\n', pos);
+    std::string line = r.out.substr(pos, nl - pos);
+    pos = nl + 1;
+    if (line == "end") break;
+    int k = line[0] - '0';
+    int i = std::stoi(line.substr(2));
+    if (k < 0 || k > 3 || i != next[k]) ordered = false;
+    else next[k]++;
+    lines++;
+  }
+  CHECK(ordered);
+  CHECK(lines == 12000);
+}
