@@ -6,6 +6,8 @@
 #include <cstring>
 
 #include "runtime/blocking_pool.hpp"
+#include "runtime/channel.hpp"
+#include "runtime/task.hpp"
 #include "runtime/outside.hpp"
 #include "runtime/reactor.hpp"
 #include "runtime/runtime.hpp"
@@ -39,15 +41,31 @@ bool IoHandle::closed() {
   return closed_;
 }
 
+void IoHandle::add_feeder(Task* feeder) {
+  feeder->retain();
+  std::lock_guard g(lock);
+  feeders_.push_back(feeder);
+}
+
 void IoHandle::close() {
+  std::vector<Task*> feeders;
+  Channel* lines = nullptr;
   {
     std::lock_guard g(lock);
     if (closed_) return;
     closed_ = true;
+    feeders.swap(feeders_);
+    lines = std::exchange(lines_chan, nullptr);
   }
   {
     std::lock_guard g(registry_->lock);
     registry_->open.erase(this);
+    // io.lines's feeders stop now, wherever they wait.
+    for (Task* f : feeders) {
+      if (registry_->runtime) registry_->runtime->cancel_task(f);
+      f->release();
+    }
+    if (lines) lines->release();
     // Tasks waiting on it wake, and find it closed when they try again.
     if (pollable && registry_->runtime)
       if (Reactor* r = registry_->runtime->reactor_if_started()) r->close_fd(fd_);

@@ -25,6 +25,7 @@
 #include <mutex>
 #include <set>
 #include <string>
+#include <vector>
 
 #include "vm/task_state.hpp"
 #include "vm/value.hpp"
@@ -33,12 +34,17 @@ namespace tsk::rt {
 
 class Runtime;
 class IoHandle;
+class Channel;
+class Task;
 
 // The open handles of a runtime (shared with the handles, which may outlive it).
 struct HandleRegistry {
   std::mutex lock;
   std::set<IoHandle*> open;
   Runtime* runtime = nullptr;  // null once the runtime has ended
+  // io.stdin, io.stdout, io.stderr of the runtime, once looked up (the io module's
+  // shared heap holds them).
+  IoHandle* standard[3] = {nullptr, nullptr, nullptr};
 };
 
 class IoHandle final : public vm::RefCounted {
@@ -60,6 +66,10 @@ class IoHandle final : public vm::RefCounted {
   std::string rbuf;          // read but not yet returned (guarded by lock)
   size_t rpos = 0;           // where rbuf's unread part starts
   bool eof = false;          // the end of input was read (guarded by lock)
+  // io.lines's channel (a reference), closed by io.close (guarded by lock).
+  Channel* lines_chan = nullptr;
+  // io.lines's feeder tasks: cancelled when the handle closes (references).
+  void add_feeder(Task* feeder);
 
   // Closes it (idempotent): waiters on it wake and find it closed.
   void close();
@@ -83,6 +93,7 @@ class IoHandle final : public vm::RefCounted {
  private:
   void close_fd_now();
   std::shared_ptr<HandleRegistry> registry_;
+  std::vector<Task*> feeders_;  // guarded by lock
   int fd_;
   int users_ = 0;            // Uses in flight (guarded by lock)
   bool closed_ = false;      // guarded by lock

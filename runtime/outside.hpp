@@ -138,6 +138,11 @@ void run_on_pool(vm::TaskState& t, std::shared_ptr<OutsideOp> op, std::function<
 class FdWait {
  public:
   FdWait(vm::TaskState& t, vm::Value timeout, std::string what);
+  // As above, for a native that took the resumed op itself (`resumed`, maybe null; an op
+  // of another kind counts as none); `fresh`: the op to start with (a derived one).
+  FdWait(vm::TaskState& t, std::shared_ptr<OutsideOp> resumed, vm::Value timeout, std::string what,
+         std::shared_ptr<OutsideOp> fresh = nullptr);
+  const std::shared_ptr<OutsideOp>& op() const { return op_; }
   // Bytes (or anything) done by earlier calls, kept across parks.
   size_t& progress() { return op_->progress; }
   void park(int fd, Reactor::Direction dir);

@@ -196,7 +196,9 @@ Parse parse_float(std::string_view s, double& out) {
 // Writes `text` to standard output through the runtime's buffer, and sends the flush
 // the buffer asks for (when it is full) to the blocking pool: the task parks meanwhile
 // and print is called again, which finds the flush done (rt::take_resumed).
-void print_text(TaskState& t, std::string_view text) {
+}  // namespace
+
+void write_stdout(TaskState& t, std::string_view text) {
   rt::Runtime& runtime = rt::runtime_of(t);
   if (!runtime.append_out(text)) return;
   if (!rt::can_park(t)) {
@@ -206,6 +208,8 @@ void print_text(TaskState& t, std::string_view text) {
   rt::run_on_pool(t, std::make_shared<rt::OutsideOp>(), [&runtime] { runtime.flush_out(); }, false, true);
 }
 
+namespace {
+
 Value b_print(TaskState& t, Value* args, int nargs) {
   if (rt::take_resumed(t)) return Value::nil();  // called again: its flush is done
   std::string line;
@@ -214,7 +218,7 @@ Value b_print(TaskState& t, Value* args, int nargs) {
     vm::append_str(line, args[i]);
   }
   line += '\n';
-  print_text(t, line);
+  write_stdout(t, line);
   return Value::nil();
 }
 
@@ -615,7 +619,7 @@ Value b_help(TaskState& t, Value* args, int nargs) {
                                  vm::type_name(v));
     }
   }
-  print_text(t, text);
+  write_stdout(t, text);
   return Value::nil();
 }
 
