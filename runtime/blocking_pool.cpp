@@ -17,9 +17,10 @@ void BlockingPool::submit(std::function<void()> job, bool touches_runtime) {
   {
     std::lock_guard g(shared_->lock);
     shared_->jobs.push_back(Job{std::move(job), touches_runtime});
+    shared_->queued.fetch_add(1, std::memory_order_relaxed);
     if (touches_runtime) shared_->runtime_jobs++;
     // Every queued job needs an idle thread of its own, or a new one.
-    if (shared_->idle < shared_->jobs.size() && shared_->threads < kMaxThreads) {
+    if (shared_->idle + shared_->spinning < shared_->jobs.size() && shared_->threads < kMaxThreads) {
       shared_->threads++;
       start = true;
     }
@@ -39,6 +40,17 @@ void BlockingPool::thread_main(std::shared_ptr<Shared> s) {
   for (;;) {
     if (s->jobs.empty()) {
       if (s->stopping) break;
+      // Spin a little before sleeping: a task that makes blocking calls in a loop hands
+      // the next one over within microseconds, and a futex wake-up costs more than that.
+      s->spinning++;
+      g.unlock();
+      auto until = std::chrono::steady_clock::now() + kSpin;
+      while (s->queued.load(std::memory_order_relaxed) == 0 && std::chrono::steady_clock::now() < until)
+        std::this_thread::yield();
+      g.lock();
+      s->spinning--;
+      if (!s->jobs.empty()) continue;
+      if (s->stopping) break;
       s->idle++;
       bool woken = s->work_cv.wait_for(g, kIdleExit, [&] { return !s->jobs.empty() || s->stopping; });
       s->idle--;
@@ -47,6 +59,7 @@ void BlockingPool::thread_main(std::shared_ptr<Shared> s) {
     }
     Job job = std::move(s->jobs.front());
     s->jobs.pop_front();
+    s->queued.fetch_sub(1, std::memory_order_relaxed);
     g.unlock();
     job.fn();
     job.fn = nullptr;  // what it captured goes before the pool hears it ended

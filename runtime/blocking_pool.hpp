@@ -21,6 +21,7 @@
 // Completion checks that the runtime is still alive).
 #pragma once
 
+#include <atomic>
 #include <chrono>
 #include <condition_variable>
 #include <cstddef>
@@ -35,6 +36,9 @@ class BlockingPool {
  public:
   static constexpr size_t kMaxThreads = 512;
   static constexpr std::chrono::seconds kIdleExit{10};
+  // How long a thread that finished a job looks for the next before it sleeps: longer
+  // than a task's turn-around between two calls (a few µs), far shorter than a tick.
+  static constexpr std::chrono::microseconds kSpin{50};
 
   BlockingPool() : shared_(std::make_shared<Shared>()) {}
   ~BlockingPool();
@@ -63,6 +67,8 @@ class BlockingPool {
     std::deque<Job> jobs;
     size_t threads = 0;
     size_t idle = 0;
+    size_t spinning = 0;               // threads looking for a job before they sleep
+    std::atomic<size_t> queued{0};     // jobs.size(), readable without the lock
     size_t runtime_jobs = 0;           // runtime-touching jobs queued or running
     bool stopping = false;
   };

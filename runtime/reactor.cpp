@@ -43,7 +43,12 @@ bool Reactor::arm(int fd, Entry& e) {
   epoll_event ev{};
   ev.data.fd = fd;
   ev.events = EPOLLONESHOT | (e.waiter[Read].task ? EPOLLIN | EPOLLRDHUP : 0u) | (e.waiter[Write].task ? EPOLLOUT : 0u);
-  if (e.added) return epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) == 0;
+  // A descriptor number closed without close_fd and then reused is no longer in the
+  // epoll set (the kernel dropped it at the close): add it again.
+  if (e.added) {
+    if (epoll_ctl(epoll_fd_, EPOLL_CTL_MOD, fd, &ev) == 0) return true;
+    if (errno != ENOENT) return false;
+  }
   if (epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, fd, &ev) != 0) return false;
   e.added = true;
   return true;

@@ -202,8 +202,13 @@ struct ConnectOp : rt::OutsideOp {
   size_t next = 0;
   int sock = -1;
   int last_error = ECONNREFUSED;
-  ~ConnectOp() override {
-    if (sock >= 0) ::close(sock);
+  rt::Reactor* reactor = nullptr;  // set once the socket has waited in it
+  ~ConnectOp() override { close_sock(); }
+  void close_sock() {
+    if (sock < 0) return;
+    if (reactor) reactor->close_fd(sock);
+    ::close(sock);
+    sock = -1;
   }
 };
 
@@ -237,14 +242,14 @@ Value net_connect(TaskState& t, Value* args, int nargs) {
       socklen_t len = sizeof err;
       if (getsockopt(op->sock, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
       if (err == 0) {
+        if (op->reactor) op->reactor->close_fd(op->sock);  // the handle registers it afresh
         int fd = std::exchange(op->sock, -1);
         int on = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
         return rt::new_handle(t, IoHandle::Tcp, fd, peer_addr(fd), true);
       }
       op->last_error = err;
-      ::close(op->sock);
-      op->sock = -1;
+      op->close_sock();
     }
     if (op->next >= op->addrs.size()) rt::raise_io(t, what, op->last_error);
     const sockaddr_storage& ss = op->addrs[op->next++];
@@ -267,6 +272,7 @@ Value net_connect(TaskState& t, Value* args, int nargs) {
       continue;
     }
     op->sock = fd;
+    op->reactor = &rt::runtime_of(t).reactor();
     w.park(fd, rt::Reactor::Write);
     return Value::nil();
   }

@@ -5,6 +5,7 @@
 // Host modules stand in for the natives, so each test controls when a call returns:
 // synchronised on pipes and on the script's own channels, never on sleeps.
 #include <doctest/doctest.h>
+#include <dirent.h>
 #include <unistd.h>
 
 #include <mutex>
@@ -225,4 +226,100 @@ print("end")
   }
   CHECK(ordered);
   CHECK(lines == 12000);
+}
+
+namespace {
+
+// The process's open descriptors now (entries of /proc/self/fd, less the directory's own).
+int open_descriptors() {
+  int n = 0;
+  if (DIR* d = opendir("/proc/self/fd")) {
+    while (dirent* e = readdir(d))
+      if (e->d_name[0] != '.') n++;
+    closedir(d);
+    n--;  // the directory stream itself
+  }
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("io and net leak no descriptor: closed, timed out, cancelled, failed, or left open at the end") {
+  const char* program = R"(
+import io
+import net
+let l = net.listen("127.0.0.1", 0)
+let port = int(net.addr(l)[len("127.0.0.1:"):])
+let l6 = net.listen("::1", 0)
+try { net.accept(l, 0.01) } catch e { }
+let w = spawn { net.accept(l) }
+sleep(0.001)
+cancel(w)
+try { await w } catch e { }
+try { net.connect("127.0.0.1", 1) } catch e { }
+try { net.listen("127.0.0.1", port) } catch e { }
+for i in 0..20 {
+    let a = spawn { return net.accept(l) }
+    let c = net.connect("127.0.0.1", port)
+    let s = await a
+    io.write(c, "line " + str(i) + "\nmore\n")
+    io.close(c)
+    var n = 0
+    for line in io.lines(s) { n += 1 }
+    if i % 2 == 0 { io.close(s) }   # the odd ones are left to the runtime's end
+}
+let a = spawn { return net.accept(l) }
+let c = net.connect("127.0.0.1", port)
+let s = await a
+let ch = io.lines(s)
+io.close(s)
+print(<-ch, "done")
+)";
+  for (int threads : {1, 4}) {
+    CAPTURE(threads);
+    int before = open_descriptors();
+    {
+      Run r = run(program, threads);
+      CHECK(r.err == "");
+      CHECK(r.out == "nil done\n");
+    }
+    CHECK(open_descriptors() == before);
+  }
+}
+
+namespace {
+
+Value host_noop(TaskState&, Value*, int) { return Value::nil(); }
+
+const tsk::vm::NativeEntry kNoops[] = {
+    {"noop", "pool", "pool()", tsk::vm::Effect::Blocks, "Nothing, on the blocking pool", host_noop, 0, 0},
+    {"noop", "inline", "inline()", tsk::vm::Effect::Instant, "Nothing, inline", host_noop, 0, 0},
+};
+
+}  // namespace
+
+// Measures the cost of one hand-off to the blocking pool and back (docs/architecture.md
+// quotes it). Skipped by default: run with -tc='*hand-off*' --no-skip.
+TEST_CASE("the blocking pool's hand-off cost per call (measurement)" * doctest::skip()) {
+  for (int threads : {1, 2}) {
+    tsk::Options options;
+    options.threads = threads;
+    std::string out;
+    options.out = [&](std::string_view s) { out += s; };
+    tsk::Runtime runtime(options);
+    runtime.internal().add_module({"noop", "Measurement", kNoops, nullptr});
+    runtime.run(R"(
+import noop
+import time
+let n = 200000
+var t0 = time.now()
+for i in 0..n { noop.inline() }
+let inline_ns = (time.now() - t0) * 1e9 / n
+t0 = time.now()
+for i in 0..n { noop.pool() }
+let pool_ns = (time.now() - t0) * 1e9 / n
+print(int(inline_ns), int(pool_ns))
+)", "measure.tsk");
+    MESSAGE("threads ", threads, ": inline ns/call, pool ns/call = ", out);
+  }
 }
