@@ -168,6 +168,7 @@ IoHandle& handle_or_stdin(TaskState& t, Value* args, int nargs, const char* fn) 
 
 Value io_read_line(TaskState& t, Value* args, int nargs) {
   auto resumed = rt::take_resumed(t);
+  rt::check_cancel(t);  // a yields function is a cancellation point, data ready or not
   IoHandle& h = handle_or_stdin(t, args, nargs, "io.read_line");
   std::string what = what_of("io.read_line", h);
   check_readable(t, h, what);
@@ -179,6 +180,7 @@ Value io_read_line(TaskState& t, Value* args, int nargs) {
 
 Value io_read(TaskState& t, Value* args, int) {
   auto resumed = rt::take_resumed(t);
+  rt::check_cancel(t);  // a yields function is a cancellation point, data ready or not
   IoHandle& h = *rt::handle_arg(t, args, 0, "io.read");
   int64_t n = arg_int(t, args, 1, "io.read", "n");
   if (n < 0) t.raise("ValueError", "io.read(): n must not be negative, got " + std::to_string(n));
@@ -206,6 +208,7 @@ Value io_read(TaskState& t, Value* args, int) {
 
 Value io_read_all(TaskState& t, Value* args, int) {
   auto resumed = rt::take_resumed(t);
+  rt::check_cancel(t);  // a yields function is a cancellation point, data ready or not
   IoHandle& h = *rt::handle_arg(t, args, 0, "io.read_all");
   std::string what = what_of("io.read_all", h);
   check_readable(t, h, what);
@@ -227,6 +230,7 @@ Value io_read_all(TaskState& t, Value* args, int) {
 
 Value io_write(TaskState& t, Value* args, int) {
   auto resumed = rt::take_resumed(t);
+  rt::check_cancel(t);  // a yields function is a cancellation point, data ready or not
   IoHandle& h = *rt::handle_arg(t, args, 0, "io.write");
   vm::String* s = arg_string(t, args, 1, "io.write", "s");
   std::string what = what_of("io.write", h);

@@ -21,6 +21,7 @@
 #include <cstring>
 #include <vector>
 
+#include "runtime/concurrency.hpp"
 #include "runtime/io_handle.hpp"
 #include "runtime/outside.hpp"
 #include "runtime/runtime.hpp"
@@ -165,6 +166,7 @@ Value net_listen(TaskState& t, Value* args, int nargs) {
 
 Value net_accept(TaskState& t, Value* args, int nargs) {
   auto resumed = rt::take_resumed(t);
+  rt::check_cancel(t);
   IoHandle& h = *rt::handle_arg(t, args, 0, "net.accept");
   std::string what = "net.accept(" + h.describe() + ")";
   if (h.kind != IoHandle::Listener) t.raise("TypeError", "net.accept(): expects a listener, got " + h.describe());
@@ -214,6 +216,7 @@ struct ConnectOp : rt::OutsideOp {
 
 Value net_connect(TaskState& t, Value* args, int nargs) {
   auto resumed = rt::take_resumed(t);
+  rt::check_cancel(t);
   std::string host = host_arg(t, args, 0, "net.connect");
   int port = port_arg(t, args, 1, "net.connect");
   std::string what = what_of("net.connect", host, port);
