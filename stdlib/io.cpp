@@ -60,6 +60,8 @@ std::string what_of(const char* fn, IoHandle& h) { return std::string(fn) + "(" 
 void check_readable(TaskState& t, IoHandle& h, const std::string& what) {
   if (h.kind == IoHandle::Stdout || h.kind == IoHandle::Stderr || h.kind == IoHandle::Listener)
     t.raise("IOError", what + ": the handle is not readable");
+  // Closed: even what was read ahead into its buffer is gone.
+  if (h.closed()) t.raise("IOError", what + ": the handle is closed");
 }
 
 // {=== the read engine
@@ -356,7 +358,6 @@ Value io_lines(TaskState& t, Value* args, int nargs) {
   IoHandle& h = handle_or_stdin(t, args, nargs, "io.lines");
   std::string what = what_of("io.lines", h);
   check_readable(t, h, what);
-  if (h.closed()) t.raise("IOError", what + ": the handle is closed");
   rt::Runtime& runtime = rt::runtime_of(t);
   const vm::Frame& f = t.frames.back();
   const vm::Proto* p = f.closure->proto;
