@@ -180,6 +180,15 @@ void Runtime::write_out(std::string_view s) {
   if (append_out(s)) flush_out();
 }
 
+void Runtime::flush_soon() {
+  {
+    std::lock_guard g(out_mutex);
+    out_pending.store(false, std::memory_order_relaxed);
+    if (out_buffer.empty()) return;
+  }
+  blocking_pool().submit([this] { flush_out(); }, true);
+}
+
 void Runtime::flush_out() {
   std::unique_lock g(out_mutex);
   out_cv.wait(g, [&] { return !out_flushing; });

@@ -86,6 +86,8 @@ class Runtime final : public vm::Host {
   void write_out(std::string_view s);  // append_out, and the flush it asks for, here
   // Writes what is buffered, after any flush in progress (which it waits for).
   void flush_out();
+  // Has the blocking pool write what is buffered (the idle workers' flush).
+  void flush_soon();
   std::mutex out_mutex;  // tasks on every worker print
   std::condition_variable out_cv;  // a flush ended
   bool out_flushing = false;       // a flush is writing, without out_mutex (guarded by it)

@@ -545,7 +545,7 @@ Task* Scheduler::find_work(Worker* w) {
     // output buffered.
     if (idle_ + 1 == int(workers_.size()) && queued_.load() == 0 && runtime_.output_pending()) {
       g.unlock();
-      runtime_.flush_out();
+      runtime_.flush_soon();  // on the blocking pool: a slow stdout must not hold a worker
       g.lock();
       continue;
     }

@@ -323,3 +323,48 @@ print(int(inline_ns), int(pool_ns))
     MESSAGE("threads ", threads, ": inline ns/call, pool ns/call = ", out);
   }
 }
+
+TEST_CASE("a stalled stdout stalls only the printing task: a ticker keeps going on one worker") {
+  Pipe pipe;
+  tsk::Options options;
+  options.threads = 1;
+  std::mutex lock;
+  std::string out;
+  bool first = true;
+  // The first flush blocks until the ticker, which must keep running meanwhile, says it
+  // has ticked ten times: a reader of stdout that has stopped reading.
+  options.out = [&](std::string_view s) {
+    bool wait;
+    {
+      std::lock_guard g(lock);
+      wait = std::exchange(first, false);
+    }
+    if (wait) {
+      char c;
+      CHECK(::read(g_pipe[0], &c, 1) == 1);
+    }
+    std::lock_guard g(lock);
+    out += s;
+  };
+  tsk::Runtime runtime(options);
+  runtime.internal().add_module({"host", "Test functions", kEntries, nullptr});
+  int status = runtime.run(R"(
+import host
+let ticker = spawn {
+    for i in 0..10 { sleep(0.001) }
+    host.release(1)
+    return "ticked"
+}
+let printer = spawn {
+    let line = "................................................................................................."
+    for i in 0..1000 { print(line) }
+    return "printed"
+}
+let t = await ticker
+let p = await printer
+print(t, p)
+)", "stall.tsk");
+  CHECK(status == 0);
+  CHECK(out.size() == 1000 * 98 + std::string("ticked printed\n").size());
+  CHECK(out.substr(out.size() - 15) == "ticked printed\n");
+}
