@@ -66,9 +66,6 @@ void IoHandle::close() {
       f->release();
     }
     if (lines) lines->release();
-    // Tasks waiting on it wake, and find it closed when they try again.
-    if (pollable && registry_->runtime)
-      if (Reactor* r = registry_->runtime->reactor_if_started()) r->close_fd(fd_);
   }
   std::lock_guard g(lock);
   if (users_ == 0) close_fd_now();
@@ -77,6 +74,14 @@ void IoHandle::close() {
 void IoHandle::close_fd_now() {
   if (fd_closed_) return;
   fd_closed_ = true;
+  // Tasks waiting on it wake (and find it closed when they try again), and the number
+  // leaves the epoll set before another open can reuse it. Here, once no operation
+  // holds it: a task registers its wait while it still holds the descriptor.
+  if (pollable) {
+    std::lock_guard g(registry_->lock);
+    if (registry_->runtime)
+      if (Reactor* r = registry_->runtime->reactor_if_started()) r->close_fd(fd_);
+  }
   // The standard streams stay open for the process (and for the runtime's own output).
   if (kind != Stdin && kind != Stdout && kind != Stderr && fd_ >= 0) ::close(fd_);
   if (extra_fd >= 0) ::close(extra_fd);

@@ -100,8 +100,9 @@ bool fill(TaskState& t, IoHandle& h, const std::string& what, std::shared_ptr<rt
         if (errno == EAGAIN || errno == EWOULDBLOCK) break;
         rt::raise_io(t, what, errno);
       }
+      // Registered while `use` holds the descriptor open: a close meanwhile wakes us.
+      w.park(fd, rt::Reactor::Read);
     }
-    w.park(fd, rt::Reactor::Read);
     return false;
   }
   // A file or stdin: one read(2) on the pool. The job keeps the handle and its
@@ -272,8 +273,8 @@ Value io_write(TaskState& t, Value* args, int) {
         rt::raise_io(t, what, errno);
       }
       if (done == text.size()) return Value::nil();
+      w.park(fd, rt::Reactor::Write);  // under `use`, as fill's
     }
-    w.park(fd, rt::Reactor::Write);
     return Value::nil();
   }
   if (auto op = std::dynamic_pointer_cast<WriteOp>(resumed)) {

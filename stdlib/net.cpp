@@ -186,8 +186,8 @@ Value net_accept(TaskState& t, Value* args, int nargs) {
       if (errno == EAGAIN || errno == EWOULDBLOCK) break;
       rt::raise_io(t, what, errno);
     }
+    w.park(fd, rt::Reactor::Read);  // under `use`: a close meanwhile wakes us
   }
-  w.park(fd, rt::Reactor::Read);
   return Value::nil();
 }
 
