@@ -246,8 +246,14 @@ Value io_write(TaskState& t, Value* args, int) {
       return Value::nil();
     }
     case IoHandle::Stderr: {
+      if (resumed) return Value::nil();  // called again: written
       IoHandle::Use use(t, h, what);
-      rt::runtime_of(t).write_err(text);
+      // Stdout's buffer goes first (the order on a terminal), and its reader may be slow:
+      // on the pool, as print's flush.
+      rt::Runtime& runtime = rt::runtime_of(t);
+      rt::run_on_pool(t, std::make_shared<rt::OutsideOp>(),
+                      [&runtime, copy = std::string(text)] { runtime.write_err(copy); }, false, true);
+      if (!t.suspended) rt::take_resumed(t);
       return Value::nil();
     }
     case IoHandle::Stdin:
