@@ -6,6 +6,8 @@
 // synchronised on pipes and on the script's own channels, never on sleeps.
 #include <doctest/doctest.h>
 #include <dirent.h>
+#include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <mutex>
@@ -13,6 +15,7 @@
 #include <thread>
 
 #include "runtime/blocking_pool.hpp"
+#include "runtime/io_handle.hpp"
 #include "runtime/outside.hpp"
 #include "runtime/runtime.hpp"
 #include "runtime/scheduler.hpp"
@@ -367,4 +370,77 @@ print(t, p)
   CHECK(status == 0);
   CHECK(out.size() == 1000 * 98 + std::string("ticked printed\n").size());
   CHECK(out.substr(out.size() - 15) == "ticked printed\n");
+}
+
+namespace {
+
+// instant (for the test): opens a file and returns a handle of kind File, as fs.open will.
+Value host_open(TaskState& t, Value* args, int) {
+  std::string path(args[0].as_string()->view());
+  int flags = args[1].i == 0 ? O_RDONLY : O_WRONLY | O_CREAT | O_TRUNC;
+  int fd = ::open(path.c_str(), flags | O_CLOEXEC, 0644);
+  if (fd < 0) tsk::rt::raise_io(t, "host.open(" + tsk::rt::quoted(path) + ")", errno);
+  return tsk::rt::new_handle(t, tsk::rt::IoHandle::File, fd, path, false);
+}
+
+const tsk::vm::NativeEntry kFileEntries[] = {
+    {"files", "open", "open(path, write)", tsk::vm::Effect::Instant, "Opens a file (0: read, 1: write)", host_open, 2, 2},
+};
+
+}  // namespace
+
+TEST_CASE("file handles are read and written on the blocking pool; errors name the file") {
+  char dir[] = "/tmp/tsk_outside_XXXXXX";
+  REQUIRE(mkdtemp(dir) != nullptr);
+  std::string path = std::string(dir) + "/data.txt";
+  int before = open_descriptors();
+  {
+    tsk::Options options;
+    options.threads = 1;
+    std::string out, err;
+    options.out = [&](std::string_view s) { out += s; };
+    options.err = [&](std::string_view s) { err += s; };
+    tsk::Runtime runtime(options);
+    runtime.internal().add_module({"files", "Test files", kFileEntries, nullptr});
+    int status = runtime.run(R"(
+import io
+import files
+let path = ")" + path + R"("
+let w = files.open(path, 1)
+print(str(w) == "<file " + path + ">", type(w))
+var big = ""
+for i in 0..5000 { big += "line " + str(i) + "\n" }
+io.write(w, big)
+io.write(w, "last line without newline")
+io.close(w)
+let r = files.open(path, 0)
+print(io.read_line(r), io.read_line(r))
+print(io.read(r, 5))
+let rest = io.read_all(r)
+print(len(rest), io.read_line(r), io.read_all(r) == "")
+var n = 0
+let r2 = files.open(path, 0)
+for line in io.lines(r2) { n += 1 }
+print(n)
+try { io.write(r, "x") } catch e { print(e.kind) }
+io.close(r)
+try { io.read_line(r) } catch e { print(e.message == "io.read_line(<file " + path + ">): the handle is closed") }
+try { files.open(path + ".nope", 0) } catch e { print(e.kind, e.message == "host.open(\"" + path + ".nope\"): No such file or directory") }
+let left_open = files.open(path, 0)
+)", "files.tsk");
+    CHECK(status == 0);
+    CHECK(err == "");
+    CHECK(out ==
+          "true handle\n"
+          "line 0 line 1\n"
+          "line \n"
+          "48896 nil true\n"
+          "5001\n"
+          "IOError\n"
+          "true\n"
+          "IOError true\n");
+  }
+  CHECK(open_descriptors() == before);
+  std::remove(path.c_str());
+  rmdir(dir);
 }
