@@ -78,7 +78,21 @@ void TaskState::ensure_stack(size_t needed) {
 }
 
 Value TaskState::call(Value fn, const Value* args, int nargs) {
-  if (fn.tag == Tag::Native) return call_native(*this, fn.as_native(), const_cast<Value*>(args), nargs);
+  if (fn.tag == Tag::Native) {
+    // A native called by a native (list.map(xs, net.resolve)) has no instruction to
+    // resume after a wait: it must not park (in_fiber off makes it run inline, or raise).
+    struct NoPark {
+      TaskState& t;
+      bool in_fiber;
+      ~NoPark() {
+        t.in_fiber = in_fiber;
+        t.call_depth--;
+      }
+    } no_park{*this, in_fiber};
+    call_depth++;
+    in_fiber = false;
+    return call_native(*this, fn.as_native(), const_cast<Value*>(args), nargs);
+  }
   if (fn.tag != Tag::Closure) raise("TypeError", std::string("cannot call ") + type_name(fn));
   Closure* c = fn.as_closure();
   Proto* p = c->proto;
