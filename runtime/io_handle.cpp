@@ -77,10 +77,13 @@ void IoHandle::close_fd_now() {
   // Tasks waiting on it wake (and find it closed when they try again), and the number
   // leaves the epoll set before another open can reuse it. Here, once no operation
   // holds it: a task registers its wait while it still holds the descriptor.
-  if (pollable) {
+  if (pollable || extra_fd >= 0) {
     std::lock_guard g(registry_->lock);
     if (registry_->runtime)
-      if (Reactor* r = registry_->runtime->reactor_if_started()) r->close_fd(fd_);
+      if (Reactor* r = registry_->runtime->reactor_if_started()) {
+        if (pollable && fd_ >= 0) r->close_fd(fd_);
+        if (extra_fd >= 0) r->close_fd(extra_fd);  // a process's pidfd, waited on in the reactor
+      }
   }
   // The standard streams stay open for the process (and for the runtime's own output).
   if (kind != Stdin && kind != Stdout && kind != Stderr && fd_ >= 0) ::close(fd_);

@@ -10,8 +10,10 @@
 //
 // Descriptor lifetime: the fd is closed by the last of close() and the operations in
 // flight (`Use`), so a task's read never lands on a descriptor number another open has
-// reused. A pollable handle (socket, pipe) is non-blocking and waits through the reactor;
-// a regular file is read and written on the blocking pool. Every handle is in its
+// reused. A pollable handle (socket, pipe) waits through the reactor: its maker sets
+// O_NONBLOCK (and O_CLOEXEC) before new_handle; a regular file (pollable = false) is
+// read and written on the blocking pool. A `yields` native registers its FdWait while
+// its `Use` still holds the descriptor (so a close meanwhile wakes it). Every handle is in its
 // runtime's registry until closed, and the runtime closes those left when it ends.
 //
 // Concurrency: `lock` guards the read buffer (bytes read past a line) and the closed
@@ -59,7 +61,8 @@ class IoHandle final : public vm::RefCounted {
   const std::string name;
   const bool pollable;       // non-blocking, waited on through the reactor
   pid_t pid = -1;            // Process: its id (proc sets it)
-  // A pidfd or other extra descriptor a module keeps with the handle (closed with it).
+  // A pidfd or other extra descriptor a module keeps with the handle (closed with it,
+  // and forgotten by the reactor then, so it may be waited on with FdWait).
   int extra_fd = -1;
 
   std::mutex lock;
