@@ -358,7 +358,8 @@ Value io_feed(TaskState& t, Value* args, int) {
   }
 }
 
-const vm::NativeEntry kFeed = {"io", "_feed", "_feed(h, ch)", Effect::Yields,
+// Its name is what a deadlock report shows for the feeder task ("task 3 io.lines ...").
+const vm::NativeEntry kFeed = {"io", "io.lines", "_feed(h, ch)", Effect::Yields,
                                "Feeds the lines of h into ch (the task behind io.lines)", io_feed, 2, 2};
 
 Value io_lines(TaskState& t, Value* args, int nargs) {
