@@ -67,6 +67,7 @@ uint64_t begin_outside_wait(vm::TaskState& t, std::shared_ptr<OutsideOp> op, Wai
   Runtime& rt = runtime_of(t);
   t.extra().pending() = std::move(op);
   rt.outside_waits.fetch_add(1, std::memory_order_relaxed);
+  if (kind == WaitInfo::Blocking) t.uncancellable_wait.store(true, std::memory_order_release);
   uint64_t gen = self.begin_wait(WaitInfo::on(kind));
   t.suspended = true;
   t.retry_native = true;
@@ -125,6 +126,7 @@ void outside_wait_ended(vm::TaskState& t, WaitInfo::Kind kind) {
   Task& self = host_of(t);
   Runtime& rt = runtime_of(t);
   rt.outside_waits.fetch_sub(1, std::memory_order_relaxed);
+  t.uncancellable_wait.store(false, std::memory_order_release);
   auto* op = t.extras ? static_cast<OutsideOp*>(t.extras->pending().get()) : nullptr;
   if (kind == WaitInfo::Io && op) {
     if (op->fd >= 0) rt.reactor().forget(op->fd, &self);

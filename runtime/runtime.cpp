@@ -318,7 +318,7 @@ void Runtime::interrupt(Task* task) {
 
 void Runtime::interrupt(Task* task, uint64_t gen) {
   // A blocking call is not a cancellation point (SPEC §10): its completion wakes it.
-  if (task->waiting.kind == WaitInfo::Blocking) return;
+  if (task->vm.uncancellable_wait.load(std::memory_order_acquire)) return;
   if (!task->claim(gen)) return;
   switch (task->waiting.kind) {
     case WaitInfo::Receive: case WaitInfo::Send: case WaitInfo::Select:
@@ -363,6 +363,7 @@ int Runtime::run_main(vm::Value main_closure) {
   m.vm.handlers.clear();
   m.vm.suspended = false;
   m.vm.retry_native = false;
+  m.vm.uncancellable_wait = false;
   m.vm.resume = vm::TaskState::Resume::None;
   // An outside wait the last run ended in (os.exit during a flush) is over: its op is
   // not main's to find, and no task of that run still waits on the outside world.

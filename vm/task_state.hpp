@@ -145,6 +145,10 @@ class TaskState {
   // Set by a native that parked the task to be called again, with the same arguments,
   // when it runs again (a `blocks` call on the pool, an I/O wait): Resume::Retry.
   bool retry_native = false;
+  // The task's current wait must not be ended by a cancel (a blocking call on the pool,
+  // SPEC §10): set before that wait begins and cleared when the task runs again; read
+  // by the runtime's interrupt from other threads, hence atomic.
+  std::atomic<bool> uncancellable_wait{false};
   Resume resume = Resume::None;
   // A native with `calls_back` running on a fiber (runtime/fiber.hpp): in_fiber while
   // its code runs; fiber_pending while the task is parked inside it, whose result then
