@@ -175,15 +175,21 @@ void Runtime::end_outside() {
     handles->runtime = nullptr;
   }
   // Runtime-touching pool jobs end first (the pool's destructor waits for them), then
-  // completions arriving later find the runtime gone.
-  blocking_pool_.reset();
+  // completions arriving later find the runtime gone. The pointer goes first: nobody may
+  // find the pool while it is being destroyed.
   pool_ptr_.store(nullptr);
+  std::unique_ptr<BlockingPool> pool;
+  {
+    std::lock_guard g(outside_start_);
+    pool = std::move(blocking_pool_);
+  }
+  pool.reset();
   {
     std::lock_guard g(liveness->lock);
     liveness->alive = false;
   }
-  reactor_owner_.reset();
   reactor_.store(nullptr);
+  reactor_owner_.reset();
 }
 
 // }===
