@@ -136,6 +136,7 @@ std::string quoted(std::string_view s) {
 // {=== the runtime's outside world: lazily started, ended first
 
 BlockingPool& Runtime::blocking_pool() {
+  // Only tasks (and flush_soon, which locks) ask: none runs once end_outside has begun.
   if (BlockingPool* p = pool_ptr_.load(std::memory_order_acquire)) return *p;
   std::lock_guard g(outside_start_);
   if (!blocking_pool_) {
@@ -177,10 +178,11 @@ void Runtime::end_outside() {
   // Runtime-touching pool jobs end first (the pool's destructor waits for them), then
   // completions arriving later find the runtime gone. The pointer goes first: nobody may
   // find the pool while it is being destroyed.
-  pool_ptr_.store(nullptr);
   std::unique_ptr<BlockingPool> pool;
   {
     std::lock_guard g(outside_start_);
+    outside_ended_ = true;
+    pool_ptr_.store(nullptr);
     pool = std::move(blocking_pool_);
   }
   pool.reset();

@@ -186,7 +186,20 @@ void Runtime::flush_soon() {
     out_pending.store(false, std::memory_order_relaxed);
     if (out_buffer.empty()) return;
   }
-  blocking_pool().submit([this] { flush_out(); }, true);
+  {
+    // Under the lock that end_outside takes to end the pool: an idle worker may get here
+    // while the runtime is being destroyed (its workers stop after the pool).
+    std::lock_guard g(outside_start_);
+    if (!outside_ended_) {
+      if (!blocking_pool_) {
+        blocking_pool_ = std::make_unique<BlockingPool>();
+        pool_ptr_.store(blocking_pool_.get(), std::memory_order_release);
+      }
+      blocking_pool_->submit([this] { flush_out(); }, true);
+      return;
+    }
+  }
+  flush_out();  // the runtime is ending: no pool any more
 }
 
 void Runtime::flush_out() {

@@ -245,6 +245,7 @@ class Runtime final : public vm::Host {
 
  private:
   std::mutex outside_start_;
+  bool outside_ended_ = false;  // end_outside has run (guarded by outside_start_)
   std::unique_ptr<BlockingPool> blocking_pool_;
   std::atomic<BlockingPool*> pool_ptr_{nullptr};
   std::unique_ptr<Reactor> reactor_owner_;
