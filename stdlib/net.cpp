@@ -204,11 +204,19 @@ struct ConnectOp : rt::OutsideOp {
   size_t next = 0;
   int sock = -1;
   int last_error = ECONNREFUSED;
-  rt::Reactor* reactor = nullptr;  // set once the socket has waited in it
+  // Set once the socket has waited in the reactor, which must forget it before its
+  // number is reused; reached through the registry, which outlives the runtime.
+  std::shared_ptr<rt::HandleRegistry> registry;
   ~ConnectOp() override { close_sock(); }
+  void forget_sock() {
+    if (!registry) return;
+    std::lock_guard g(registry->lock);
+    if (registry->runtime)
+      if (rt::Reactor* r = registry->runtime->reactor_if_started()) r->close_fd(sock);
+  }
   void close_sock() {
     if (sock < 0) return;
-    if (reactor) reactor->close_fd(sock);
+    forget_sock();
     ::close(sock);
     sock = -1;
   }
@@ -245,7 +253,7 @@ Value net_connect(TaskState& t, Value* args, int nargs) {
       socklen_t len = sizeof err;
       if (getsockopt(op->sock, SOL_SOCKET, SO_ERROR, &err, &len) != 0) err = errno;
       if (err == 0) {
-        if (op->reactor) op->reactor->close_fd(op->sock);  // the handle registers it afresh
+        op->forget_sock();  // the handle registers it afresh
         int fd = std::exchange(op->sock, -1);
         int on = 1;
         setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &on, sizeof on);
@@ -275,7 +283,7 @@ Value net_connect(TaskState& t, Value* args, int nargs) {
       continue;
     }
     op->sock = fd;
-    op->reactor = &rt::runtime_of(t).reactor();
+    op->registry = rt::runtime_of(t).handles;
     w.park(fd, rt::Reactor::Write);
     return Value::nil();
   }
