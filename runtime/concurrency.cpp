@@ -1,6 +1,7 @@
 // Spawn, await, cancel, scopes, channel operations from script code, and the end of a
 // task (see runtime/concurrency.hpp and the state rules in runtime/task.hpp).
 #include "runtime/concurrency.hpp"
+#include "runtime/outside.hpp"
 
 #include "runtime/channel.hpp"
 #include "runtime/inline_vector.hpp"
@@ -439,6 +440,7 @@ void finish_wait(vm::TaskState& t) {
   WaitInfo::Kind kind = self.waiting.kind;
   // A sleep ended otherwise (cancelled) takes its timer out of the heap.
   if (kind == WaitInfo::Sleep && !self.registration_taken) rt.scheduler->cancel_timer(self);
+  if (kind == WaitInfo::Blocking || kind == WaitInfo::Io) outside_wait_ended(t, kind);  // runtime/outside.hpp
   self.waiting = WaitInfo{};
   WakeError error = std::exchange(self.wake_error, WakeError::None);
   if (error == WakeError::None) return;

@@ -23,7 +23,11 @@
 #include "vm/arith.hpp"
 #include "vm/ops.hpp"
 #include "vm/transfer.hpp"
+#include "runtime/blocking_pool.hpp"
 #include "runtime/channel.hpp"
+#include "runtime/io_handle.hpp"
+#include "runtime/outside.hpp"
+#include "runtime/reactor.hpp"
 #include "runtime/scheduler.hpp"
 #include "runtime/task.hpp"
 #include "vm/check.hpp"
@@ -35,6 +39,8 @@ namespace {
 // 64 KiB: large enough that a million small prints cost a few thousand write calls,
 // small enough to stay cache-resident.
 constexpr size_t kOutFlushAt = 64 * 1024;
+// Printers stop to wait for a flush in progress past this much output (four flushes).
+constexpr size_t kOutBacklog = 4 * kOutFlushAt;
 
 // Writes all of `s`: 0, or the errno of the write that failed.
 int write_fd(int fd, std::string_view s) {
@@ -149,10 +155,14 @@ Runtime::Runtime(Config cfg) : config(std::move(cfg)), seed(config.seed ? *confi
     builtins.push_back(vm::Value::object(immortal.native(&e)));
   auto modules_std = vm::standard_modules();
   module_defs.assign(modules_std.begin(), modules_std.end());
+  liveness = std::make_shared<Liveness>();
+  handles = std::make_shared<HandleRegistry>();
+  handles->runtime = this;
 }
 
 Runtime::~Runtime() {
   flush_out();
+  end_outside();
   // Workers first: nothing may run while the tasks and their heaps go (and workers
   // still read `scheduler` while they stop, so it is cleared only afterwards).
   if (scheduler) scheduler->shutdown();
@@ -164,30 +174,72 @@ Runtime::~Runtime() {
   }
 }
 
-void Runtime::write_out(std::string_view s) {
+bool Runtime::append_out(std::string_view s) {
   std::lock_guard g(out_mutex);
   out_buffer.append(s);
   out_pending.store(true, std::memory_order_relaxed);
-  if (out_buffer.size() >= kOutFlushAt || write_through.load(std::memory_order_relaxed)) flush_locked();
+  size_t n = out_buffer.size();
+  // While one flush writes, printers go on appending, up to a backlog past which they
+  // wait for it (through the flush they are told to make).
+  return write_through.load(std::memory_order_relaxed) || (n >= kOutFlushAt && !out_flushing) ||
+         n >= kOutBacklog;
+}
+
+void Runtime::write_out(std::string_view s) {
+  if (append_out(s)) flush_out();
+}
+
+void Runtime::flush_soon() {
+  {
+    std::lock_guard g(out_mutex);
+    out_pending.store(false, std::memory_order_relaxed);
+    if (out_buffer.empty()) return;
+  }
+  {
+    // Under the lock that end_outside takes to end the pool: an idle worker may get here
+    // while the runtime is being destroyed (its workers stop after the pool).
+    std::lock_guard g(outside_start_);
+    if (!outside_ended_) {
+      if (!blocking_pool_) {
+        blocking_pool_ = std::make_unique<BlockingPool>();
+        pool_ptr_.store(blocking_pool_.get(), std::memory_order_release);
+      }
+      blocking_pool_->submit([this] { flush_out(); }, true);
+      return;
+    }
+  }
+  flush_out();  // the runtime is ending: no pool any more
 }
 
 void Runtime::flush_out() {
-  std::lock_guard g(out_mutex);
-  flush_locked();
+  std::unique_lock g(out_mutex);
+  out_cv.wait(g, [&] { return !out_flushing; });
+  write_taken(g);
 }
 
-void Runtime::flush_locked() {
+void Runtime::write_taken(std::unique_lock<std::mutex>& g) {
   out_pending.store(false, std::memory_order_relaxed);
   if (out_buffer.empty()) return;
-  if (config.write_out) {
-    config.write_out(out_buffer);
-  } else if (!stdout_failed) {
-    if (int error = write_fd(1, out_buffer)) {
-      stdout_failed = true;
-      output_failed(true, error);
-    }
+  // The write happens without out_mutex: a slow reader of stdout stalls only the
+  // flusher (on the blocking pool, for print), never the tasks that print meanwhile.
+  // One flush at a time (out_flushing) keeps the output in order.
+  std::string chunk;
+  chunk.swap(out_buffer);
+  out_flushing = true;
+  bool failed = stdout_failed;
+  g.unlock();
+  int error = 0;
+  if (config.write_out) config.write_out(chunk);
+  else if (!failed) error = write_fd(1, chunk);
+  g.lock();
+  if (error) stdout_failed = true;
+  out_flushing = false;
+  out_cv.notify_all();
+  if (error) {
+    g.unlock();
+    output_failed(true, error);
+    g.lock();
   }
-  out_buffer.clear();
 }
 
 void Runtime::write_err(std::string_view s) {
@@ -287,10 +339,12 @@ void Runtime::interrupt(Task* task) {
 }
 
 void Runtime::interrupt(Task* task, uint64_t gen) {
+  // A blocking call is not a cancellation point (SPEC §10): its completion wakes it.
+  if (task->vm.uncancellable_wait.load(std::memory_order_acquire)) return;
   if (!task->claim(gen)) return;
   switch (task->waiting.kind) {
     case WaitInfo::Receive: case WaitInfo::Send: case WaitInfo::Select:
-    case WaitInfo::Sleep: case WaitInfo::Forever: case WaitInfo::Import:
+    case WaitInfo::Sleep: case WaitInfo::Forever: case WaitInfo::Import: case WaitInfo::Io:
       if (task->should_cancel()) task->wake_error = WakeError::Cancelled;
       break;
     default: break;  // Await, ScopeEnd, TaskEnd run their instruction again
@@ -330,7 +384,13 @@ int Runtime::run_main(vm::Value main_closure) {
   m.vm.frames.clear();
   m.vm.handlers.clear();
   m.vm.suspended = false;
+  m.vm.retry_native = false;
+  m.vm.uncancellable_wait = false;
   m.vm.resume = vm::TaskState::Resume::None;
+  // An outside wait the last run ended in (os.exit during a flush) is over: its op is
+  // not main's to find, and no task of that run still waits on the outside world.
+  if (m.vm.extras && m.vm.extras->rare_) m.vm.extras->rare_->pending.reset();
+  outside_waits.store(0);
   m.body_finished = false;
   m.outcome = Task::Pending;
   m.ending.reset();
@@ -434,7 +494,7 @@ void Runtime::interrupt_run(int status) {
   // thread holds the lock it is writing already (or it is this thread, called from an
   // output callback, which must not wait for itself).
   std::unique_lock g(out_mutex, std::try_to_lock);
-  if (g.owns_lock()) flush_locked();
+  if (g.owns_lock() && !out_flushing) write_taken(g);
 }
 
 vm::Module* Runtime::standard_module(const std::string& name) {

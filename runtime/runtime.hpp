@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <condition_variable>
 #include <cstdio>
 #include <functional>
 #include <map>
@@ -26,6 +27,10 @@ namespace tsk::rt {
 
 class Scheduler;
 class Task;
+class BlockingPool;
+class Reactor;
+struct Liveness;
+struct HandleRegistry;
 
 // Every runtime knob with its default and why.
 struct Config {
@@ -75,10 +80,19 @@ class Runtime final : public vm::Host {
   // waits (the last worker going idle), before anything goes to stderr, at the end of
   // a run and at os.exit.
   std::string out_buffer;
-  void write_out(std::string_view s);
+  // Appends `s`; true when the caller must then flush_out (print does that on the
+  // blocking pool: only the flush may block).
+  bool append_out(std::string_view s);
+  void write_out(std::string_view s);  // append_out, and the flush it asks for, here
+  // Writes what is buffered, after any flush in progress (which it waits for).
   void flush_out();
+  // Has the blocking pool write what is buffered (the idle workers' flush).
+  void flush_soon();
   std::mutex out_mutex;  // tasks on every worker print
-  void flush_locked();
+  std::condition_variable out_cv;  // a flush ended
+  bool out_flushing = false;       // a flush is writing, without out_mutex (guarded by it)
+  // Takes the buffer and writes it with `g` (on out_mutex) released; no flush in progress.
+  void write_taken(std::unique_lock<std::mutex>& g);
   void write_err(std::string_view s);
   // Output is buffered (a relaxed look, without the lock: an idle worker then flushes).
   bool output_pending() const { return out_pending.load(std::memory_order_relaxed); }
@@ -193,6 +207,19 @@ class Runtime final : public vm::Host {
   // Index of a builtin by name, or -1. The compiler resolves free names with it.
   int builtin_index(std::string_view name) const;
 
+  // --- the outside world (runtime/outside.hpp, blocking_pool.hpp, reactor.hpp) ---
+  // Tasks parked on an outside operation (a blocking call, an I/O wait): while any is,
+  // the program is not deadlocked (SPEC §13).
+  std::atomic<int64_t> outside_waits{0};
+  std::shared_ptr<Liveness> liveness;
+  // Made at their first use, so a script that does no I/O starts no thread.
+  BlockingPool& blocking_pool();
+  Reactor& reactor();
+  Reactor* reactor_if_started() { return reactor_.load(std::memory_order_acquire); }
+  // Every open io handle, closed when the runtime ends (SPEC §15).
+  std::shared_ptr<HandleRegistry> handles;
+  vm::Value call_blocking(vm::TaskState& t, vm::Native* native, vm::Value* args, int nargs) override;
+
   // --- vm::Host (the loop's way into the runtime; runtime/concurrency.hpp, fiber.hpp) ---
   vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::Loc at) override;
   bool await(vm::TaskState& t, vm::Value handle, vm::Value& out) override;
@@ -215,6 +242,17 @@ class Runtime final : public vm::Host {
   [[noreturn]] void write_foreign_global(vm::TaskState& t, vm::Module* m, uint32_t index) override;
   void mark_host_roots(vm::TaskState& t) override;
   uint64_t new_error_id() override { return next_error_id.fetch_add(1, std::memory_order_relaxed); }
+
+ private:
+  std::mutex outside_start_;
+  bool outside_ended_ = false;  // end_outside has run (guarded by outside_start_)
+  std::unique_ptr<BlockingPool> blocking_pool_;
+  std::atomic<BlockingPool*> pool_ptr_{nullptr};
+  std::unique_ptr<Reactor> reactor_owner_;
+  std::atomic<Reactor*> reactor_{nullptr};
+  // Ends the outside world first in the destructor: handles closed, completions that
+  // come back later find the runtime gone.
+  void end_outside();
 };
 
 // The Runtime running `t` (every vm::TaskState's host is one).

@@ -32,6 +32,8 @@ const char* wait_text(const WaitInfo& w) {
     case WaitInfo::Sleep: return "sleeping";
     case WaitInfo::Forever: return "in an empty select";
     case WaitInfo::Import: return "waiting for module ";
+    case WaitInfo::Blocking: return "in a blocking call";
+    case WaitInfo::Io: return "waiting on I/O";
     default: return "waiting";
   }
 }
@@ -151,6 +153,9 @@ void Scheduler::end_all_tasks(Task* main) {
   // its globals outlive the run.
   for (Task* t : left) {
     if (t == main) continue;
+    // Its blocking call still runs on the pool, in its heap: the call's reference keeps
+    // the task, and its heap goes with it.
+    if (t->waiting.kind == WaitInfo::Blocking) continue;
     if (t->vm.fiber_call) discard_fiber(t->vm);
     runtime_.abort_imports(t->vm);
     t->wake_value = vm::Message();
@@ -711,10 +716,13 @@ Task* Scheduler::find_work(Worker* w) {
     if (all_parked && runtime_.output_pending()) {
       parked_.fetch_sub(1, std::memory_order_relaxed);
       g.unlock();
-      runtime_.flush_out();
+      runtime_.flush_soon();  // on the blocking pool: a slow stdout must not hold a worker
       continue;
     }
-    if (all_parked && !finished_ && main_.load(std::memory_order_relaxed) && has_live() && !timer_can_wake()) {
+    // A task parked on the outside world (I/O, a blocking call) is not deadlocked: its
+    // count drops only once it is runnable again (runtime/outside.hpp).
+    if (all_parked && !finished_ && main_.load(std::memory_order_relaxed) && has_live() && !timer_can_wake() &&
+        runtime_.outside_waits.load() == 0) {
       parked_.fetch_sub(1, std::memory_order_relaxed);
       on_deadlock(g);
       continue;  // main may have been woken into this worker's next slot
@@ -870,6 +878,7 @@ void Scheduler::run_task(Worker* w, Task* t) {
       switch (t->waiting.kind) {
         case WaitInfo::Receive: case WaitInfo::Send: case WaitInfo::Select:
         case WaitInfo::Sleep: case WaitInfo::Forever: case WaitInfo::Await: case WaitInfo::Import:
+        case WaitInfo::Io:
           runtime_.interrupt(t);
           break;
         default: break;

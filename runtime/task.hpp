@@ -52,7 +52,10 @@ class Task;
 
 // What a parked task waits for; the deadlock report prints it.
 struct WaitInfo {
-  enum Kind : uint8_t { None, Receive, Send, Select, Await, ScopeEnd, TaskEnd, Sleep, Forever, Import } kind = None;
+  enum Kind : uint8_t { None, Receive, Send, Select, Await, ScopeEnd, TaskEnd, Sleep, Forever, Import,
+    Blocking,  // a blocks call on the blocking pool: not a cancellation point
+    Io         // an I/O wait (reactor, timer, or a file's call on the pool): cancel ends it
+  } kind = None;
   union {
     Channel* chan = nullptr;  // Receive, Send
     uint64_t task_id;         // Await

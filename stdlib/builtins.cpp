@@ -15,6 +15,7 @@
 #include <utility>
 #include <vector>
 
+#include "runtime/outside.hpp"
 #include "runtime/runtime.hpp"
 #include "stdlib/natives.hpp"
 #include "vm/heap.hpp"
@@ -192,14 +193,32 @@ Parse parse_float(std::string_view s, double& out) {
 
 // {=== printing and conversion
 
+// Writes `text` to standard output through the runtime's buffer, and sends the flush
+// the buffer asks for (when it is full) to the blocking pool: the task parks meanwhile
+// and print is called again, which finds the flush done (rt::take_resumed).
+}  // namespace
+
+void write_stdout(TaskState& t, std::string_view text) {
+  rt::Runtime& runtime = rt::runtime_of(t);
+  if (!runtime.append_out(text)) return;
+  if (!rt::can_park(t)) {
+    runtime.flush_out();
+    return;
+  }
+  rt::run_on_pool(t, std::make_shared<rt::OutsideOp>(), [&runtime] { runtime.flush_out(); }, false, true);
+}
+
+namespace {
+
 Value b_print(TaskState& t, Value* args, int nargs) {
+  if (rt::take_resumed(t)) return Value::nil();  // called again: its flush is done
   std::string line;
   for (int i = 0; i < nargs; ++i) {
     if (i) line += ' ';
     vm::append_str(line, args[i]);
   }
   line += '\n';
-  rt::runtime_of(t).write_out(line);
+  write_stdout(t, line);
   return Value::nil();
 }
 
@@ -308,7 +327,8 @@ Value b_is_frozen(TaskState&, Value* args, int) {
     case Tag::Map:
     case Tag::Closure:  // a function is immutable once what it captured is
     case Tag::Chan:
-    case Tag::Task: return Value::boolean(v.o->frozen());
+    case Tag::Task:
+    case Tag::IoHandle: return Value::boolean(v.o->frozen());
     default: return Value::boolean(true);  // scalars, strings, natives, ranges, errors
   }
 }
@@ -578,6 +598,7 @@ std::string module_help(TaskState& t, const vm::Module* m) {
 }
 
 Value b_help(TaskState& t, Value* args, int nargs) {
+  if (rt::take_resumed(t)) return Value::nil();  // called again: its flush is done
   std::string text;
   if (nargs == 0) {
     text = "builtins:\n";
@@ -598,7 +619,7 @@ Value b_help(TaskState& t, Value* args, int nargs) {
                                  vm::type_name(v));
     }
   }
-  rt::runtime_of(t).write_out(text);
+  write_stdout(t, text);
   return Value::nil();
 }
 
@@ -610,7 +631,7 @@ constexpr Effect kInstant = Effect::Instant;
 const NativeEntry kBuiltins[] = {
     {"", "print", "print(values...)", Effect::Blocks,
      "Writes str() of each value, separated by spaces, and a newline to standard output",
-     b_print, 0, -1},
+     b_print, 0, -1, false, true},
     {"", "len", "len(x)", kInstant,
      "The length of a string (in bytes), list, map or range", b_len, 1, 1},
     {"", "str", "str(v)", kInstant,
@@ -621,7 +642,7 @@ const NativeEntry kBuiltins[] = {
     {"", "float", "float(x)", kInstant,
      "A float from a number, bool or string (\"2.5\", \"1e5\", \"inf\", \"nan\")", b_float, 1, 1},
     {"", "type", "type(v)", kInstant,
-     "The name of v's type: nil bool int float string list map range fn chan task error module",
+     "The name of v's type: nil bool int float string list map range fn chan task handle error module",
      b_type, 1, 1},
     {"", "error", "error(message, kind = \"Error\")", kInstant,
      "A new error value with .message and .kind, for throw", b_error, 1, 2},
@@ -662,7 +683,7 @@ const NativeEntry kBuiltins[] = {
     // blocks, not instant: help writes to standard output exactly as print does.
     {"", "help", "help(f)", Effect::Blocks,
      "Prints the signature, effect and description of a native function or of every function in a module",
-     b_help, 0, 1},
+     b_help, 0, 1, false, true},
 };
 
 }  // namespace

@@ -67,6 +67,12 @@ vm::ModuleDef map_module();                          // map.cpp
 vm::ModuleDef os_module();                           // os.cpp
 vm::ModuleDef json_module();                         // json.cpp
 vm::ModuleDef rand_module();                         // rand.cpp
+vm::ModuleDef io_module();                           // io.cpp
+vm::ModuleDef net_module();                          // net.cpp
+// Writes `text` to standard output through print's buffer; a flush it needs goes to the
+// blocking pool while the task parks, and the native is then called again, which must
+// return at once when rt::take_resumed finds the flush done (builtins.cpp).
+void write_stdout(TaskState& t, std::string_view text);
 
 // string.format's engine (format.cpp): printf-style `fmt` applied to args[0..nargs).
 std::string format(TaskState& t, std::string_view fmt, const Value* args, int nargs);

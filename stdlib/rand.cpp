@@ -81,7 +81,7 @@ bool system_random(void* buf, size_t n) {
 // The calling task's generator state, made at its first use. `seeded` false: seed it
 // from the system (or the runtime's seed); true: the caller sets it.
 uint64_t* state_of(TaskState& t, bool seeded = false) {
-  auto& state = t.extra().rand;
+  auto& state = t.extra().rare().rand;
   if (state) return state->data();
   state = std::make_unique<std::array<uint64_t, 4>>();
   uint64_t* s = state->data();

@@ -28,6 +28,8 @@ std::span<const ModuleDef> standard_modules() {
       stdlib::math_module(), stdlib::string_module(), stdlib::list_module(),
       stdlib::map_module(),  stdlib::os_module(),     stdlib::time_module(),
       stdlib::json_module(), stdlib::rand_module(),
+      stdlib::io_module(),
+      stdlib::net_module(),
   };
   return modules;
 }

@@ -36,7 +36,7 @@ size_t object_size(const Obj* o) {
     case Tag::Cell: return sizeof(Cell);
     case Tag::Error: return sizeof(Error);
     case Tag::Module: return sizeof(Module);
-    case Tag::Chan: case Tag::Task: return sizeof(Handle);
+    case Tag::Chan: case Tag::Task: case Tag::IoHandle: return sizeof(Handle);
     default: return sizeof(Obj);
   }
 }
@@ -44,6 +44,7 @@ size_t object_size(const Obj* o) {
 void free_object(Obj* o) {
   switch (o->tag) {
     case Tag::Chan:
+    case Tag::IoHandle:
     case Tag::Task: static_cast<Handle*>(o)->target->release(); break;
     case Tag::List: static_cast<List*>(o)->~List(); break;
     case Tag::Map: static_cast<Map*>(o)->~Map(); break;

@@ -76,6 +76,13 @@ class Host {
   virtual bool should_yield(TaskState& t) = 0;
   virtual void yield_now(TaskState& t) = 0;
 
+  // --- natives whose effect is `blocks` (SPEC §10) ---
+  // Calls `native` where its blocking system call cannot stall other tasks: parks the
+  // task (sets TaskState::suspended and retry_native) and runs it on another thread;
+  // when the task is called again with the same arguments it returns the result (or
+  // raises the error). Where the task cannot park, it runs inline.
+  virtual Value call_blocking(TaskState& t, Native* native, Value* args, int nargs) = 0;
+
   // --- natives that call back into script, on fibers ---
   virtual bool call_on_fiber(TaskState& t, Native* native, Value* args, int nargs, Value& out) = 0;
   virtual bool resume_fiber(TaskState& t, Value& out) = 0;

@@ -68,6 +68,7 @@ void check_arity(TaskState& t, Native* n, int nargs) {
 Value call_native(TaskState& t, Native* n, Value* args, int nargs) {
   const NativeEntry* e = n->entry;
   check_arity(t, n, nargs);
+  if (e->effect == Effect::Blocks && !e->offloads_itself) return t.runtime.call_blocking(t, n, args, nargs);
   // Copy the arguments: a native that calls back into script may grow (move) the stack.
   Value buf[8];
   if (nargs <= 8) {
@@ -110,7 +111,21 @@ void TaskState::ensure_stack(size_t needed) {
 }
 
 Value TaskState::call(Value fn, const Value* args, int nargs) {
-  if (fn.tag == Tag::Native) return call_native(*this, fn.as_native(), const_cast<Value*>(args), nargs);
+  if (fn.tag == Tag::Native) {
+    // A native called by a native (list.map(xs, net.resolve)) has no instruction to
+    // resume after a wait: it must not park (in_fiber off makes it run inline, or raise).
+    struct NoPark {
+      TaskState& t;
+      bool in_fiber;
+      ~NoPark() {
+        t.in_fiber = in_fiber;
+        t.call_depth--;
+      }
+    } no_park{*this, in_fiber};
+    call_depth++;
+    in_fiber = false;
+    return call_native(*this, fn.as_native(), const_cast<Value*>(args), nargs);
+  }
   if (fn.tag != Tag::Closure) raise("TypeError", std::string("cannot call ") + type_name(fn));
   Closure* c = fn.as_closure();
   Proto* p = c->proto;
@@ -692,7 +707,13 @@ Value TaskState::execute(size_t entry) {
           Value r = call_native(*this, n, R + ip->a + 1, nargs);
           // The effect registry promises an instant native never suspends its task.
           TSK_CHECK(!suspended || n->entry->effect != Effect::Instant, "an instant native suspended its task");
-          if (suspended) SUSPEND(Resume::Value, ip->a, 0);  // a yields native parked the task
+          if (suspended) {  // a yields native parked the task
+            if (retry_native) {  // to be called again (a blocks call, an I/O wait)
+              retry_native = false;
+              SUSPEND(Resume::Retry, 0, 0);
+            }
+            SUSPEND(Resume::Value, ip->a, 0);
+          }
           f = &frames.back();
           RELOAD_R();
           R[ip->a] = r;

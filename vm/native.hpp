@@ -44,6 +44,10 @@ struct NativeEntry {
   // Calls script functions it was given (sort's less, list.map's f): a task runs it on a
   // fiber, so a callback may wait (runtime/fiber.hpp).
   bool calls_back = false;
+  // A `blocks` native that does its cheap part inline and sends only what may block to
+  // the blocking pool itself (print: a buffered write; only a flush may block). Other
+  // `blocks` natives are run on the pool whole (Host::call_blocking).
+  bool offloads_itself = false;
 };
 
 // A module of natives (a standard one, or one a host adds): its functions and the constants it adds (math.pi, os.args, ...).

@@ -169,6 +169,7 @@ uint64_t hash_at(Value v, int depth) {
       return mix(h + sum);
     }
     case Tag::Chan:
+    case Tag::IoHandle:
     case Tag::Task: return mix(reinterpret_cast<uintptr_t>(v.as_handle()->target) ^ kSaltIdentity);
     case Tag::Error: return mix(v.as_error()->id ^ kSaltIdentity);
     default: return mix(reinterpret_cast<uintptr_t>(v.o) ^ kSaltIdentity);
@@ -219,6 +220,7 @@ Shallow compare_shallow(Value a, Value b) {
       if (a.as_map()->count != b.as_map()->count) return Shallow::Differ;
       return Shallow::Descend;
     case Tag::Chan:
+    case Tag::IoHandle:
     case Tag::Task: return verdict(a.as_handle()->target == b.as_handle()->target);
     case Tag::Error: return verdict(a.as_error()->id == b.as_error()->id);  // copies keep it
     default: return verdict(a.o == b.o);
@@ -449,6 +451,7 @@ struct StrWriter {
       // Channels and tasks are runtime/ objects whose layout vm/ does not know; the
       // runtime prints their detailed form (SPEC §6: `<task 4 worker at calc.tsk:15>`).
       case Tag::Chan:
+      case Tag::IoHandle:
       case Tag::Task: out += v.as_handle()->target->describe(); return;
       case Tag::Cell: out += "<cell>"; return;
     }
@@ -479,6 +482,7 @@ bool hashable(Value v) {
     case Tag::Module:
     case Tag::Chan:     // shared by reference between tasks, compared by identity (as Go)
     case Tag::Task:
+    case Tag::IoHandle:
       return true;
     case Tag::List:
     case Tag::Map:
@@ -523,6 +527,7 @@ const char* type_name(Value v) {
     case Tag::Module: return "module";
     case Tag::Chan: return "chan";
     case Tag::Task: return "task";
+    case Tag::IoHandle: return "handle";
   }
   return "unknown";
 }

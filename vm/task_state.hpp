@@ -61,6 +61,11 @@ struct Handler {
   uint16_t reg;        // register receiving the error
 };
 
+// What a runtime records about a task's operation outside the interpreter (Extras::pending).
+struct PendingOp {
+  virtual ~PendingOp() = default;
+};
+
 class TaskState {
  public:
   explicit TaskState(Host& runtime);
@@ -97,9 +102,22 @@ class TaskState {
     static constexpr uint32_t kRecent = 4;
     Hit recent[kRecent];
     std::unordered_map<const Value*, Value> by_slot;
-    // The task's own `rand` generator (stdlib/rand.cpp): xoshiro256** state, made and
-    // seeded at its first use. Out of line, so Extras stays in its 160-byte size class.
-    std::unique_ptr<std::array<uint64_t, 4>> rand;
+    // Out of line, so Extras stays in its 160-byte size class.
+    struct Rare {
+      // The task's own `rand` generator (stdlib/rand.cpp): xoshiro256** state, made and
+      // seeded at its first use.
+      std::unique_ptr<std::array<uint64_t, 4>> rand;
+      // The operation outside the interpreter that the task is parked on or has just
+      // come back from (a blocking call on the pool, a wait on a descriptor): the
+      // runtime's record of it (runtime/outside.hpp), read when the native is called again.
+      std::shared_ptr<PendingOp> pending;
+    };
+    std::unique_ptr<Rare> rare_;
+    Rare& rare() {
+      if (!rare_) rare_ = std::make_unique<Rare>();
+      return *rare_;
+    }
+    std::shared_ptr<PendingOp>& pending() { return rare().pending; }
   };
   Extras& extra() {
     if (!extras) extras = std::make_unique<Extras>();
@@ -124,6 +142,13 @@ class TaskState {
   };
   // (The small fields are grouped so the task packs tightly.)
   bool suspended = false;
+  // Set by a native that parked the task to be called again, with the same arguments,
+  // when it runs again (a `blocks` call on the pool, an I/O wait): Resume::Retry.
+  bool retry_native = false;
+  // The task's current wait must not be ended by a cancel (a blocking call on the pool,
+  // SPEC §10): set before that wait begins and cleared when the task runs again; read
+  // by the runtime's interrupt from other threads, hence atomic.
+  std::atomic<bool> uncancellable_wait{false};
   Resume resume = Resume::None;
   // A native with `calls_back` running on a fiber (runtime/fiber.hpp): in_fiber while
   // its code runs; fiber_pending while the task is parked inside it, whose result then

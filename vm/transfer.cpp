@@ -118,6 +118,7 @@ class Copier {
       case Tag::Cell: copy = into_.cell(Value::nil()); break;
       case Tag::Error: copy = clone_error(into_, v.as_error()); break;
       case Tag::Chan:
+      case Tag::IoHandle:
       case Tag::Task: copy = into_.handle(v.tag, v.as_handle()->target); break;
       default: return v;  // modules are always shared
     }

@@ -39,8 +39,9 @@ enum class Tag : uint8_t {
   Undef,  // internal only: a module global not yet declared; never visible to scripts
   Nil, Bool, Int, Float,
   String, List, Map, Range, Closure, Native, Cell, Error, Module, Chan, Task,
+  IoHandle,  // an open file, socket, listener or process (SPEC §15; runtime/io_handle.hpp)
 };
-inline constexpr int kTagCount = int(Tag::Task) + 1;
+inline constexpr int kTagCount = int(Tag::IoHandle) + 1;
 
 enum ObjFlags : uint8_t {
   kMarked = 1,   // reached in the current collection
@@ -216,7 +217,7 @@ struct Native : Obj {
   const NativeEntry* entry;
 };
 
-// A heap's reference to a RefCounted runtime object (tags Chan and Task). Two handles are
+// A heap's reference to a RefCounted runtime object (tags Chan, Task and IoHandle). Two handles are
 // the same value when they refer to the same target. The handle holds one reference.
 struct Handle : Obj {
   RefCounted* target;
