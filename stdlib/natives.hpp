@@ -67,6 +67,8 @@ vm::ModuleDef map_module();                          // map.cpp
 vm::ModuleDef os_module();                           // os.cpp
 vm::ModuleDef json_module();                         // json.cpp
 vm::ModuleDef rand_module();                         // rand.cpp
+vm::ModuleDef fs_module();                           // fs.cpp
+vm::ModuleDef proc_module();                         // proc.cpp
 
 // string.format's engine (format.cpp): printf-style `fmt` applied to args[0..nargs).
 std::string format(TaskState& t, std::string_view fmt, const Value* args, int nargs);

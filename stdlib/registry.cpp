@@ -27,7 +27,8 @@ std::span<const ModuleDef> standard_modules() {
   static const ModuleDef modules[] = {
       stdlib::math_module(), stdlib::string_module(), stdlib::list_module(),
       stdlib::map_module(),  stdlib::os_module(),     stdlib::time_module(),
-      stdlib::json_module(), stdlib::rand_module(),
+      stdlib::json_module(), stdlib::rand_module(), stdlib::fs_module(),
+      stdlib::proc_module(),
   };
   return modules;
 }
