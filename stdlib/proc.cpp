@@ -211,6 +211,16 @@ void close_fd(int& fd) {
 
 void set_nonblocking(int fd) { ::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) | O_NONBLOCK); }
 
+// `fd` moved to 3 or above (O_CLOEXEC): a child's end must not be one of 0, 1, 2 (free
+// when the host runs with a standard stream closed), or the dup2s that set up the child's
+// streams would overwrite one another.
+int above_std(int fd) {
+  if (fd < 0 || fd > 2) return fd;
+  int moved = ::fcntl(fd, F_DUPFD_CLOEXEC, 3);
+  ::close(fd);
+  return moved;
+}
+
 // Three pipes for a child (either end O_CLOEXEC); `in_from_null`: stdin is /dev/null.
 struct Pipes {
   int child[3] = {-1, -1, -1};
@@ -225,17 +235,19 @@ struct Pipes {
   int make(bool in_from_null) {
     int p[2];
     if (in_from_null) {
-      child[0] = ::open("/dev/null", O_RDONLY | O_CLOEXEC);
+      child[0] = above_std(::open("/dev/null", O_RDONLY | O_CLOEXEC));
       if (child[0] < 0) return errno;
     } else {
       if (::pipe2(p, O_CLOEXEC) != 0) return errno;
-      child[0] = p[0];
       parent[0] = p[1];
+      child[0] = above_std(p[0]);
+      if (child[0] < 0) return errno;
     }
     for (int i = 1; i < 3; ++i) {
       if (::pipe2(p, O_CLOEXEC) != 0) return errno;
       parent[i] = p[0];
-      child[i] = p[1];
+      child[i] = above_std(p[1]);
+      if (child[i] < 0) return errno;
     }
     return 0;
   }
@@ -438,6 +450,8 @@ void run_command(RunOp& op) {
 
 Value finish_run(TaskState& t, RunOp& op) {
   op.raise_if_failed(t);
+  check_string_size(t, op.out.size(), "proc.run");
+  check_string_size(t, op.err.size(), "proc.run");
   vm::Map* m = t.heap.map();
   vm::map_set(m, string_value(t, "status"), Value::integer(op.status));
   vm::map_set(m, string_value(t, "stdout"), string_value(t, op.out));
