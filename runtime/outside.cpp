@@ -147,10 +147,11 @@ Clock::time_point deadline_after(double seconds) {
 
 // {=== descriptor waits
 
-FdWait::FdWait(vm::TaskState& t, vm::Value timeout, std::string what) : t_(t), what_(std::move(what)) {
+FdWait::FdWait(vm::TaskState& t, vm::Value timeout, std::string what, std::shared_ptr<OutsideOp> fresh)
+    : t_(t), what_(std::move(what)) {
   op_ = take_resumed(t);
   if (op_) return;  // called again: the same deadline and progress
-  op_ = std::make_shared<OutsideOp>();
+  op_ = fresh ? std::move(fresh) : std::make_shared<OutsideOp>();
   if (timeout.tag == vm::Tag::Nil) return;
   if (timeout.tag != vm::Tag::Int && timeout.tag != vm::Tag::Float)
     t.raise("TypeError", what_ + ": timeout must be a number of seconds or nil");

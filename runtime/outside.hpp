@@ -141,9 +141,13 @@ void run_on_pool(vm::TaskState& t, std::shared_ptr<OutsideOp> op, std::function<
 // descriptor is ready, the deadline passes, or the task is cancelled.
 class FdWait {
  public:
-  FdWait(vm::TaskState& t, vm::Value timeout, std::string what);
+  // `fresh`: the op a first call waits with (a derived one, whose destructor lets go of
+  // what the wait holds, however it ends); a plain OutsideOp when null.
+  FdWait(vm::TaskState& t, vm::Value timeout, std::string what, std::shared_ptr<OutsideOp> fresh = nullptr);
   // Bytes (or anything) done by earlier calls, kept across parks.
   size_t& progress() { return op_->progress; }
+  // The op of this wait: `fresh`, or the one the native comes back from.
+  OutsideOp& op() { return *op_; }
   void park(int fd, Reactor::Direction dir);
 
  private:

@@ -17,8 +17,9 @@
 // and what it started) with SIGKILL. A cancel kills and reaps it at once, on the task's
 // own thread as it leaves the wait (OutsideOp::abandoned), so no zombie is left behind.
 //
-// wait (`yields`) parks on the process's pidfd through the reactor; the status is kept
-// in the handle, so waiting again returns it again. A status is the exit code, or 128 +
+// wait (`yields`) parks on a pidfd of the process through the reactor (one for each
+// waiting task: several may wait at once); the status is kept in the process handle, so
+// waiting again returns it again. A status is the exit code, or 128 +
 // the signal's number for a command a signal ended (as a shell reports it: SIGKILL is
 // 137). kill (`instant`) signals through the pidfd, so a reused process id is never hit.
 #include <fcntl.h>
@@ -41,6 +42,7 @@
 
 #include "runtime/io_handle.hpp"
 #include "runtime/outside.hpp"
+#include "runtime/runtime.hpp"
 #include "stdlib/natives.hpp"
 #include "vm/heap.hpp"
 
@@ -519,14 +521,30 @@ Value p_start(TaskState& t, Value* a, int nargs) {
   return Value::object(m);
 }
 
+// A wait for a process's end: its own pidfd, so that any number of tasks may wait for
+// one process at once (the reactor has one reader per descriptor), held in a handle of
+// the runtime's (closed with the reactor told, and at the runtime's end), and let go of
+// when the wait ends in any way — the status came, a timeout, a cancel.
+struct ExitWait : rt::OutsideOp {
+  rt::IoHandle* pidfd = nullptr;
+  int fd = -1;
+  ~ExitWait() override {
+    if (!pidfd) return;
+    pidfd->close();
+    pidfd->release();
+  }
+};
+
 Value p_wait(TaskState& t, Value* a, int nargs) {
   rt::IoHandle* h = process_arg(t, a, "proc.wait");
   std::string what = "proc.wait(" + h->describe() + ")";
-  rt::FdWait wait(t, nargs > 1 ? a[1] : Value::nil(), what);  // first: it takes up a wait come back from
+  // First: it takes up the wait the native comes back from.
+  rt::FdWait wait(t, nargs > 1 ? a[1] : Value::nil(), what, std::make_shared<ExitWait>());
+  auto& op = static_cast<ExitWait&>(wait.op());
   rt::IoHandle::Use use(t, *h, what);
   int error = 0;
   {
-    std::lock_guard g(h->lock);  // one reaper: two tasks may wait on one process
+    std::lock_guard g(h->lock);  // one reaper, however many tasks wait
     if (h->exit_status < 0) {
       int st = 0;
       pid_t r = ::waitpid(h->pid, &st, WNOHANG);
@@ -534,9 +552,15 @@ Value p_wait(TaskState& t, Value* a, int nargs) {
       else if (r < 0) error = errno;
     }
     if (h->exit_status >= 0) return Value::integer(h->exit_status);
+    // Not reaped (the lock is held), so the id is still this process's.
+    if (!error && !op.pidfd) {
+      op.fd = open_pidfd(h->pid);
+      if (op.fd < 0) error = errno;
+      else op.pidfd = new rt::IoHandle(rt::runtime_of(t).handles, rt::IoHandle::Process, op.fd, h->name, true);
+    }
   }
   if (error) rt::raise_io(t, what, error);
-  wait.park(use.fd(), rt::Reactor::Read);
+  wait.park(op.fd, rt::Reactor::Read);
   return Value::nil();
 }
 
