@@ -147,9 +147,12 @@ Clock::time_point deadline_after(double seconds) {
 
 // {=== descriptor waits
 
-FdWait::FdWait(vm::TaskState& t, vm::Value timeout, std::string what, std::shared_ptr<OutsideOp> fresh)
-    : t_(t), what_(std::move(what)) {
-  op_ = take_resumed(t);
+FdWait::FdWait(vm::TaskState& t, vm::Value timeout, std::string what)
+    : FdWait(t, take_resumed(t), timeout, std::move(what)) {}
+
+FdWait::FdWait(vm::TaskState& t, std::shared_ptr<OutsideOp> resumed, vm::Value timeout, std::string what,
+               std::shared_ptr<OutsideOp> fresh)
+    : t_(t), what_(std::move(what)), op_(std::move(resumed)) {
   if (op_) return;  // called again: the same deadline and progress
   op_ = fresh ? std::move(fresh) : std::make_shared<OutsideOp>();
   if (timeout.tag == vm::Tag::Nil) return;

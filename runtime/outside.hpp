@@ -141,13 +141,14 @@ void run_on_pool(vm::TaskState& t, std::shared_ptr<OutsideOp> op, std::function<
 // descriptor is ready, the deadline passes, or the task is cancelled.
 class FdWait {
  public:
-  // `fresh`: the op a first call waits with (a derived one, whose destructor lets go of
-  // what the wait holds, however it ends); a plain OutsideOp when null.
-  FdWait(vm::TaskState& t, vm::Value timeout, std::string what, std::shared_ptr<OutsideOp> fresh = nullptr);
+  FdWait(vm::TaskState& t, vm::Value timeout, std::string what);
+  // As above, for a native that took the resumed op itself (`resumed`, maybe null; an op
+  // of another kind counts as none); `fresh`: the op to start with (a derived one).
+  FdWait(vm::TaskState& t, std::shared_ptr<OutsideOp> resumed, vm::Value timeout, std::string what,
+         std::shared_ptr<OutsideOp> fresh = nullptr);
+  const std::shared_ptr<OutsideOp>& op() const { return op_; }
   // Bytes (or anything) done by earlier calls, kept across parks.
   size_t& progress() { return op_->progress; }
-  // The op of this wait: `fresh`, or the one the native comes back from.
-  OutsideOp& op() { return *op_; }
   void park(int fd, Reactor::Direction dir);
 
  private:

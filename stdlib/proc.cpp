@@ -539,8 +539,8 @@ Value p_wait(TaskState& t, Value* a, int nargs) {
   rt::IoHandle* h = process_arg(t, a, "proc.wait");
   std::string what = "proc.wait(" + h->describe() + ")";
   // First: it takes up the wait the native comes back from.
-  rt::FdWait wait(t, nargs > 1 ? a[1] : Value::nil(), what, std::make_shared<ExitWait>());
-  auto& op = static_cast<ExitWait&>(wait.op());
+  rt::FdWait wait(t, rt::take_resumed(t), nargs > 1 ? a[1] : Value::nil(), what, std::make_shared<ExitWait>());
+  auto& op = static_cast<ExitWait&>(*wait.op());
   rt::IoHandle::Use use(t, *h, what);
   int error = 0;
   {
