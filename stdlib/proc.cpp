@@ -281,10 +281,14 @@ struct RunOp : rt::OutsideOp {
   }
 
   // Kills the command's process group and reaps it (lock held). SIGKILL cannot be
-  // caught, so the wait is short.
+  // caught, so the wait is short. The group is killed even when its first process has
+  // been reaped: what it started may still hold the pipes open (`sh -c "cmd &"`); its
+  // id stays the group's while the group has a member, and is not handed out again in
+  // the moment before the run ends.
   void kill_and_reap() {
-    if (pid <= 0 || reaped) return;
+    if (pid <= 0) return;
     ::kill(-pid, SIGKILL);
+    if (reaped) return;
     int st = 0;
     while (::waitpid(pid, &st, 0) < 0 && errno == EINTR) {
     }
