@@ -61,6 +61,7 @@ class IoHandle final : public vm::RefCounted {
   const std::string name;
   const bool pollable;       // non-blocking, waited on through the reactor
   pid_t pid = -1;            // Process: its id (proc sets it)
+  int exit_status = -1;      // Process: its status once reaped (proc; guarded by lock)
   // A pidfd or other extra descriptor a module keeps with the handle (closed with it,
   // and forgotten by the reactor then, so it may be waited on with FdWait).
   int extra_fd = -1;

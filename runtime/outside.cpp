@@ -136,7 +136,10 @@ void outside_wait_ended(vm::TaskState& t, WaitInfo::Kind kind) {
     }
   }
   // Cancelled: the native is not called again, so nobody reads the op.
-  if (self.wake_error != WakeError::None && t.extras) t.extras->pending().reset();
+  if (self.wake_error != WakeError::None && t.extras) {
+    if (op) op->abandoned();
+    t.extras->pending().reset();
+  }
 }
 
 Clock::time_point deadline_after(double seconds) {

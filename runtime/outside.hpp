@@ -68,6 +68,10 @@ struct OutsideOp : vm::PendingOp {
   size_t progress = 0;         // what a native has done so far (bytes written)
   // Raises the recorded error in `t`, if any.
   void raise_if_failed(vm::TaskState& t) const;
+  // The task was woken from its wait by a cancel (or the deadlock report): its native
+  // is not called again. Runs on the task's thread as it resumes; an op whose work must
+  // not outlive its task (proc.run's command) stops it here.
+  virtual void abandoned() {}
 };
 
 // Whether the runtime is still alive: shared by the completions of outside operations,

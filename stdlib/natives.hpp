@@ -73,6 +73,8 @@ vm::ModuleDef net_module();                          // net.cpp
 // blocking pool while the task parks, and the native is then called again, which must
 // return at once when rt::take_resumed finds the flush done (builtins.cpp).
 void write_stdout(TaskState& t, std::string_view text);
+vm::ModuleDef fs_module();                           // fs.cpp
+vm::ModuleDef proc_module();                         // proc.cpp
 
 // string.format's engine (format.cpp): printf-style `fmt` applied to args[0..nargs).
 std::string format(TaskState& t, std::string_view fmt, const Value* args, int nargs);

@@ -30,6 +30,8 @@ std::span<const ModuleDef> standard_modules() {
       stdlib::json_module(), stdlib::rand_module(),
       stdlib::io_module(),
       stdlib::net_module(),
+      stdlib::fs_module(),
+      stdlib::proc_module(),
   };
   return modules;
 }
