@@ -5,7 +5,9 @@
 #include <sys/eventfd.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstring>
 #include <stdexcept>
 #include <string>
@@ -25,13 +27,12 @@ Reactor::Reactor(Runtime& runtime) : runtime_(runtime) {
   ev.events = EPOLLIN;
   ev.data.fd = event_fd_;
   epoll_ctl(epoll_fd_, EPOLL_CTL_ADD, event_fd_, &ev);
-  thread_ = std::thread([this] { loop(); });
+  if (runtime_.scheduler) runtime_.scheduler->attach_reactor(this);
 }
 
 Reactor::~Reactor() {
-  uint64_t one = 1;
-  [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof one);
-  thread_.join();
+  // No worker is inside wait() or dispatch() once this returns, and none enters again.
+  if (runtime_.scheduler) runtime_.scheduler->detach_reactor(this);
   for (auto& [fd, e] : entries_)
     for (Waiter& w : e.waiter)
       if (w.task) w.task->release();
@@ -108,33 +109,58 @@ void Reactor::wake(Waiter w) {
   w.task->release();
 }
 
-void Reactor::loop() {
-  epoll_event events[64];
-  for (;;) {
-    int n = epoll_wait(epoll_fd_, events, 64, -1);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return;
+void Reactor::kick() {
+  uint64_t one = 1;
+  [[maybe_unused]] ssize_t n = ::write(event_fd_, &one, sizeof one);
+}
+
+void Reactor::drain() {
+  uint64_t value;
+  [[maybe_unused]] ssize_t n = ::read(event_fd_, &value, sizeof value);
+}
+
+void Reactor::wait(Ready& out, const std::chrono::steady_clock::time_point* until) {
+  out.n = 0;
+  timespec ts{};
+  const timespec* timeout = nullptr;  // for ever
+  if (until) {
+    auto left = *until - std::chrono::steady_clock::now();
+    if (left.count() > 0) {
+      auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(left).count();
+      ts.tv_sec = time_t(ns / 1'000'000'000);
+      ts.tv_nsec = long(ns % 1'000'000'000);
     }
-    for (int i = 0; i < n; i++) {
-      int fd = events[i].data.fd;
-      if (fd == event_fd_) return;  // the runtime is going
-      uint32_t ev = events[i].events;
-      Waiter woken[2];
-      {
-        std::lock_guard g(lock_);
-        auto it = entries_.find(fd);
-        if (it == entries_.end()) continue;
-        Entry& e = it->second;
-        bool failed = ev & (EPOLLERR | EPOLLHUP);
-        if ((ev & (EPOLLIN | EPOLLRDHUP)) || failed) woken[Read] = std::exchange(e.waiter[Read], Waiter{});
-        if ((ev & EPOLLOUT) || failed) woken[Write] = std::exchange(e.waiter[Write], Waiter{});
-        // One-shot: a waiter still there (its direction was not ready) needs re-arming.
-        if (e.waiter[Read].task || e.waiter[Write].task) arm(fd, e);
-      }
-      for (Waiter& w : woken)
-        if (w.task) wake(w);
+    timeout = &ts;
+  }
+  int n = epoll_pwait2(epoll_fd_, out.events, Ready::kMax, timeout, nullptr);
+  if (n < 0 && errno == ENOSYS) {
+    // A kernel before 5.11: milliseconds, rounded up so a timer is never early.
+    int ms = -1;
+    if (timeout) ms = int(std::min<int64_t>(INT32_MAX, (int64_t(ts.tv_sec) * 1'000'000'000 + ts.tv_nsec + 999'999) / 1'000'000));
+    n = epoll_wait(epoll_fd_, out.events, Ready::kMax, ms);
+  }
+  out.n = n < 0 ? 0 : n;  // EINTR: the caller looks for work and comes back
+}
+
+void Reactor::dispatch(const Ready& ready) {
+  for (int i = 0; i < ready.n; i++) {
+    int fd = ready.events[i].data.fd;
+    if (fd == event_fd_) continue;  // a kick: the scheduler drains it
+    uint32_t ev = ready.events[i].events;
+    Waiter woken[2];
+    {
+      std::lock_guard g(lock_);
+      auto it = entries_.find(fd);
+      if (it == entries_.end()) continue;
+      Entry& e = it->second;
+      bool failed = ev & (EPOLLERR | EPOLLHUP);
+      if ((ev & (EPOLLIN | EPOLLRDHUP)) || failed) woken[Read] = std::exchange(e.waiter[Read], Waiter{});
+      if ((ev & EPOLLOUT) || failed) woken[Write] = std::exchange(e.waiter[Write], Waiter{});
+      // One-shot: a waiter still there (its direction was not ready) needs re-arming.
+      if (e.waiter[Read].task || e.waiter[Write].task) arm(fd, e);
     }
+    for (Waiter& w : woken)
+      if (w.task) wake(w);
   }
 }
 

@@ -98,6 +98,7 @@ void Scheduler::shutdown() {
     std::lock_guard g(mutex_);
     stopping_ = true;
     stopping_flag_.store(true, std::memory_order_relaxed);
+    kick_poller();
   }
   idle_cv_.notify_all();
   // A task still running (os.exit left it busy) yields at its next preemption point.
@@ -352,7 +353,7 @@ bool Scheduler::others_waiting() const {
     const Worker* w = static_cast<const Worker*>(tl_worker);
     if (w->next || !w->ring.empty()) return true;
   }
-  return global_count_.load(std::memory_order_relaxed) > 0 || timer_due() ||
+  return global_count_.load(std::memory_order_relaxed) > 0 || timer_due() || poll_due() ||
          stopping_flag_.load(std::memory_order_relaxed) || halting_.load(std::memory_order_relaxed);
 }
 
@@ -483,7 +484,12 @@ void Scheduler::wake_idle_worker() {
       std::lock_guard g(mutex_);
       if (parked_.load(std::memory_order_relaxed) > wakeups_) {
         wakeups_++;
-        idle_cv_.notify_one();
+        // Workers on idle_cv_ first; the poller when there are more wake-ups to send
+        // than workers parked there (a notify to a worker already notified is lost,
+        // and then every one of them is waking: they take the wake-ups).
+        int on_cv = parked_.load(std::memory_order_relaxed) - (poller_parked_ ? 1 : 0);
+        if (poller_parked_ && wakeups_ > on_cv) kick_poller();
+        if (on_cv > 0) idle_cv_.notify_one();
         return;
       }
       if (!stopping_ && started_.load(std::memory_order_relaxed) < n &&
@@ -516,6 +522,7 @@ void Scheduler::add_timer(Clock::time_point when, Task* task, uint64_t gen) {
     if (task->timer_slot != Task::kNoTimer) replaced = remove_timer(task->timer_slot).task;
     push_timer(Timer{when, task, gen, nullptr, {}});
     note_next_deadline();
+    if (when < poller_until_) kick_poller();
     idle_cv_.notify_one();
   }
   if (replaced) replaced->release();
@@ -542,6 +549,7 @@ void Scheduler::add_channel_timer(Clock::time_point when, Channel* chan, Clock::
     }
     push_timer(Timer{when, nullptr, 0, chan, period});
     note_next_deadline();
+    if (when < poller_until_) kick_poller();
     idle_cv_.notify_one();
   }
   for (Timer& t : dropped) t.chan->release();
@@ -660,6 +668,7 @@ Task* Scheduler::find_work(Worker* w) {
   // does not starve behind a worker's own queue.
   if (++w->ticks % 61 == 0)
     if (Task* t = take_global(w, 0)) return t;
+  if (poll_due()) poll_io(w);  // no worker is parked in the reactor: see to the I/O now
   if (timer_due()) {
     std::unique_lock g(mutex_);
     fire_timers(g);  // a task woken here goes to this worker's next slot
@@ -728,8 +737,31 @@ Task* Scheduler::find_work(Worker* w) {
       continue;  // main may have been woken into this worker's next slot
     }
     if (halting_.load(std::memory_order_relaxed)) done_cv_.notify_all();  // run_main waits for all parked
-    if (timers_.empty()) idle_cv_.wait(g);
-    else {
+    Reactor* polled = nullptr;
+    if (reactor_ && !poller_parked_) {
+      // This worker parks in the reactor (the top of this file): the descriptors that
+      // become ready are its work; kick_poller() wakes it as a notify would.
+      polled = reactor_;
+      poller_parked_ = true;
+      poller_kicked_ = false;
+      poller_until_ = timers_.empty() ? Clock::time_point::max() : timers_.front().when;
+      note_poller();
+      in_reactor_.fetch_add(1, std::memory_order_relaxed);
+      Clock::time_point until = poller_until_;
+      g.unlock();
+      if (!w->ready) w->ready = std::make_unique<Reactor::Ready>();
+      polled->wait(*w->ready, until == Clock::time_point::max() ? nullptr : &until);
+      g.lock();
+      poller_parked_ = false;
+      poller_until_ = Clock::time_point::max();
+      if (poller_kicked_) {
+        polled->drain();
+        poller_kicked_ = false;
+      }
+      note_poller();
+    } else if (timers_.empty()) {
+      idle_cv_.wait(g);
+    } else {
       // A copy: the heap may change while this worker sleeps without the lock.
       Clock::time_point until = timers_.front().when;
       idle_cv_.wait_until(g, until);
@@ -743,9 +775,64 @@ Task* Scheduler::find_work(Worker* w) {
     if (stopping_) {
       if (w->spinning) spinning_.fetch_sub(1, std::memory_order_relaxed);
       w->spinning = false;
+      if (polled) in_reactor_.fetch_sub(1, std::memory_order_release);
       return nullptr;
     }
+    if (polled) {
+      // No longer parked: what the poll found goes on this worker's queues.
+      g.unlock();
+      next_poll_.store((Clock::now() + kPollEvery).time_since_epoch().count(), std::memory_order_relaxed);
+      polled->dispatch(*w->ready);
+      in_reactor_.fetch_sub(1, std::memory_order_release);
+    }
   }
+}
+
+void Scheduler::attach_reactor(Reactor* reactor) {
+  std::lock_guard g(mutex_);
+  reactor_ = reactor;
+  next_poll_.store((Clock::now() + kPollEvery).time_since_epoch().count(), std::memory_order_relaxed);
+  note_poller();
+}
+
+void Scheduler::detach_reactor(Reactor* reactor) {
+  {
+    std::lock_guard g(mutex_);
+    if (reactor_ != reactor) return;
+    kick_poller();
+    reactor_ = nullptr;
+    note_poller();
+  }
+  while (in_reactor_.load(std::memory_order_acquire) > 0) std::this_thread::yield();
+}
+
+void Scheduler::kick_poller() {
+  if (!poller_parked_ || poller_kicked_) return;
+  poller_kicked_ = true;
+  reactor_->kick();
+}
+
+void Scheduler::note_poller() { busy_poll_.store(reactor_ && !poller_parked_, std::memory_order_relaxed); }
+
+bool Scheduler::poll_due() const {
+  return busy_poll_.load(std::memory_order_relaxed) &&
+         Clock::now().time_since_epoch().count() >= next_poll_.load(std::memory_order_relaxed);
+}
+
+void Scheduler::poll_io(Worker* w) {
+  Reactor* reactor;
+  {
+    std::lock_guard g(mutex_);
+    next_poll_.store((Clock::now() + kPollEvery).time_since_epoch().count(), std::memory_order_relaxed);
+    if (!reactor_ || poller_parked_) return;
+    reactor = reactor_;
+    in_reactor_.fetch_add(1, std::memory_order_relaxed);
+  }
+  if (!w->ready) w->ready = std::make_unique<Reactor::Ready>();
+  Clock::time_point past{};  // the wait does not block
+  reactor->wait(*w->ready, &past);
+  reactor->dispatch(*w->ready);
+  in_reactor_.fetch_sub(1, std::memory_order_release);
 }
 
 void Scheduler::on_deadlock(std::unique_lock<std::mutex>& held) {

@@ -6,7 +6,7 @@
 // (ping-pong stays on one core, hot in cache); the task it displaces goes to the ring.
 // Yields and preemptions go to the ring. A full ring moves its older half to the global
 // queue (a deque under its own lock, with an atomic count for lock-free looks), which
-// also takes every task made runnable off the workers (the reactor, run_main). A worker
+// also takes every task made runnable off the workers (pool threads, run_main). A worker
 // looks in its next slot, its ring, the global queue (first every 61st task, so it does
 // not starve), then steals half of the ring of other workers, starting at a random one
 // (a per-worker xorshift). No queue operation takes a lock or touches a counter shared
@@ -39,6 +39,24 @@
 // only when parked: a parked worker's next slot and ring are empty, since only it fills
 // them. Worker threads start lazily: the first at run_main, the others when a push
 // would wake a parked worker and none is parked (so an empty script starts one thread).
+//
+// The reactor (DESIGN decision 7, Go's netpoll). Once a runtime has a reactor, the
+// worker about to park with nothing to do, if no other worker is parked there, parks in
+// the reactor's epoll wait instead of on idle_cv_ (`poller_parked_`), with the timeout of
+// the earliest timer, and counts in parked_ like any parked worker: the parking protocol
+// above, the deadlock check and the endings see no difference. It is woken by the
+// reactor's eventfd (kick_poller, under mutex_, at most once per park) for everything a
+// worker on idle_cv_ is woken for: a wake-up for work (wake_idle_worker notifies
+// idle_cv_ while it has workers not yet sent a wake-up, and kicks the poller once the
+// wake-ups outnumber them), a timer earlier than its timeout, shutdown, the reactor
+// going. When it wakes it first leaves parked_ (under mutex_: it holds no task while it
+// counts as parked), then makes the tasks whose descriptors are ready runnable on its own
+// queues (next slot and ring), so a task woken by I/O runs on the thread that saw the
+// readiness, and the usual push wakes another worker if there is more work. While no
+// worker is parked in the reactor, a busy worker polls it without blocking when it looks
+// for work, at most every kPollEvery (others_waiting says so, so a task that never
+// yields still lets I/O in). Only one worker blocks in the reactor; a non-blocking poll
+// may run beside it (epoll hands each one-shot event to one of them).
 //
 // Timers live in one binary heap behind the scheduler mutex; a worker fires the due ones
 // when it looks for work. A sleeping task knows its timer's slot in the heap, so a sleep
@@ -83,6 +101,7 @@
 #include <vector>
 
 #include "vm/sync.hpp"
+#include "runtime/reactor.hpp"
 #include "runtime/run_queue.hpp"
 #include "runtime/task.hpp"
 
@@ -157,6 +176,11 @@ class Scheduler {
   // Worker threads started so far (they start lazily).
   int started_threads() const { return started_.load(std::memory_order_relaxed); }
 
+  // The reactor is polled by the workers from its making (attach) until it goes
+  // (detach: returns once no worker is inside it; none enters afterwards).
+  void attach_reactor(Reactor* reactor);
+  void detach_reactor(Reactor* reactor);
+
  private:
   struct Worker {
     RunQueue<Task> ring;       // pushed by this worker only, stolen from by the others
@@ -174,6 +198,7 @@ class Scheduler {
     uint32_t kept = 0;
     vm::Mutex live_lock;       // guards `live` and the live_* fields of its tasks
     Task* live = nullptr;      // the tasks spawned here that are not Done
+    std::unique_ptr<Reactor::Ready> ready;  // what this worker's last poll returned
   };
   struct Timer {
     Clock::time_point when;
@@ -255,6 +280,21 @@ class Scheduler {
   std::vector<Timer> take_timers();
   static void release_timers(std::vector<Timer>& timers);
   void note_next_deadline();              // under mutex_, after the timers changed
+
+  // Polling the reactor (see the top of this file). At most one worker parks in the
+  // reactor's wait; a busy worker polls without blocking every kPollEvery when none does.
+  static constexpr Clock::duration kPollEvery = std::chrono::milliseconds(1);
+  Reactor* reactor_ = nullptr;            // under mutex_
+  bool poller_parked_ = false;            // a worker is parked in reactor_->wait() (mutex_)
+  bool poller_kicked_ = false;            // ... and was kicked since it went in (mutex_)
+  Clock::time_point poller_until_ = Clock::time_point::max();  // its timeout (mutex_)
+  std::atomic<bool> busy_poll_{false};    // reactor_ && !poller_parked_ (written under mutex_)
+  std::atomic<int64_t> next_poll_{0};     // when a busy worker polls next (Clock ticks)
+  std::atomic<int> in_reactor_{0};        // workers inside reactor_'s wait or dispatch
+  void kick_poller();                     // under mutex_: the parked poller looks again
+  void note_poller();                     // under mutex_, after reactor_/poller_parked_ changed
+  bool poll_due() const;
+  void poll_io(Worker* w);                // a poll that does not block
 };
 
 }  // namespace tsk::rt

@@ -290,6 +290,50 @@ print(<-ch, "done")
   }
 }
 
+TEST_CASE("busy workers still see I/O readiness: no worker parks, yet a reader parked on a socket wakes") {
+  // Idle workers poll the reactor while parked; here none ever parks: main and one
+  // spinner per worker never wait, so only a busy worker's own poll wakes the reader.
+  for (int threads : {1, 2}) {
+    CAPTURE(threads);
+    Run r = run(R"(
+import io
+import net
+let l = net.listen("127.0.0.1", 0)
+let port = int(net.addr(l)[len("127.0.0.1:"):])
+let a = spawn { return net.accept(l) }
+let c = net.connect("127.0.0.1", port)
+let s = await a
+let got = chan(1)
+let started = chan(1)
+spawn { started <- true; got <- io.read(s, 5) }
+<-started   # the reader runs on until it parks in the reactor, then main resumes
+fn spin(done) {
+    var spinning = true
+    while spinning {
+        select {
+        case v = <-done { spinning = false }
+        default { }
+        }
+    }
+}
+let done = chan()
+for i in 0..)" + std::to_string(threads) + R"( { spawn spin(done) }
+io.write(c, "hello")
+var data = nil
+while data == nil {
+    select {
+    case v = <-got { data = v }
+    default { }
+    }
+}
+close(done)
+print(data)
+)", threads);
+    CHECK(r.err == "");
+    CHECK(r.out == "hello\n");
+  }
+}
+
 namespace {
 
 Value host_noop(TaskState&, Value*, int) { return Value::nil(); }
