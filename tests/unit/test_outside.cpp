@@ -106,6 +106,9 @@ struct Pipe {
 
 }  // namespace
 
+// "runtime" in the name: the TSan stage runs the suites matching *runtime*.
+TEST_SUITE("runtime outside") {
+
 TEST_CASE("a blocks native runs on the pool: other tasks run meanwhile, on one worker too") {
   for (int threads : {1, 2, 4}) {
     CAPTURE(threads);
@@ -488,3 +491,5 @@ let left_open = files.open(path, 0)
   std::remove(path.c_str());
   rmdir(dir);
 }
+
+}  // TEST_SUITE("runtime outside")

@@ -4,7 +4,10 @@
 // right kinds, and the reference renders from the registry.
 #include <doctest/doctest.h>
 
+#include <cctype>
+#include <fstream>
 #include <set>
+#include <sstream>
 #include <string>
 
 #include "runtime/runtime.hpp"
@@ -78,6 +81,31 @@ TEST_CASE("registry: every builtin and module function is complete") {
     CHECK_MESSAGE(names.count(b) == 1, b);
   for (const char* m : {"math.floor", "string.format", "list.zip", "map.merge", "os.exit"})
     CHECK_MESSAGE(names.count(m) == 1, m);
+}
+
+// A checked build asserts each native's effect while it runs (a blocks native on a worker
+// thread, an instant one that suspends); that check is only as good as the calls made, so
+// every entry must be called by the script test written for it.
+TEST_CASE("registry: every entry is called by tests/scripts/stdlib/every_entry.tsk") {
+  std::ifstream file(std::string(TSK_SOURCE_DIR) + "/tests/scripts/stdlib/every_entry.tsk");
+  REQUIRE(file.good());
+  std::stringstream text;
+  text << file.rdbuf();
+  const std::string script = text.str();
+  auto called = [&](const std::string& name) {
+    // `name(` not preceded by a letter, digit, '_' or '.' (so `len(` is not found in `xlen(`).
+    for (size_t at = script.find(name + "("); at != std::string::npos; at = script.find(name + "(", at + 1)) {
+      char before = at == 0 ? ' ' : script[at - 1];
+      if (!std::isalnum(static_cast<unsigned char>(before)) && before != '_' && before != '.') return true;
+    }
+    return false;
+  };
+  for (const auto& e : tsk::vm::builtin_functions()) CHECK_MESSAGE(called(e.name), e.name);
+  for (const auto& def : tsk::vm::standard_modules())
+    for (const auto& e : def.functions) {
+      std::string name = std::string(def.name) + "." + e.name;
+      CHECK_MESSAGE(called(name), name);
+    }
 }
 
 TEST_CASE("effects of builtins") {
