@@ -2288,6 +2288,11 @@ main()
       bool intact = received == expected;  // (not printed: 300 KB)
       CHECK(intact);
       runtime.internal().wait_for_main_call();  // tidies main, as the next run would
+      // The exiting task was woken by its own call's completion, which lets go of it only
+      // just after the wake (on the pool thread): wait for that reference to go.
+      auto& alive = runtime.internal().tasks_alive;
+      auto give_up = std::chrono::steady_clock::now() + std::chrono::seconds(kHangSeconds);
+      while (alive.load() > 1 && std::chrono::steady_clock::now() < give_up) std::this_thread::yield();
       {
         std::lock_guard g(output.lock);
         CHECK(output.out == "");
