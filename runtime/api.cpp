@@ -44,6 +44,9 @@ int Runtime::run(std::string_view source, const std::string& filename) {
   rt::Runtime& rt = *impl_;
   rt::Runtime::Compiled c = rt.compile(source, filename);
   if (report_errors(rt, c.errors, source)) return kCompileError;
+  // Main's heap is touched from here on: a blocking call the last run's ending left
+  // running in it must have returned.
+  rt.wait_for_main_call();
   vm::TaskState& task = rt.main_task();
   vm::Module* m = rt.immortal.module(rt.immortal.string(std::filesystem::path(filename).stem().string()));
   m->path = filename;
@@ -54,6 +57,7 @@ int Runtime::run(std::string_view source, const std::string& filename) {
   rt.enter_main_script(m, filename);
   int status = rt.run_main(main);
   rt.leave_main_script();
+  rt.run_returned();
   return status;
 }
 

@@ -208,8 +208,15 @@ vm::Value Runtime::call_blocking(vm::TaskState& t, vm::Native* native, vm::Value
   op->args.assign(args, args + nargs);
   auto done = std::make_shared<Completion>(park_outside(t, op, WaitInfo::Blocking));
   Task* task = &host_of(t);
+  // Main's call may outlive a run that ends at once: the next run waits for it
+  // (wait_for_main_call). Other tasks' heaps go with their last reference.
+  bool is_main = task == main_;
+  if (is_main) {
+    std::lock_guard g(main_call_lock_);
+    main_in_call_ = true;
+  }
   blocking_pool().submit(
-      [&t, task, e, op, done] {
+      [this, &t, task, e, op, done, is_main] {
         // The task is still leaving its worker (it parks after this was queued): its
         // heap is the worker's until then. The window is a few instructions long.
         for (;;) {
@@ -234,6 +241,13 @@ vm::Value Runtime::call_blocking(vm::TaskState& t, vm::Native* native, vm::Value
           op->error_message = std::string(e->name) + "() stopped: the program is ending";
         }
         t.heap.end_run();
+        // Before the wake: once woken, main may begin its next blocking call. After an
+        // ending the wake finds the wait closed (end_all_tasks), whatever run is on.
+        if (is_main) {
+          std::lock_guard g(main_call_lock_);
+          main_in_call_ = false;
+          main_call_done_.notify_all();
+        }
         done->complete();
       },
       true);

@@ -376,6 +376,7 @@ void Runtime::task_done(Task& task) {
 int Runtime::run_main(vm::Value main_closure) {
   if (!scheduler) scheduler = std::make_unique<Scheduler>(*this, config.threads);
   main_task();
+  wait_for_main_call();  // the host's run() waited already; other callers may not have
   Task& m = *main_;
   // A fresh outcome for this run (the REPL runs many on the same task), and no wait left
   // from a run that ended while main waited (os.exit from another task).
@@ -419,10 +420,17 @@ int Runtime::run_main(vm::Value main_closure) {
   {
     std::lock_guard g(run_lock);
     run_active = false;
+    run_over = true;
     interrupt_status = std::exchange(interrupted, 0);
   }
   write_through = false;
-  end_main_run();
+  {
+    // Main is parked in a blocking call the ending left running (halted runs only): its
+    // heap and frames are the pool thread's until the call returns.
+    std::lock_guard g(main_call_lock_);
+    main_end_deferred_ = main_in_call_;
+  }
+  if (!main_end_deferred_) end_main_run();
   flush_out();
   scheduler->drop_stale_timers();
   int exit_code = std::exchange(scheduler->exit_code, -1);
@@ -475,9 +483,23 @@ void Runtime::end_main_run() {
   }
 }
 
+void Runtime::run_returned() {
+  std::lock_guard g(run_lock);
+  run_over = false;
+}
+
+void Runtime::wait_for_main_call() {
+  {
+    std::unique_lock g(main_call_lock_);
+    main_call_done_.wait(g, [&] { return !main_in_call_; });
+  }
+  if (std::exchange(main_end_deferred_, false)) end_main_run();
+}
+
 void Runtime::interrupt_run(int status) {
   {
     std::lock_guard g(run_lock);
+    if (run_over) return;  // the program has ended: its run is returning
     if (!run_active) {
       pending_interrupt = status;
       return;

@@ -117,12 +117,30 @@ class Runtime final : public vm::Host {
   // cancelled) and the run returns `status`; a second one ends the run at once. With no
   // run in progress, the next run returns `status` without running (as Python's
   // PyErr_SetInterrupt waits for the interpreter), so a signal that arrives while the
-  // host is still reading or compiling the script is not lost. Any thread.
+  // host is still reading or compiling the script is not lost. One that arrives after
+  // the program has ended but before `run` returns was meant for that run, which is
+  // over: it is dropped, not kept for the next run. Any thread.
   void interrupt_run(int status);
-  std::mutex run_lock;                     // guards the three fields below
+  // `run` is returning: an interrupt from now on is kept for the next run.
+  void run_returned();
+  std::mutex run_lock;                     // guards the four fields below
   bool run_active = false;                 // between run_main's start and the run's end
+  bool run_over = false;                   // from the run's end until `run` returns
   int interrupted = 0;                     // the status of the first interrupt of this run
   int pending_interrupt = 0;               // an interrupt that came between runs
+
+  // --- main's blocking call across an ending (docs/architecture.md, decision 28) ---
+  // A run that ends at once (os.exit, a second interrupt) while main is in a `blocks`
+  // native leaves the call running on the pool, in main's heap and with main's frames.
+  // The end of the run then leaves main as it is; the next run (wait_for_main_call, at
+  // its start) waits for the call to return and only then tidies main (end_main_run).
+  // The runtime's destruction waits for it as for every pool job that touches the
+  // runtime (BlockingPool's destructor).
+  void wait_for_main_call();
+  std::mutex main_call_lock_;
+  std::condition_variable main_call_done_;
+  bool main_in_call_ = false;              // main's `blocks` native runs on the pool
+  bool main_end_deferred_ = false;         // end_main_run waits for the next run (host thread)
 
   // IMPORT: finds the module `name` (a standard module, or with `is_path` a file relative
   // to `importer`'s file). Returns it; when its top-level code still has to run, sets

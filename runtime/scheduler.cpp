@@ -38,16 +38,27 @@ const char* wait_text(const WaitInfo& w) {
   }
 }
 
-// "task 3 stage at pipe.tsk:6:13 — sending on chan 3 (made at pipe.tsk:4:10)"
+// "task 3 stage at pipe.tsk:6:13 — sending on chan 3 (made at pipe.tsk:4:10)". The place
+// is the innermost frame with a source location: a hidden one (the trampoline a task
+// made by a native starts in, as io.lines's feeder) has none. A task with no such frame
+// is named by where it was spawned.
 std::string describe_wait(Task* t) {
   std::string line = "task " + std::to_string(t->id) + " " + std::string(t->name);
-  if (!t->vm.frames.empty()) {
-    const vm::Frame& f = t->vm.frames.back();
+  auto place = [](const std::string& file, lang::Loc loc) {
+    return file + ":" + std::to_string(loc.line) + ":" + std::to_string(loc.col);
+  };
+  bool placed = false;
+  for (size_t i = t->vm.frames.size(); i-- > 0 && !placed;) {
+    const vm::Frame& f = t->vm.frames[i];
     const vm::Proto* p = f.closure->proto;
+    if (p->hidden) continue;
     size_t at = size_t(f.pc - p->code.data());
     lang::Loc loc = at > 0 && at <= p->locs.size() ? p->locs[at - 1] : p->loc;
-    line += " at " + p->file + ":" + std::to_string(loc.line) + ":" + std::to_string(loc.col);
+    if (loc.line == 0) continue;
+    line += " at " + place(p->file, loc);
+    placed = true;
   }
+  if (!placed && t->spawner && t->spawned_at.line > 0) line += " spawned at " + place(t->spawner->file, t->spawned_at);
   line += " — ";
   line += wait_text(t->waiting);
   if (t->waiting.kind == WaitInfo::Receive || t->waiting.kind == WaitInfo::Send) {

@@ -88,7 +88,9 @@ class Runtime {
   // stops at its next call or loop back-edge), buffered output is written, and `run`
   // returns `status`. With no run in progress, the next `run` returns `status` at
   // once without running (a signal that arrives while the host reads or compiles the
-  // script is not lost; Python's PyErr_SetInterrupt behaves alike).
+  // script is not lost; Python's PyErr_SetInterrupt behaves alike). One that comes once
+  // the program has ended, while `run` is returning, is dropped. An ending at once may
+  // leave main inside a `blocks` call: the next `run` waits for it to return first.
   // [any thread, a signal-handling thread included (not a signal handler itself);
   //  does not block on the run; throws nothing]
   void interrupt(int status = kInterrupted);
