@@ -108,10 +108,12 @@ TEST_CASE("run queue stress: owners and thieves lose and duplicate nothing") {
     rng ^= rng << 13;
     rng ^= rng >> 17;
     rng ^= rng << 5;
-    // One in eight goes back on the ring once (a yield); the others finish.
-    if (rng % 8 == 0 && runs[size_t(it->id)].load(std::memory_order_relaxed) == 0 && own.push(it)) {
-      runs[size_t(it->id)].fetch_add(100, std::memory_order_relaxed);  // marks "requeued"
-      return;
+    // One in eight goes back on the ring once (a yield); the others finish. The mark
+    // "requeued" goes on before the push: once pushed, a thief may run it at once.
+    int unmarked = 0;
+    if (rng % 8 == 0 && runs[size_t(it->id)].compare_exchange_strong(unmarked, 100, std::memory_order_relaxed)) {
+      if (own.push(it)) return;
+      runs[size_t(it->id)].store(0, std::memory_order_relaxed);  // the ring was full: it finishes now
     }
     runs[size_t(it->id)].fetch_add(1, std::memory_order_relaxed);
     done.fetch_add(1, std::memory_order_relaxed);
