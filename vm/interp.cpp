@@ -6,8 +6,12 @@
 // Invariants:
 //  - R points at stack[frames.back().base]; it is reloaded after anything that may grow
 //    the stack (calls, imports, natives), since growth moves the stack.
-//  - A frame's registers are all initialised (args, then nil) when it is pushed, so the
-//    collector may scan stack[0, top of the last frame) without seeing garbage.
+//  - Every slot of the stack holds nil or a value whose object has not been freed, so the
+//    collector may scan stack[0, top of the last frame) without seeing garbage, although
+//    a script call sets only its arguments and leaves the callee's other registers as the
+//    last frame there left them (the compiler writes every register before reading it).
+//    Objects are freed only by a collection, and each collection first nils the slots
+//    above the top, which it does not mark (TaskState::collect; Lua does the same).
 //  - The collector runs only at safepoints: after an instruction that allocated, with the
 //    result already stored in a register.
 //  - An instruction that may raise stores its pc in the frame first (SAVE_PC).
@@ -677,7 +681,7 @@ Value TaskState::execute(size_t entry) {
           Value* nr = R + (base - f->base);
           const Value* args = R + ip->a + 1;
           for (int i = 0; i < nargs; i++) nr[i] = args[i];
-          for (uint32_t i = nargs; i < nregs; i++) nr[i] = Value::nil();
+          // No nil fill of the rest: see the invariant at the top of the file.
           frames.push_back(Frame{c, p->code.data(), base, ip->a, kFrameScript});
           TSK_CHECK(frame_top(frames.back()) <= stack.size(), "a pushed frame's registers lie within the stack");
           // The new frame's state is known here: no reload through frames.back().
