@@ -672,15 +672,16 @@ Value TaskState::execute(size_t entry) {
           if (nargs != p->nparams) [[unlikely]] arity_error(*this, p->name, p->nparams, p->nparams, nargs);
           if (frames.size() >= runtime.limits.max_frames) [[unlikely]]
             raise("StackOverflowError", "stack overflow (recursion too deep)");
-          const uint32_t base = f->base + cl->proto->nregs;  // frame_top(*f)
+          // The callee's registers begin at its arguments, which are then already in
+          // place (as in Lua): nothing of the caller above them is live (the compiler
+          // puts a call's callee and arguments in its topmost registers).
+          const uint32_t base = f->base + ip->a + 1;
           const uint32_t nregs = p->nregs;
           if (size_t(base) + nregs > stack.size()) [[unlikely]] {
             ensure_stack(size_t(base) + nregs);  // moves the stack
             RELOAD_R();
           }
-          Value* nr = R + (base - f->base);
-          const Value* args = R + ip->a + 1;
-          for (int i = 0; i < nargs; i++) nr[i] = args[i];
+          Value* nr = R + ip->a + 1;
           // No nil fill of the rest: see the invariant at the top of the file.
           frames.push_back(Frame{c, p->code.data(), base, ip->a, kFrameScript});
           TSK_CHECK(frame_top(frames.back()) <= stack.size(), "a pushed frame's registers lie within the stack");
@@ -753,8 +754,9 @@ Value TaskState::execute(size_t entry) {
           frames.pop_back();
         }
         LOAD_FRAME();
-        TSK_CHECK(frames.end()->base == frame_top(*f) && frame_top(*f) <= stack.size(),
-                  "a returning frame sat right above its caller, within the stack");
+        TSK_CHECK(frames.end()->base == (kind == kFrameScript ? f->base + result + 1 : frame_top(*f)) &&
+                      frame_top(*f) <= stack.size(),
+                  "a returning frame sat right above its caller's call (or frame), within the stack");
         TSK_CHECK(handlers.empty() || handlers.back().frame < frames.size(),
                   "every handler belongs to a frame below the top");
         R[result] = retval;
