@@ -44,6 +44,7 @@
 
 #include "lang/compiler.hpp"
 #include "lang/resolver.hpp"
+#include "vm/check.hpp"
 
 namespace tsk::lang {
 namespace {
@@ -616,6 +617,9 @@ class Codegen {
       uint16_t r = alloc();
       expr_into(*arg, r);
     }
+    // The callee's frame begins at the first argument (vm/interp.cpp, CALL): nothing
+    // live may lie above the arguments.
+    TSK_CHECK(fs_->free_reg == uint32_t(base) + 1 + e.items.size(), "a call's registers are the topmost");
     emit(Instr::abc(Op::CALL, base, uint16_t(e.items.size())), e.loc);
     if (base != dst) emit(Instr::abc(Op::MOVE, dst, base), e.loc);
   }

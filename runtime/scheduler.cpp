@@ -342,8 +342,10 @@ void Scheduler::keep_stacks(vm::TaskState& ended) {
   if (w->kept == Worker::kKeptStacks || ended.stack.capacity() == 0 || ended.stack.capacity() > kMaxSlots ||
       ended.frames.capacity() > kMaxFrames)
     return;
-  // The registers hold values of the heap about to be freed: a task that takes this stack
-  // sets each register before reading it (a call nils the ones its arguments leave).
+  // The registers hold values of the heap about to be freed: emptied, so that the task
+  // that takes this stack sees only the nils its growth writes (a call does not nil its
+  // callee's registers; vm/interp.cpp).
+  ended.stack.clear();
   ended.frames.clear();
   w->kept_stacks[w->kept].swap(ended.stack);
   w->kept_frames[w->kept].swap(ended.frames);

@@ -6,8 +6,12 @@
 // Invariants:
 //  - R points at stack[frames.back().base]; it is reloaded after anything that may grow
 //    the stack (calls, imports, natives), since growth moves the stack.
-//  - A frame's registers are all initialised (args, then nil) when it is pushed, so the
-//    collector may scan stack[0, top of the last frame) without seeing garbage.
+//  - Every slot of the stack holds nil or a value whose object has not been freed, so the
+//    collector may scan stack[0, top of the last frame) without seeing garbage, although
+//    a script call sets only its arguments and leaves the callee's other registers as the
+//    last frame there left them (the compiler writes every register before reading it).
+//    Objects are freed only by a collection, and each collection first nils the slots
+//    above the top, which it does not mark (TaskState::collect; Lua does the same).
 //  - The collector runs only at safepoints: after an instruction that allocated, with the
 //    result already stored in a register.
 //  - An instruction that may raise stores its pc in the frame first (SAVE_PC).
@@ -677,16 +681,17 @@ Value TaskState::execute(size_t entry) {
           if (nargs != p->nparams) [[unlikely]] arity_error(*this, p->name, p->nparams, p->nparams, nargs);
           if (frames.size() >= runtime.limits.max_frames) [[unlikely]]
             raise("StackOverflowError", "stack overflow (recursion too deep)");
-          const uint32_t base = f->base + cl->proto->nregs;  // frame_top(*f)
+          // The callee's registers begin at its arguments, which are then already in
+          // place (as in Lua): nothing of the caller above them is live (the compiler
+          // puts a call's callee and arguments in its topmost registers).
+          const uint32_t base = f->base + ip->a + 1;
           const uint32_t nregs = p->nregs;
           if (size_t(base) + nregs > stack.size()) [[unlikely]] {
             ensure_stack(size_t(base) + nregs);  // moves the stack
             RELOAD_R();
           }
-          Value* nr = R + (base - f->base);
-          const Value* args = R + ip->a + 1;
-          for (int i = 0; i < nargs; i++) nr[i] = args[i];
-          for (uint32_t i = nargs; i < nregs; i++) nr[i] = Value::nil();
+          Value* nr = R + ip->a + 1;
+          // No nil fill of the rest: see the invariant at the top of the file.
           frames.push_back(Frame{c, p->code.data(), base, ip->a, kFrameScript});
           TSK_CHECK(frame_top(frames.back()) <= stack.size(), "a pushed frame's registers lie within the stack");
           // The new frame's state is known here: no reload through frames.back().
@@ -758,8 +763,9 @@ Value TaskState::execute(size_t entry) {
           frames.pop_back();
         }
         LOAD_FRAME();
-        TSK_CHECK(frames.end()->base == frame_top(*f) && frame_top(*f) <= stack.size(),
-                  "a returning frame sat right above its caller, within the stack");
+        TSK_CHECK(frames.end()->base == (kind == kFrameScript ? f->base + result + 1 : frame_top(*f)) &&
+                      frame_top(*f) <= stack.size(),
+                  "a returning frame sat right above its caller's call (or frame), within the stack");
         TSK_CHECK(handlers.empty() || handlers.back().frame < frames.size(),
                   "every handler belongs to a frame below the top");
         R[result] = retval;

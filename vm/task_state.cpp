@@ -51,6 +51,10 @@ void TaskState::collect() {
     uint32_t top = frames.empty() ? 0 : frames.back().base + frames.back().closure->proto->nregs;
     if (top > stack.size()) top = uint32_t(stack.size());
     for (uint32_t i = 0; i < top; i++) heap.mark(stack[i]);
+    // What lies above the top is not marked and may be freed now: nil it, so that a
+    // call, which does not nil its callee's registers, never exposes a freed object
+    // (vm/interp.cpp's invariants).
+    for (size_t i = top; i < stack.size(); i++) stack[i] = Value::nil();
     for (const Frame& f : frames) heap.mark(f.closure);
     for (Value v : roots) heap.mark(v);
     if (extras)
