@@ -41,6 +41,7 @@
 #include <cstring>
 #include <optional>
 #include <unordered_map>
+#include <unordered_set>
 
 #include "lang/compiler.hpp"
 #include "lang/resolver.hpp"
@@ -100,6 +101,8 @@ struct FuncState {
   std::unordered_map<std::string, uint32_t> const_index;  // key: tag byte + payload
   std::vector<Loop*> loops;
   std::vector<TryContext*> trys;
+  // Globals a loop of this function holds in a register (see promote_globals).
+  std::unordered_map<const Binding*, uint16_t> promoted;
 };
 
 class Codegen {
@@ -308,13 +311,27 @@ class Codegen {
   std::optional<uint16_t> plain_local(const Expr& e) const {
     if (e.kind != ExprKind::Name) return std::nullopt;
     const Binding* b = res_.use(e);
+    if (b && b->kind == Binding::Kind::Global) return promoted(b);
     if (b && b->kind == Binding::Kind::Local && owned(b) && !b->captured) return b->reg;
     return std::nullopt;
   }
 
+  // The register a loop holds global [b] in, if one does (see promote_globals).
+  std::optional<uint16_t> promoted(const Binding* b) const {
+    auto it = fs_->promoted.find(b);
+    if (it == fs_->promoted.end()) return std::nullopt;
+    return it->second;
+  }
+
   void read(const Binding* b, uint16_t dst, Loc loc) {
     switch (b->kind) {
-      case Binding::Kind::Global: emit(Instr::abx(Op::GETG, dst, b->slot), loc); return;
+      case Binding::Kind::Global:
+        if (auto r = promoted(b)) {
+          if (*r != dst) emit(Instr::abc(Op::MOVE, dst, *r), loc);
+          return;
+        }
+        emit(Instr::abx(Op::GETG, dst, b->slot), loc);
+        return;
       case Binding::Kind::Builtin: emit(Instr::abx(Op::BUILTIN, dst, b->slot), loc); return;
       case Binding::Kind::Local: break;
     }
@@ -329,6 +346,7 @@ class Codegen {
 
   void write(const Binding* b, uint16_t src, Loc loc) {
     if (b->kind == Binding::Kind::Global) {
+      if (auto r = promoted(b); r && *r != src) emit(Instr::abc(Op::MOVE, *r, src), loc);
       emit(Instr::abx(Op::SETG, src, b->slot), loc);
     } else if (!owned(b)) {
       emit(Instr::abc(Op::SETUP, src, capture(*fs_, b)), loc);
@@ -754,6 +772,7 @@ class Codegen {
       init(r);
       emit(Instr::abx(Op::SETG, r, b->slot), s.loc);
       fs_->free_reg = r;
+      if (b->decl == Binding::Decl::Var) set_globals_.insert(b);
       return;
     }
     uint16_t r = alloc();
@@ -879,6 +898,8 @@ class Codegen {
           arith(compound_op(s.assign_op), *local, *local, value, s.loc);
         else
           expr_into(value, *local);
+        // A global a loop holds in a register is stored at every assignment.
+        if (b->kind == Binding::Kind::Global) emit(Instr::abx(Op::SETG, *local, b->slot), s.loc);
         return;
       }
       uint16_t r = alloc();
@@ -944,6 +965,8 @@ class Codegen {
 
   void while_stmt(const Stmt& s) {
     Loop loop;
+    const uint32_t saved = fs_->free_reg;
+    Promotion promotion = promote_globals(s.body, s.expr.get());
     int top = here();
     std::vector<int> exits = false_jumps(s.expr.get());
     in_loop(loop, [&] { block_body(s.body); });
@@ -951,7 +974,92 @@ class Codegen {
     patch_all(exits, here());
     patch_all(loop.breaks, here());
     patch_all(loop.continues, top);
+    for (const Binding* b : promotion.added) fs_->promoted.erase(b);
+    fs_->free_reg = saved;
   }
+
+  // ---- globals held in registers by a loop ----------------------------------------------
+  //
+  // A loop of top-level code that assigns a `var` of its module keeps it in a register:
+  // loaded once before the loop, read from the register, and still stored (SETG) at every
+  // assignment, so the binding every other function and task reads stays live (SPEC §6).
+  // Only the owner of a module writes its globals, and only script code run by the loop
+  // could write one behind the register's back: so the loop may make no call (a native
+  // may call back into script), spawn nothing and hold no try, catch or scope (a caught
+  // error must find the register and the binding alike; a failed assignment leaves the
+  // loop for good). The variable must have been declared by an earlier statement, so the
+  // early load never meets it undeclared. A counted loop over a global total costs Lua a
+  // register; it cost tsk a store and a load on the loop's one dependency chain.
+
+  struct Promotion {
+    std::vector<const Binding*> added;
+  };
+
+  // Whether running [e] can run script code of this task or leave the loop by an error
+  // that the loop's own code may catch (see above). Function literals are not run here.
+  bool may_run_code(const Expr* e) const {
+    if (!e) return false;
+    switch (e->kind) {
+      case ExprKind::Call:
+      case ExprKind::Spawn: return true;
+      case ExprKind::Fn: return false;
+      default: break;
+    }
+    if (may_run_code(e->a.get()) || may_run_code(e->b.get()) || may_run_code(e->c.get())) return true;
+    for (const auto& item : e->items)
+      if (may_run_code(item.get())) return true;
+    return false;
+  }
+
+  // The same for a statement; collects the globals it assigns into [assigned].
+  bool may_run_code(const Stmt& s, std::vector<const Binding*>& assigned) const {
+    switch (s.kind) {
+      case StmtKind::Try:
+      case StmtKind::Scope:
+      case StmtKind::Import:
+      case StmtKind::FnDecl:
+      case StmtKind::Return: return true;
+      case StmtKind::Assign:
+        if (s.target && s.target->kind == ExprKind::Name)
+          if (const Binding* b = res_.use(*s.target); b && b->kind == Binding::Kind::Global)
+            assigned.push_back(b);
+        break;
+      default: break;
+    }
+    if (may_run_code(s.expr.get()) || may_run_code(s.target.get()) || may_run_code(s.body, assigned))
+      return true;
+    if (s.else_stmt && may_run_code(*s.else_stmt, assigned)) return true;
+    for (const SelectCase& c : s.cases)
+      if (may_run_code(c.chan.get()) || may_run_code(c.value.get()) || may_run_code(c.body, assigned))
+        return true;
+    return false;
+  }
+
+  bool may_run_code(const Block& b, std::vector<const Binding*>& assigned) const {
+    for (const auto& st : b.stmts)
+      if (may_run_code(*st, assigned)) return true;
+    return false;
+  }
+
+  // Loads into registers the globals that the loop of [body] (and [cond], run on every
+  // turn) assigns, when it may hold them there (see above).
+  Promotion promote_globals(const Block& body, const Expr* cond) {
+    Promotion p;
+    if (fs_->fn != nullptr) return p;  // top-level code only: its task owns the module
+    std::vector<const Binding*> assigned;
+    if (may_run_code(cond) || may_run_code(body, assigned)) return p;
+    for (const Binding* b : assigned) {
+      if (promoted(b) || !set_globals_.count(b) || p.added.size() == kMaxPromoted) continue;
+      if (std::find(p.added.begin(), p.added.end(), b) != p.added.end()) continue;
+      uint16_t r = alloc();
+      emit(Instr::abx(Op::GETG, r, b->slot), top_stmt_loc_);
+      fs_->promoted.emplace(b, r);
+      p.added.push_back(b);
+    }
+    return p;
+  }
+
+  static constexpr size_t kMaxPromoted = 8;
 
   void for_stmt(const Stmt& s) {
     if (!s.expr) return;
@@ -964,6 +1072,7 @@ class Codegen {
       uint16_t base = alloc(3);
       expr_into(*it.a, base);
       expr_into(*it.b, uint16_t(base + 1));
+      Promotion promotion = promote_globals(s.body, nullptr);
       int prep = emit(Instr::asbx(Op::FORPREP, base, 0, inclusive), s.loc);
       int body = here();
       in_loop(loop, [&] {
@@ -975,6 +1084,7 @@ class Codegen {
       patch(prep, here());
       patch_all(loop.breaks, here());
       patch_all(loop.continues, next);
+      for (const Binding* b : promotion.added) fs_->promoted.erase(b);
       return;
     }
     // Generic loop: R[base] the iterable, R[base+1] the cursor, then the variables.
@@ -983,6 +1093,7 @@ class Codegen {
     expr_into(it, base);
     emit(Instr::abc(Op::ITERPREP, base, 0, 0, nvars == 2 ? 2 : 0), s.loc);
     uint16_t vars = alloc(nvars);
+    Promotion promotion = promote_globals(s.body, nullptr);
     int top = emit(Instr::abc(Op::ITERNEXT, base, vars, 0, nvars), s.loc);
     int exit = emit_jump(Op::JMP, 0, s.loc);
     in_loop(loop, [&] {
@@ -994,6 +1105,7 @@ class Codegen {
     patch(exit, here());
     patch_all(loop.breaks, here());
     patch_all(loop.continues, top);
+    for (const Binding* b : promotion.added) fs_->promoted.erase(b);
   }
 
   // Emits a jump out of the try contexts that [to] crosses, from the innermost out: pops
@@ -1292,6 +1404,8 @@ class Codegen {
   FuncState* fs_ = nullptr;
   // free_reg at the start of the current statement: registers below it hold locals.
   uint32_t stmt_base_ = 0;
+  // The module's `var`s declared by a top-level statement compiled so far.
+  std::unordered_set<const Binding*> set_globals_;
   // The top-level statement being compiled, where "top-level code too large" points.
   Loc top_stmt_loc_{1, 1};
 };

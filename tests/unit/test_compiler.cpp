@@ -106,6 +106,7 @@ TEST_CASE("golden disassembly") {
   SUBCASE("send and receive") { check_golden("channels"); }
   SUBCASE("scope, and jumps out of it") { check_golden("scope"); }
   SUBCASE("select") { check_golden("select"); }
+  SUBCASE("globals a loop holds in registers") { check_golden("loop_globals"); }
 }
 
 TEST_CASE("undefined names") {
