@@ -329,7 +329,7 @@ bool await(vm::TaskState& t, vm::Value handle, vm::Value& out) {
     }
   }
   switch (target->outcome.load()) {
-    case Task::Returned: out = vm::copy_into(t.heap, target->ending->result); return true;
+    case Task::Returned: out = target->ending ? vm::copy_into(t.heap, target->ending->result) : vm::Value::nil(); return true;
     case Task::Cancelled: t.raise("Cancelled", "the awaited task was cancelled");
     default: raise_from(t, target->ending->error, target);
   }
@@ -466,7 +466,9 @@ bool body_ended(Task& task, vm::Value value, vm::Error* error) {
   vm::TaskState& t = task.vm;
   if (!task.body_finished) {
     task.body_finished = true;
-    task.ending = std::make_unique<Ending>();
+    // A task that returns nil needs no Ending (most spawned tasks: they send their
+    // results); one that fails or is cancelled always gets one (below).
+    if (error || !value.is_nil()) task.ending = std::make_unique<Ending>();
     if (error) {
       task.ending->error = vm::clone_error(task.ending->heap, error);
       if (!is_cancelled_error(error)) {
@@ -479,7 +481,7 @@ bool body_ended(Task& task, vm::Value value, vm::Error* error) {
       } else {
         cancel_scope_tasks(rt, task.implicit_scope, nullptr);
       }
-    } else {
+    } else if (task.ending) {
       task.ending->result = vm::copy_into(task.ending->heap, value);
     }
   }
@@ -505,18 +507,20 @@ bool body_ended(Task& task, vm::Value value, vm::Error* error) {
   // The outcome: a failure of the implicit scope (the first, possibly this task's own)
   // wins over a return; a Cancelled body with no failure is Cancelled.
   Scope& scope = task.implicit_scope;
-  Ending& ending = *task.ending;
   uint8_t outcome;
   if (scope.failed()) {
-    ending.error = scope_error(ending.heap, scope);
+    if (!task.ending) task.ending = std::make_unique<Ending>();
+    task.ending->error = scope_error(task.ending->heap, scope);
     outcome = Task::Failed;
-  } else if (ending.error) {
-    outcome = is_cancelled_error(ending.error) ? Task::Cancelled : Task::Failed;
+  } else if (task.ending && task.ending->error) {
+    outcome = is_cancelled_error(task.ending->error) ? Task::Cancelled : Task::Failed;
   } else if (scope.cancel_sent) {
     outcome = Task::Cancelled;  // cancelled while it waited for its tasks
   } else {
-    outcome = Task::Returned;
+    outcome = Task::Returned;  // `ending` holds a result other than nil
   }
+  if (!task.ending && outcome != Task::Returned) task.ending = std::make_unique<Ending>();
+  Ending* ending = task.ending.get();
   // A finished task's memory is freed at once (SPEC §6); what its awaiters read is in
   // `ending`. The main task (in no scope) keeps its heap: its globals outlive a run.
   if (task.member_of) {
@@ -527,7 +531,7 @@ bool body_ended(Task& task, vm::Value value, vm::Error* error) {
   rt.task_done(task);
   // Tell the scope this task belongs to.
   if (task.member_of) {
-    if (outcome == Task::Failed) scope_failed(rt, *task.member_of, ending.error, &task);
+    if (outcome == Task::Failed) scope_failed(rt, *task.member_of, ending->error, &task);
     scope_task_ended(rt, *task.member_of, task);
   }
   return true;
