@@ -270,7 +270,7 @@ bool should_yield(vm::TaskState& t) {
   return t.call_depth == 0;
 }
 
-vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::Loc at) {
+vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::Loc at, bool unused) {
   Runtime& rt = runtime_of(t);
   // A spawn does the work of many instructions (a task, its heap, copies of its
   // arguments): it pays for them, or a loop of spawns would outrun any budget.
@@ -302,7 +302,9 @@ vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::L
     scope.members = child;
     if (scope.cancelled) child->cancel_requested = true;
   }
-  vm::Value handle = vm::Value::object(t.heap.handle(vm::Tag::Task, child));
+  // Without a handle the task is freed as soon as it ends, not when its spawner's heap
+  // lets go of the handle: its memory is reused by the next spawns while still in cache.
+  vm::Value handle = unused ? vm::Value::nil() : vm::Value::object(t.heap.handle(vm::Tag::Task, child));
   rt.scheduler->add_live(child);
   rt.scheduler->wake(child);
   child->release();  // the scope and the live set hold it now

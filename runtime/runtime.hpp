@@ -239,7 +239,7 @@ class Runtime final : public vm::Host {
   vm::Value call_blocking(vm::TaskState& t, vm::Native* native, vm::Value* args, int nargs) override;
 
   // --- vm::Host (the loop's way into the runtime; runtime/concurrency.hpp, fiber.hpp) ---
-  vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::Loc at) override;
+  vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::Loc at, bool unused) override;
   bool await(vm::TaskState& t, vm::Value handle, vm::Value& out) override;
   void scope_begin(vm::TaskState& t) override;
   bool scope_end(vm::TaskState& t, vm::Value block_error) override;
