@@ -289,7 +289,9 @@ vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::L
   // Arguments and captured values cross into the new task's heap as copies (SPEC §6).
   InlineVector<vm::Value, 8> copied;
   copied.reserve(size_t(nargs) + 1);
-  for (int i = 0; i <= nargs; i++) copied.push_back(vm::copy_into(child->vm.heap, callee_and_args[i]));
+  vm::Closure* shared = callee.tag == vm::Tag::Closure ? rt.shared_closure(callee.as_closure()) : nullptr;
+  copied.push_back(shared ? vm::Value::object(shared) : vm::copy_into(child->vm.heap, callee));
+  for (int i = 1; i <= nargs; i++) copied.push_back(vm::copy_into(child->vm.heap, callee_and_args[i]));
   rt.prepare_entry(*child, copied[0], copied.data() + 1, nargs);
   Scope& scope = innermost_scope(parent);
   child->member_of = &scope;
