@@ -788,7 +788,12 @@ class Codegen {
     const uint32_t saved = fs_->free_reg;
     switch (s.kind) {
       case StmtKind::Expr:
-        if (s.expr) expr_reg(*s.expr);
+        if (s.expr) {
+          // A spawn statement: nobody reads its handle, so the task gets none (SPAWN C=1).
+          spawn_unused_ = s.expr->kind == ExprKind::Spawn;
+          expr_reg(*s.expr);
+          spawn_unused_ = false;
+        }
         fs_->free_reg = saved;
         return;
       case StmtKind::Let:
@@ -1267,12 +1272,13 @@ class Codegen {
 
   // `spawn f(a, b)`: callee and arguments laid out exactly as for CALL.
   void spawn_call(const Expr& e, uint16_t dst) {
+    const bool unused = std::exchange(spawn_unused_, false);
     const Expr& c = *e.a;
     const bool reuse = uint32_t(dst) + 1 == fs_->free_reg && dst >= stmt_base_;
     uint16_t base = reuse ? dst : alloc();
     expr_into(*c.a, base);
     for (const auto& arg : c.items) expr_into(*arg, alloc());
-    emit(Instr::abc(Op::SPAWN, base, uint16_t(c.items.size())), e.loc);
+    emit(Instr::abc(Op::SPAWN, base, uint16_t(c.items.size()), unused), e.loc);
     if (base != dst) emit(Instr::abc(Op::MOVE, dst, base), e.loc);
   }
 
@@ -1280,6 +1286,7 @@ class Codegen {
   // arguments. The block's proto captures nothing: every variable of enclosing code it
   // uses arrives as a parameter.
   void spawn_block(const Expr& e, uint16_t dst) {
+    const bool unused = std::exchange(spawn_unused_, false);
     const Function& f = *e.fn;
     const std::vector<SpawnCapture>& copies = res_.spawn_copies(f);
     const bool reuse = uint32_t(dst) + 1 == fs_->free_reg && dst >= stmt_base_;
@@ -1302,7 +1309,7 @@ class Codegen {
     outer->proto->protos.push_back(p);
     emit(Instr::abx(Op::CLOSURE, base, index), e.loc);
     for (const SpawnCapture& c : copies) read(c.outer, alloc(), e.loc);
-    emit(Instr::abc(Op::SPAWN, base, uint16_t(copies.size())), e.loc);
+    emit(Instr::abc(Op::SPAWN, base, uint16_t(copies.size()), unused), e.loc);
     if (base != dst) emit(Instr::abc(Op::MOVE, dst, base), e.loc);
   }
 
@@ -1406,6 +1413,8 @@ class Codegen {
   uint32_t stmt_base_ = 0;
   // The module's `var`s declared by a top-level statement compiled so far.
   std::unordered_set<const Binding*> set_globals_;
+  // The expression being compiled is a statement's spawn, whose handle nobody reads.
+  bool spawn_unused_ = false;
   // The top-level statement being compiled, where "top-level code too large" points.
   Loc top_stmt_loc_{1, 1};
 };

@@ -270,7 +270,7 @@ bool should_yield(vm::TaskState& t) {
   return t.call_depth == 0;
 }
 
-vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::Loc at) {
+vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::Loc at, bool unused) {
   Runtime& rt = runtime_of(t);
   // A spawn does the work of many instructions (a task, its heap, copies of its
   // arguments): it pays for them, or a loop of spawns would outrun any budget.
@@ -289,7 +289,9 @@ vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::L
   // Arguments and captured values cross into the new task's heap as copies (SPEC §6).
   InlineVector<vm::Value, 8> copied;
   copied.reserve(size_t(nargs) + 1);
-  for (int i = 0; i <= nargs; i++) copied.push_back(vm::copy_into(child->vm.heap, callee_and_args[i]));
+  vm::Closure* shared = callee.tag == vm::Tag::Closure ? rt.shared_closure(callee.as_closure()) : nullptr;
+  copied.push_back(shared ? vm::Value::object(shared) : vm::copy_into(child->vm.heap, callee));
+  for (int i = 1; i <= nargs; i++) copied.push_back(vm::copy_into(child->vm.heap, callee_and_args[i]));
   rt.prepare_entry(*child, copied[0], copied.data() + 1, nargs);
   Scope& scope = innermost_scope(parent);
   child->member_of = &scope;
@@ -302,7 +304,9 @@ vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::L
     scope.members = child;
     if (scope.cancelled) child->cancel_requested = true;
   }
-  vm::Value handle = vm::Value::object(t.heap.handle(vm::Tag::Task, child));
+  // Without a handle the task is freed as soon as it ends, not when its spawner's heap
+  // lets go of the handle: its memory is reused by the next spawns while still in cache.
+  vm::Value handle = unused ? vm::Value::nil() : vm::Value::object(t.heap.handle(vm::Tag::Task, child));
   rt.scheduler->add_live(child);
   rt.scheduler->wake(child);
   child->release();  // the scope and the live set hold it now
@@ -329,7 +333,7 @@ bool await(vm::TaskState& t, vm::Value handle, vm::Value& out) {
     }
   }
   switch (target->outcome.load()) {
-    case Task::Returned: out = vm::copy_into(t.heap, target->ending->result); return true;
+    case Task::Returned: out = target->ending ? vm::copy_into(t.heap, target->ending->result) : vm::Value::nil(); return true;
     case Task::Cancelled: t.raise("Cancelled", "the awaited task was cancelled");
     default: raise_from(t, target->ending->error, target);
   }
@@ -466,7 +470,9 @@ bool body_ended(Task& task, vm::Value value, vm::Error* error) {
   vm::TaskState& t = task.vm;
   if (!task.body_finished) {
     task.body_finished = true;
-    task.ending = std::make_unique<Ending>();
+    // A task that returns nil needs no Ending (most spawned tasks: they send their
+    // results); one that fails or is cancelled always gets one (below).
+    if (error || !value.is_nil()) task.ending = std::make_unique<Ending>();
     if (error) {
       task.ending->error = vm::clone_error(task.ending->heap, error);
       if (!is_cancelled_error(error)) {
@@ -479,7 +485,7 @@ bool body_ended(Task& task, vm::Value value, vm::Error* error) {
       } else {
         cancel_scope_tasks(rt, task.implicit_scope, nullptr);
       }
-    } else {
+    } else if (task.ending) {
       task.ending->result = vm::copy_into(task.ending->heap, value);
     }
   }
@@ -505,18 +511,20 @@ bool body_ended(Task& task, vm::Value value, vm::Error* error) {
   // The outcome: a failure of the implicit scope (the first, possibly this task's own)
   // wins over a return; a Cancelled body with no failure is Cancelled.
   Scope& scope = task.implicit_scope;
-  Ending& ending = *task.ending;
   uint8_t outcome;
   if (scope.failed()) {
-    ending.error = scope_error(ending.heap, scope);
+    if (!task.ending) task.ending = std::make_unique<Ending>();
+    task.ending->error = scope_error(task.ending->heap, scope);
     outcome = Task::Failed;
-  } else if (ending.error) {
-    outcome = is_cancelled_error(ending.error) ? Task::Cancelled : Task::Failed;
+  } else if (task.ending && task.ending->error) {
+    outcome = is_cancelled_error(task.ending->error) ? Task::Cancelled : Task::Failed;
   } else if (scope.cancel_sent) {
     outcome = Task::Cancelled;  // cancelled while it waited for its tasks
   } else {
-    outcome = Task::Returned;
+    outcome = Task::Returned;  // `ending` holds a result other than nil
   }
+  if (!task.ending && outcome != Task::Returned) task.ending = std::make_unique<Ending>();
+  Ending* ending = task.ending.get();
   // A finished task's memory is freed at once (SPEC §6); what its awaiters read is in
   // `ending`. The main task (in no scope) keeps its heap: its globals outlive a run.
   if (task.member_of) {
@@ -527,7 +535,7 @@ bool body_ended(Task& task, vm::Value value, vm::Error* error) {
   rt.task_done(task);
   // Tell the scope this task belongs to.
   if (task.member_of) {
-    if (outcome == Task::Failed) scope_failed(rt, *task.member_of, ending.error, &task);
+    if (outcome == Task::Failed) scope_failed(rt, *task.member_of, ending->error, &task);
     scope_task_ended(rt, *task.member_of, task);
   }
   return true;

@@ -16,8 +16,9 @@ namespace tsk::rt {
 
 class Task;
 
-// SPAWN: a new task running callee(args...), copied into its heap; returns its handle.
-vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::Loc at);
+// SPAWN: a new task running callee(args...), copied into its heap; returns its handle
+// (nil when `unused`: a spawn statement, whose handle nobody could read).
+vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::Loc at, bool unused = false);
 // AWAIT: the task's result (or raises its error / Cancelled), or parks (retry).
 bool await(vm::TaskState& t, vm::Value handle, vm::Value& out);
 void cancel(vm::TaskState& t, vm::Value handle);

@@ -10,8 +10,8 @@
 
 namespace tsk::rt {
 
-vm::Value Runtime::spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::Loc at) {
-  return rt::spawn(t, callee_and_args, nargs, at);
+vm::Value Runtime::spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::Loc at, bool unused) {
+  return rt::spawn(t, callee_and_args, nargs, at, unused);
 }
 bool Runtime::await(vm::TaskState& t, vm::Value handle, vm::Value& out) { return rt::await(t, handle, out); }
 void Runtime::scope_begin(vm::TaskState& t) { rt::scope_begin(t); }

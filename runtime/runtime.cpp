@@ -296,6 +296,23 @@ Task* Runtime::new_task(const char* name, const vm::Proto* spawner, lang::Loc sp
   return t;
 }
 
+vm::Closure* Runtime::shared_closure(vm::Closure* c) {
+  if (c->ncells != 0) return nullptr;
+  if ((c->flags & vm::kShared) && !c->counted()) return c;  // immortal already
+  std::atomic_ref<vm::Closure*> cached(c->proto->shared_closure);
+  vm::Closure* shared = cached.load(std::memory_order_acquire);
+  if (!shared) {
+    std::lock_guard lock(module_mutex);  // the immortal area is shared by every worker
+    shared = cached.load(std::memory_order_relaxed);
+    if (!shared) {
+      shared = immortal.closure(c->proto, c->module, 0);
+      cached.store(shared, std::memory_order_release);
+    }
+  }
+  // A function's closures all address its own module; any other is copied as before.
+  return shared->module == c->module ? shared : nullptr;
+}
+
 void Runtime::prepare_entry(Task& task, vm::Value fn, const vm::Value* args, int nargs) {
   vm::TaskState& t = task.vm;
   vm::Closure* entry;

@@ -190,6 +190,10 @@ class Runtime final : public vm::Host {
   std::atomic<int64_t> channels_alive{0};
   // A new task (one reference, the caller's), not yet runnable.
   Task* new_task(const char* name, const vm::Proto* spawner, lang::Loc spawned_at);
+  // The immortal closure of `c`'s function, which captured nothing: one object for every
+  // spawn of it, so a spawn copies no callee (a closure is immutable without captures, and
+  // a task's entry closure is visible to no script code). Null if `c` is not plain.
+  vm::Closure* shared_closure(vm::Closure* c);
   // Pushes the entry frame of `task` for fn(args...) (any callable: natives and arity
   // errors are handled by a hidden trampoline frame, so the call fails inside the task).
   void prepare_entry(Task& task, vm::Value fn, const vm::Value* args, int nargs);
@@ -239,7 +243,7 @@ class Runtime final : public vm::Host {
   vm::Value call_blocking(vm::TaskState& t, vm::Native* native, vm::Value* args, int nargs) override;
 
   // --- vm::Host (the loop's way into the runtime; runtime/concurrency.hpp, fiber.hpp) ---
-  vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::Loc at) override;
+  vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::Loc at, bool unused) override;
   bool await(vm::TaskState& t, vm::Value handle, vm::Value& out) override;
   void scope_begin(vm::TaskState& t) override;
   bool scope_end(vm::TaskState& t, vm::Value block_error) override;

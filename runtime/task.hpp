@@ -221,7 +221,7 @@ class Task final : public vm::RefCounted, public vm::HostTask {
     return size_t((uint64_t(x) * n) >> 32);
   }
 
-  std::unique_ptr<Ending> ending;           // set when its body ends
+  std::unique_ptr<Ending> ending;           // set when its body ends (null: it returned nil)
   // Tasks parked in await on it, linked through next_awaiter (guarded by `lock`); the
   // list holds a reference to each.
   Task* awaiters = nullptr;

@@ -51,7 +51,8 @@ class Host {
   std::atomic<int64_t> budget_left{0};
 
   // --- tasks and scopes (SPEC §6-§7) ---
-  virtual Value spawn(TaskState& t, Value* callee_and_args, int nargs, lang::Loc at) = 0;
+  // `unused`: nobody reads the result (a spawn statement): no handle is made, nil returned.
+  virtual Value spawn(TaskState& t, Value* callee_and_args, int nargs, lang::Loc at, bool unused) = 0;
   virtual bool await(TaskState& t, Value handle, Value& out) = 0;
   virtual void scope_begin(TaskState& t) = 0;
   virtual bool scope_end(TaskState& t, Value block_error) = 0;

@@ -946,7 +946,7 @@ Value TaskState::execute(size_t entry) {
       }
       CASE(SPAWN) {
         SAVE_PC();
-        R[ip->a] = runtime.spawn(*this, R + ip->a, ip->b, cl->proto->locs[size_t(ip - cl->proto->code.data())]);
+        R[ip->a] = runtime.spawn(*this, R + ip->a, ip->b, cl->proto->locs[size_t(ip - cl->proto->code.data())], ip->c);
         SAFEPOINT();
         DISPATCH();
       }

@@ -97,7 +97,7 @@ namespace tsk::vm {
   TSK_OP(ENDTRY,    none, "pop the innermost handler of this frame")                     \
   TSK_OP(ENDFINALLY, ABC, "end of a finally body: R[A] = int 0 goes on after the B entries that follow; int k in 1..B runs entry k (a one-instruction jump-out the finally interrupted); an error is raised again") \
   TSK_OP(IMPORT,    ABx,  "R[A] = module K[Bx]: x = 0 a standard module name, x = 1 a file path relative to this module's file") \
-  TSK_OP(SPAWN,     ABC,  "R[A] = handle of a new task running R[A](R[A+1], ..., R[A+B]); callee and arguments are copied into it") \
+  TSK_OP(SPAWN,     ABC,  "R[A] = handle of a new task running R[A](R[A+1], ..., R[A+B]) (nil and no handle made if C=1: a spawn statement); callee and arguments are copied into it") \
   TSK_OP(AWAIT,     ABC,  "R[A] = await task R[B] (may suspend; raises the task's error)") \
   TSK_OP(SEND,      ABC,  "send R[B] on channel R[A] (may suspend)")                    \
   TSK_OP(RECV,      ABC,  "R[A] = receive from channel R[B] (may suspend; nil once closed and drained)") \

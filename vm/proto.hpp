@@ -34,6 +34,10 @@ struct Proto {
   std::vector<Proto*> protos;   // nested functions, indexed by CLOSURE's Bx
   std::vector<Capture> captures;
   bool hidden = false;       // a runtime trampoline: left out of tracebacks
+  // A closure of this function without captures, in the runtime's immortal area: what a
+  // spawn of such a function runs, instead of a copy in the new task's heap. Made at the
+  // first such spawn (rt::Runtime::shared_closure); read and set with std::atomic_ref.
+  Closure* shared_closure = nullptr;
 };
 
 }  // namespace tsk::vm

@@ -81,6 +81,10 @@ class Copier {
   explicit Copier(Heap& into) : into_(into) {}
 
   Value copy(Value root) {
+    // An object with nothing to copy inside it (a string, a function that captured
+    // nothing, a handle: a spawn's callee and most arguments) cannot be reached twice,
+    // so it needs no memo and no work list, whose allocations cost more than the copy.
+    if (is_leaf(root.o)) return Value::object(make(root));
     Value out = shallow(root);
     while (!todo_.empty()) {
       auto [from, to] = todo_.back();
@@ -91,6 +95,14 @@ class Copier {
   }
 
  private:
+  static bool is_leaf(const Obj* o) {
+    switch (o->tag) {
+      case Tag::List: case Tag::Map: case Tag::Cell: return false;
+      case Tag::Closure: return static_cast<const Closure*>(o)->ncells == 0;
+      default: return true;
+    }
+  }
+
   // A copy of v's object with its children not yet filled in (queued instead).
   Value shallow(Value v) {
     if (!needs_copy(v)) {
@@ -99,6 +111,16 @@ class Copier {
     }
     auto it = memo_.find(v.o);
     if (it != memo_.end()) return Value::object(it->second);
+    Obj* copy = make(v);
+    if (copy == v.o) return v;  // modules are always shared
+    memo_.emplace(v.o, copy);
+    if (v.tag == Tag::List || v.tag == Tag::Map || v.tag == Tag::Closure || v.tag == Tag::Cell)
+      todo_.emplace_back(v.o, copy);
+    return Value::object(copy);
+  }
+
+  // A new object in `into_` like v's (an unshared object), its children not filled in.
+  Obj* make(Value v) {
     Obj* copy = nullptr;
     switch (v.tag) {
       case Tag::String: copy = into_.string(v.as_string()->view()); break;
@@ -120,13 +142,10 @@ class Copier {
       case Tag::Chan:
       case Tag::IoHandle:
       case Tag::Task: copy = into_.handle(v.tag, v.as_handle()->target); break;
-      default: return v;  // modules are always shared
+      default: return v.o;  // modules are always shared
     }
     copy->flags |= (v.o->flags & kFrozen);
-    memo_.emplace(v.o, copy);
-    if (v.tag == Tag::List || v.tag == Tag::Map || v.tag == Tag::Closure || v.tag == Tag::Cell)
-      todo_.emplace_back(v.o, copy);
-    return Value::object(copy);
+    return copy;
   }
 
   void fill(Obj* from, Obj* to) {
