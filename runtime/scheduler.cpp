@@ -499,7 +499,7 @@ void Scheduler::wake_idle_worker() {
     int zero = 0;
     if (!spinning_.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) return;
     {
-      std::lock_guard g(mutex_);
+      std::unique_lock g(mutex_);
       if (parked_.load(std::memory_order_relaxed) > wakeups_) {
         wakeups_++;
         // Workers on idle_cv_ first; the poller when there are more wake-ups to send
@@ -507,7 +507,15 @@ void Scheduler::wake_idle_worker() {
         // and then every one of them is waking: they take the wake-ups).
         int on_cv = parked_.load(std::memory_order_relaxed) - (poller_parked_ ? 1 : 0);
         if (poller_parked_ && wakeups_ > on_cv) kick_poller();
-        if (on_cv > 0) idle_cv_.notify_one();
+        if (on_cv > 0) {
+          // After the unlock: notified under mutex_, the worker woke only to block on
+          // it at once (two more switches per wake-up). The notify cannot be lost: the
+          // wake-up is counted in wakeups_ under mutex_, and each worker counted in
+          // parked_ is inside its wait (it holds mutex_ from counting itself until it
+          // waits) or woke on its own and takes the wake-up when it next holds mutex_.
+          g.unlock();
+          idle_cv_.notify_one();
+        }
         return;
       }
       if (!stopping_ && started_.load(std::memory_order_relaxed) < n &&
