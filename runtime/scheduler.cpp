@@ -371,17 +371,24 @@ bool Scheduler::others_waiting() const {
 }
 
 void Scheduler::wake(Task* task) {
-  {
-    std::lock_guard g(task->lock);
-    if (task->state == Task::Running) {
-      task->wake_pending = true;
+  // One compare-and-swap on the state, no lock (task.hpp): Parked -> Runnable queues it
+  // here; Running -> Woken leaves it to its worker, which requeues it when it leaves.
+  // Release: the wake_* fields the claimer filled reach whoever runs the task next.
+  Task::State s = task->state.load(std::memory_order_relaxed);
+  for (;;) {
+    if (s == Task::Parked) {
+      if (task->state.compare_exchange_weak(s, Task::Runnable, std::memory_order_acq_rel,
+                                            std::memory_order_relaxed))
+        break;
+    } else if (s == Task::Running) {
+      if (task->state.compare_exchange_weak(s, Task::Woken, std::memory_order_acq_rel, std::memory_order_relaxed))
+        return;
+    } else {
+      // Every wake follows a claim of the task's open wait (or a spawn), so the task has
+      // not been queued or ended since it began that wait.
+      TSK_CHECK(s == Task::Woken, "only a parked (or still running) task is woken");
       return;
     }
-    // Every wake follows a claim of the task's open wait (or a spawn), so the task has
-    // not been queued or ended since it began that wait.
-    TSK_CHECK(task->state == Task::Parked, "only a parked (or still running) task is woken");
-    if (task->state != Task::Parked) return;
-    task->state.store(Task::Runnable, std::memory_order_relaxed);
   }
   enqueue(task, true);
 }
@@ -494,7 +501,7 @@ void Scheduler::wake_idle_worker() {
     int zero = 0;
     if (!spinning_.compare_exchange_strong(zero, 1, std::memory_order_seq_cst)) return;
     {
-      std::lock_guard g(mutex_);
+      std::unique_lock g(mutex_);
       if (parked_.load(std::memory_order_relaxed) > wakeups_) {
         wakeups_++;
         // Workers on idle_cv_ first; the poller when there are more wake-ups to send
@@ -502,7 +509,15 @@ void Scheduler::wake_idle_worker() {
         // and then every one of them is waking: they take the wake-ups).
         int on_cv = parked_.load(std::memory_order_relaxed) - (poller_parked_ ? 1 : 0);
         if (poller_parked_ && wakeups_ > on_cv) kick_poller();
-        if (on_cv > 0) idle_cv_.notify_one();
+        if (on_cv > 0) {
+          // After the unlock: notified under mutex_, the worker woke only to block on
+          // it at once (two more switches per wake-up). The notify cannot be lost: the
+          // wake-up is counted in wakeups_ under mutex_, and each worker counted in
+          // parked_ is inside its wait (it holds mutex_ from counting itself until it
+          // waits) or woke on its own and takes the wake-up when it next holds mutex_.
+          g.unlock();
+          idle_cv_.notify_one();
+        }
         return;
       }
       if (!stopping_ && started_.load(std::memory_order_relaxed) < n &&
@@ -906,7 +921,6 @@ void Scheduler::run_task(Worker* w, Task* t) {
       t->state.store(Task::Parked, std::memory_order_relaxed);  // the program has ended: it never runs again
       return;
     }
-    t->wake_pending = false;
     t->state.store(Task::Running, std::memory_order_relaxed);
   }
   tl_task = t;
@@ -985,18 +999,24 @@ void Scheduler::run_task(Worker* w, Task* t) {
       }
     }
   }
-  // It parked (or yields): requeue it now if a wake came in meanwhile.
+  // It parked (or yields): requeue it now if a wake came in meanwhile (Woken). No lock:
+  // one compare-and-swap against wake's (task.hpp); release, so a waker that sees Parked
+  // sees everything the task did before.
   bool requeue_now = false;
   bool stopped = stopping_flag_.load(std::memory_order_relaxed) || halting_.load(std::memory_order_relaxed);
-  {
-    std::lock_guard g(t->lock);
-    TSK_CHECK(t->state == Task::Running, "a task leaves its worker from Running");
-    if ((t->yield_now || t->wake_pending) && !stopped) {
-      t->wake_pending = false;
+  TSK_CHECK(t->state == Task::Running || t->state == Task::Woken, "a task leaves its worker from Running");
+  if (stopped) {
+    t->state.store(Task::Parked, std::memory_order_release);
+  } else if (t->yield_now) {
+    // No wait is open, so no wake can come now; one already come (Woken) is this requeue.
+    t->state.store(Task::Runnable, std::memory_order_relaxed);
+    requeue_now = true;
+  } else {
+    Task::State s = Task::Running;
+    if (!t->state.compare_exchange_strong(s, Task::Parked, std::memory_order_acq_rel, std::memory_order_acquire)) {
+      TSK_CHECK(s == Task::Woken, "only a wake changes a running task's state");
       t->state.store(Task::Runnable, std::memory_order_relaxed);
       requeue_now = true;
-    } else {
-      t->state.store(Task::Parked, std::memory_order_relaxed);
     }
   }
   if (requeue_now) requeue(t);

@@ -25,8 +25,10 @@
 //   spinner: spinning_ -= 1; fence; look at every ring and the global queue again
 //   parker:  parked_ += 1 (under mutex_); fence; look at every ring and the global queue
 // Whatever the interleaving, either the pusher sees the spinner (which then sees the
-// task) or the parker (and notifies under mutex_, which the parker holds until it waits,
-// so the notify cannot fall between its look and its wait), or they see the task.
+// task) or the parker (and counts a wake-up for it under mutex_, which the parker holds
+// until it waits, so the pusher sees it only once it waits: the notify, sent after the
+// pusher lets go of mutex_ so the woken worker does not block on it, cannot fall
+// between its look and its wait), or they see the task.
 // A pusher that took spinning_ from 0 to 1 but then finds no parked worker without a
 // wake-up (and no thread left to start) gives the count back and, after a fence, looks
 // once more: if a task is visible and a worker parked meanwhile, it goes round again

@@ -2,9 +2,11 @@
 // what the scheduler and structured concurrency need — its place in a scope, its wait
 // state, its outcome, and the tasks awaiting it.
 //
-// Ownership and states (Task::state, changed under Task::lock, except a worker taking a
-// Runnable task from a queue: nobody else may change a Runnable task, so it stores
-// Running without the lock; the field is atomic for readers under the lock):
+// Ownership and states (Task::state, an atomic word. Parking and waking change it by one
+// compare-and-swap each, without Task::lock (Scheduler::wake and the end of
+// Scheduler::run_task); a worker taking a Runnable task from a queue stores Running
+// (nobody else may change a Runnable task); the move to Done is made under the lock,
+// which await reads it under):
 //   Runnable — in exactly one run queue; no thread touches its vm state.
 //   Running  — one worker runs it; only that worker touches its vm state and heap.
 //   Parked   — registered with what it waits for (a channel queue, an awaited task, a
@@ -12,10 +14,11 @@
 //              makes it Runnable. Nothing touches its heap while it is parked: values
 //              reach it as vm::Messages that it unpacks itself when it runs again.
 //   Done     — its body and its implicit scope have ended; `result` or `error` is final.
-// A wake that arrives while the task is still Running (it registered, but has not
-// finished suspending) sets `wake_pending`, and the worker requeues it at once.
+//   Woken    — Running, and a wake arrived before it finished suspending (it registered
+//              its wait but is still leaving its worker): the worker requeues it at once.
 // So the transitions are Parked -> Runnable (wake), Runnable -> Running (a worker takes
-// it), Running -> Parked | Runnable | Done (it waits, yields or ends); the checked
+// it), Running -> Woken (wake), Running | Woken -> Parked | Runnable (it waits or
+// yields; a Woken task does not park), Running -> Done (it ends); the checked
 // builds verify each where it happens (TSK_CHECK, vm/check.hpp).
 //
 // Every wait has a generation number (`wait_gen`), and only the first to claim it
@@ -162,11 +165,9 @@ class Task final : public vm::RefCounted, public vm::HostTask {
   Scope* innermost = nullptr;    // the innermost open `scope { }` block (owned; linked by outer)
 
   // --- scheduling (guarded by `lock`) ---
-  enum State : uint8_t { Runnable, Running, Parked, Done };
+  enum State : uint8_t { Runnable, Running, Parked, Done, Woken };
   vm::Mutex lock;
-  std::atomic<State> state{Runnable};     // atomic: run_task moves Runnable -> Running
-                                          // without the lock
-  bool wake_pending = false;
+  std::atomic<State> state{Runnable};     // parked and woken by compare-and-swap (above)
   bool yield_now = false;                 // yield() or preemption: requeue, do not park
   uint8_t live_shard = 0;                 // the scheduler's live list it is in (its lock
                                           // guards live_prev/next and this)

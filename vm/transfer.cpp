@@ -227,12 +227,11 @@ void freeze_deep(Value root) {
   publish(root.o);
 }
 
-void Message::drop() {
-  if (!heap && value.is_obj() && value.o->counted()) release_shared(value.o);
-  value = Value::nil();
+void Message::drop_object() {
+  if (value.o->counted()) release_shared(value.o);
 }
 
-Message pack(Value v) {
+Message pack_object(Value v) {
   Message m;
   if (!needs_copy(v)) {
     if (v.is_obj() && v.o->counted()) retain_shared(v.o);
@@ -251,7 +250,7 @@ Message pack_error(const Error* e) {
   return m;
 }
 
-Value unpack(Heap& into, Message& m) {
+Value unpack_object(Heap& into, Message& m) {
   Value v = m.value;
   if (m.heap) {
     into.adopt(*m.heap);

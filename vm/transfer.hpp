@@ -49,7 +49,12 @@ struct Message {
   ~Message() { drop(); }
 
  private:
-  void drop();
+  // Inline: most messages are numbers, whose drop is a store (channel hot path).
+  void drop() {
+    if (!heap && value.is_obj()) drop_object();
+    value = Value::nil();
+  }
+  void drop_object();  // releases a counted object the message owns
 };
 
 // Deep copy of `v` into `into` (shared objects are held, not copied).
@@ -63,11 +68,19 @@ Error* clone_error(Heap& into, const Error* e);
 // tasks without copying. Every object it reaches must belong to the calling task's heap
 // or be shared already.
 void freeze_deep(Value v);
-// Packs `v` for another task.
-Message pack(Value v);
+// Packs `v` for another task. A value that is no object (a number, a bool) is the
+// message itself, with no call (channel hot path).
+Message pack_object(Value v);
+inline Message pack(Value v) { return v.is_obj() ? pack_object(v) : Message(v); }
 // Packs a private copy of `e` (see clone_error), which the receiver may extend.
 Message pack_error(const Error* e);
 // The message's value, its objects now owned by `into`; `m` is left empty.
-Value unpack(Heap& into, Message& m);
+Value unpack_object(Heap& into, Message& m);
+inline Value unpack(Heap& into, Message& m) {
+  if (m.heap || m.value.is_obj()) return unpack_object(into, m);
+  Value v = m.value;
+  m.value = Value::nil();
+  return v;
+}
 
 }  // namespace tsk::vm
