@@ -64,8 +64,8 @@ Channel::~Channel() { runtime.channels_alive.fetch_sub(1, std::memory_order_rela
 
 std::string Channel::describe() const { return "<chan " + std::to_string(id) + ">"; }
 
-Op channel_send(Runtime& rt, Task& task, Channel& ch, vm::Message& m) {
-  std::unique_lock g(ch.lock);
+Op channel_send_locked(Runtime& rt, Task& task, Channel& ch, vm::Message& m) {
+  std::unique_lock g(ch.lock, std::adopt_lock);
   if (ch.closed) {
     g.unlock();
     task.vm.raise("ChannelClosedError", "send on a closed channel");
@@ -96,8 +96,8 @@ Op channel_send(Runtime& rt, Task& task, Channel& ch, vm::Message& m) {
   return Op::Parked;
 }
 
-Op channel_recv(Runtime& rt, Task& task, Channel& ch, vm::Message& out, bool& closed) {
-  std::unique_lock g(ch.lock);
+Op channel_recv_locked(Runtime& rt, Task& task, Channel& ch, vm::Message& out, bool& closed) {
+  std::unique_lock g(ch.lock, std::adopt_lock);
   closed = false;
   if (!ch.buffer.empty()) {
     out = std::move(ch.buffer.front());

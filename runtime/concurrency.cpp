@@ -32,9 +32,13 @@ Task* task_of(vm::TaskState& t, vm::Value handle, const char* what) {
   return static_cast<Task*>(handle.as_handle()->target);
 }
 
+[[noreturn, gnu::noinline, gnu::cold]] void raise_not_channel(vm::TaskState& t, vm::Value v, const char* what) {
+  t.raise("TypeError", std::string(what) + " needs a channel, not " + vm::type_name(v));
+}
+
+// Small enough to inline into every channel operation; the error is out of line.
 Channel* chan_of(vm::TaskState& t, vm::Value v, const char* what) {
-  if (v.tag != vm::Tag::Chan)
-    t.raise("TypeError", std::string(what) + " needs a channel, not " + vm::type_name(v));
+  if (v.tag != vm::Tag::Chan) raise_not_channel(t, v, what);
   return static_cast<Channel*>(v.as_handle()->target);
 }
 
