@@ -21,7 +21,7 @@ struct Taken {
 
 // Pops registrations until one whose wait can still be claimed; claims it. A stale one
 // (its wait claimed elsewhere) is dropped on the way; its task then finds it gone.
-bool take_live(WaitQueue& q, Taken& out) {
+[[gnu::noinline]] bool take_live_slow(WaitQueue& q, Taken& out) {
   while (!q.empty()) {
     Waiter* w = q.pop_front();
     Task* t = w->task;
@@ -33,6 +33,8 @@ bool take_live(WaitQueue& q, Taken& out) {
   }
   return false;
 }
+// A buffered channel's queues are nearly always empty: the look at the queue is inline.
+inline bool take_live(WaitQueue& q, Taken& out) { return !q.empty() && take_live_slow(q, out); }
 
 // The message a claimed sender offered.
 vm::Message take_offered(Taken& r) { return std::move(r.task->offered(r.case_index)); }
@@ -62,8 +64,8 @@ Channel::~Channel() { runtime.channels_alive.fetch_sub(1, std::memory_order_rela
 
 std::string Channel::describe() const { return "<chan " + std::to_string(id) + ">"; }
 
-Op channel_send(Runtime& rt, Task& task, Channel& ch, vm::Message& m) {
-  std::unique_lock g(ch.lock);
+Op channel_send_locked(Runtime& rt, Task& task, Channel& ch, vm::Message& m) {
+  std::unique_lock g(ch.lock, std::adopt_lock);
   if (ch.closed) {
     g.unlock();
     task.vm.raise("ChannelClosedError", "send on a closed channel");
@@ -94,8 +96,8 @@ Op channel_send(Runtime& rt, Task& task, Channel& ch, vm::Message& m) {
   return Op::Parked;
 }
 
-Op channel_recv(Runtime& rt, Task& task, Channel& ch, vm::Message& out, bool& closed) {
-  std::unique_lock g(ch.lock);
+Op channel_recv_locked(Runtime& rt, Task& task, Channel& ch, vm::Message& out, bool& closed) {
+  std::unique_lock g(ch.lock, std::adopt_lock);
   closed = false;
   if (!ch.buffer.empty()) {
     out = std::move(ch.buffer.front());

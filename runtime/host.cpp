@@ -16,10 +16,7 @@ vm::Value Runtime::spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs
 bool Runtime::await(vm::TaskState& t, vm::Value handle, vm::Value& out) { return rt::await(t, handle, out); }
 void Runtime::scope_begin(vm::TaskState& t) { rt::scope_begin(t); }
 bool Runtime::scope_end(vm::TaskState& t, vm::Value block_error) { return rt::scope_end(t, block_error); }
-bool Runtime::send(vm::TaskState& t, vm::Value chan, vm::Value v) { return rt::send(t, chan, v); }
-bool Runtime::recv(vm::TaskState& t, vm::Value chan, vm::Value& out, bool& closed) {
-  return rt::recv(t, chan, out, closed);
-}
+// send and recv are defined in concurrency.cpp, beside rt::send and rt::recv.
 bool Runtime::select(vm::TaskState& t, vm::Value* regs, int n, const vm::Instr* send_mask, bool has_default,
                      int& chosen, vm::Value& out) {
   return rt::select(t, regs, n, send_mask, has_default, chosen, out);

@@ -65,12 +65,4 @@ bool Task::claim(uint64_t gen) {
   return claimed_gen.compare_exchange_strong(expected, gen, std::memory_order_acq_rel);
 }
 
-bool Task::should_cancel() {
-  if (cancel_requested.load(std::memory_order_acquire)) return true;
-  if (implicit_scope.cancelled.load(std::memory_order_acquire)) return true;
-  for (Scope* s = innermost; s; s = s->outer)
-    if (s->cancelled.load(std::memory_order_acquire)) return true;
-  return false;
-}
-
 }  // namespace tsk::rt

@@ -241,8 +241,15 @@ class Task final : public vm::RefCounted, public vm::HostTask {
   }
 
   // True when a wait point must raise Cancelled: cancel() was called, or a failure
-  // cancelled one of the scopes whose code is running.
-  bool should_cancel();
+  // cancelled one of the scopes whose code is running. Inline: every channel operation
+  // asks, and the answer is nearly always no.
+  bool should_cancel() {
+    if (cancel_requested.load(std::memory_order_acquire)) return true;
+    if (implicit_scope.cancelled.load(std::memory_order_acquire)) return true;
+    for (Scope* s = innermost; s; s = s->outer)
+      if (s->cancelled.load(std::memory_order_acquire)) return true;
+    return false;
+  }
 
   // `scope { }` blocks: opens one; closes the innermost, handing it to the caller.
   void open_scope();
