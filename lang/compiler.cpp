@@ -971,7 +971,7 @@ class Codegen {
   void while_stmt(const Stmt& s) {
     Loop loop;
     const uint32_t saved = fs_->free_reg;
-    Promotion promotion = promote_globals(s.body, s.expr.get());
+    std::vector<const Binding*> promotion = promote_globals(s.body, s.expr.get());
     int top = here();
     std::vector<int> exits = false_jumps(s.expr.get());
     in_loop(loop, [&] { block_body(s.body); });
@@ -979,7 +979,7 @@ class Codegen {
     patch_all(exits, here());
     patch_all(loop.breaks, here());
     patch_all(loop.continues, top);
-    for (const Binding* b : promotion.added) fs_->promoted.erase(b);
+    end_promotion(promotion);
     fs_->free_reg = saved;
   }
 
@@ -990,15 +990,13 @@ class Codegen {
   // assignment, so the binding every other function and task reads stays live (SPEC §6).
   // Only the owner of a module writes its globals, and only script code run by the loop
   // could write one behind the register's back: so the loop may make no call (a native
-  // may call back into script), spawn nothing and hold no try, catch or scope (a caught
+  // may call back into script) or import, spawn nothing and hold no try or scope (a caught
   // error must find the register and the binding alike; a failed assignment leaves the
   // loop for good). The variable must have been declared by an earlier statement, so the
   // early load never meets it undeclared. A counted loop over a global total costs Lua a
   // register; it cost tsk a store and a load on the loop's one dependency chain.
 
-  struct Promotion {
-    std::vector<const Binding*> added;
-  };
+  static constexpr size_t kMaxPromoted = 8;
 
   // Whether running [e] can run script code of this task or leave the loop by an error
   // that the loop's own code may catch (see above). Function literals are not run here.
@@ -1021,9 +1019,7 @@ class Codegen {
     switch (s.kind) {
       case StmtKind::Try:
       case StmtKind::Scope:
-      case StmtKind::Import:
-      case StmtKind::FnDecl:
-      case StmtKind::Return: return true;
+      case StmtKind::Import: return true;
       case StmtKind::Assign:
         if (s.target && s.target->kind == ExprKind::Name)
           if (const Binding* b = res_.use(*s.target); b && b->kind == Binding::Kind::Global)
@@ -1047,24 +1043,27 @@ class Codegen {
   }
 
   // Loads into registers the globals that the loop of [body] (and [cond], run on every
-  // turn) assigns, when it may hold them there (see above).
-  Promotion promote_globals(const Block& body, const Expr* cond) {
-    Promotion p;
-    if (fs_->fn != nullptr) return p;  // top-level code only: its task owns the module
+  // turn) assigns, when it may hold them there (see above); returns them, for
+  // end_promotion once the loop is compiled.
+  std::vector<const Binding*> promote_globals(const Block& body, const Expr* cond) {
+    std::vector<const Binding*> added;
+    if (fs_->fn != nullptr) return added;  // top-level code only: its task owns the module
     std::vector<const Binding*> assigned;
-    if (may_run_code(cond) || may_run_code(body, assigned)) return p;
+    if (may_run_code(cond) || may_run_code(body, assigned)) return added;
     for (const Binding* b : assigned) {
-      if (promoted(b) || !set_globals_.count(b) || p.added.size() == kMaxPromoted) continue;
-      if (std::find(p.added.begin(), p.added.end(), b) != p.added.end()) continue;
+      // promoted(b): an enclosing loop holds it already, or it is assigned twice here.
+      if (promoted(b) || !set_globals_.count(b) || added.size() == kMaxPromoted) continue;
       uint16_t r = alloc();
       emit(Instr::abx(Op::GETG, r, b->slot), top_stmt_loc_);
       fs_->promoted.emplace(b, r);
-      p.added.push_back(b);
+      added.push_back(b);
     }
-    return p;
+    return added;
   }
 
-  static constexpr size_t kMaxPromoted = 8;
+  void end_promotion(const std::vector<const Binding*>& added) {
+    for (const Binding* b : added) fs_->promoted.erase(b);
+  }
 
   void for_stmt(const Stmt& s) {
     if (!s.expr) return;
@@ -1077,7 +1076,7 @@ class Codegen {
       uint16_t base = alloc(3);
       expr_into(*it.a, base);
       expr_into(*it.b, uint16_t(base + 1));
-      Promotion promotion = promote_globals(s.body, nullptr);
+      std::vector<const Binding*> promotion = promote_globals(s.body, nullptr);
       int prep = emit(Instr::asbx(Op::FORPREP, base, 0, inclusive), s.loc);
       int body = here();
       in_loop(loop, [&] {
@@ -1089,7 +1088,7 @@ class Codegen {
       patch(prep, here());
       patch_all(loop.breaks, here());
       patch_all(loop.continues, next);
-      for (const Binding* b : promotion.added) fs_->promoted.erase(b);
+      end_promotion(promotion);
       return;
     }
     // Generic loop: R[base] the iterable, R[base+1] the cursor, then the variables.
@@ -1098,7 +1097,7 @@ class Codegen {
     expr_into(it, base);
     emit(Instr::abc(Op::ITERPREP, base, 0, 0, nvars == 2 ? 2 : 0), s.loc);
     uint16_t vars = alloc(nvars);
-    Promotion promotion = promote_globals(s.body, nullptr);
+    std::vector<const Binding*> promotion = promote_globals(s.body, nullptr);
     int top = emit(Instr::abc(Op::ITERNEXT, base, vars, 0, nvars), s.loc);
     int exit = emit_jump(Op::JMP, 0, s.loc);
     in_loop(loop, [&] {
@@ -1110,7 +1109,7 @@ class Codegen {
     patch(exit, here());
     patch_all(loop.breaks, here());
     patch_all(loop.continues, top);
-    for (const Binding* b : promotion.added) fs_->promoted.erase(b);
+    end_promotion(promotion);
   }
 
   // Emits a jump out of the try contexts that [to] crosses, from the innermost out: pops
