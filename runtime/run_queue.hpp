@@ -98,6 +98,9 @@ class RunQueue {
     uint32_t h = head_.load(std::memory_order_acquire);
     return tail_.load(std::memory_order_acquire) == h;
   }
+  // A look from any thread: how many items have left the ring so far (taken by its
+  // owner or by thieves). It moves while the owner works through the ring.
+  uint32_t taken() const { return head_.load(std::memory_order_acquire); }
   uint32_t size() const {
     uint32_t h = head_.load(std::memory_order_acquire);
     uint32_t t = tail_.load(std::memory_order_acquire);

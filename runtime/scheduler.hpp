@@ -9,7 +9,8 @@
 // also takes every task made runnable off the workers (pool threads, run_main). A worker
 // looks in its next slot, its ring, the global queue (first every 61st task, so it does
 // not starve), then steals half of the ring of other workers, starting at a random one
-// (a per-worker xorshift). No queue operation takes a lock or touches a counter shared
+// (a per-worker xorshift); a short ring only once its owner has not taken from it for a
+// while (serving_own_ring). No queue operation takes a lock or touches a counter shared
 // by all workers; a worker knows others wait (preemption) from its own queue, the global
 // queue's count and the timers.
 //
@@ -232,6 +233,9 @@ class Scheduler {
   Task* take_global(Worker* w, size_t batch);
   Task* take_local(Worker* w);
   Task* steal(Worker* w);
+  // Whether `victim` is working through a short ring itself: its ring moves within
+  // kStealPatience (the thief waits that long to see).
+  static bool serving_own_ring(const Worker* victim);
   // Some ring or the global queue holds a task (a look, for the parking protocol).
   bool work_visible() const;
   // After a push another worker could take: wakes (or starts) a worker if none spins.
