@@ -10,6 +10,7 @@
 #include <system_error>
 
 #include "lang/compiler.hpp"
+#include "runtime/host_functions.hpp"
 #include "runtime/runtime.hpp"
 #include "stdlib/reference.hpp"
 #include "tsk/tsk.hpp"
@@ -42,6 +43,7 @@ bool report_errors(rt::Runtime& rt, const std::vector<lang::Diagnostic>& errors,
 
 int Runtime::run(std::string_view source, const std::string& filename) {
   rt::Runtime& rt = *impl_;
+  rt::seal_host_functions(rt);
   rt::Runtime::Compiled c = rt.compile(source, filename);
   if (report_errors(rt, c.errors, source)) return kCompileError;
   // Main's heap is touched from here on: a blocking call the last run's ending left

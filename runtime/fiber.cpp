@@ -202,7 +202,7 @@ bool call_on_fiber(vm::TaskState& t, vm::Native* native, vm::Value* args, int na
                              call->on_fiber.finish(&call->worker_bottom, &call->worker_size);
                              call->worker = std::move(worker);
                              try {
-                               call->result = native->entry->fn(t, copied.data(), int(copied.size()));
+                               call->result = vm::invoke_native(t, *native->entry, copied.data(), int(copied.size()));
                              } catch (const ctx::detail::forced_unwind&) {
                                throw;  // the fiber is being destroyed: let Boost unwind it
                              } catch (...) {

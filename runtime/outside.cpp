@@ -202,7 +202,7 @@ vm::Value Runtime::call_blocking(vm::TaskState& t, vm::Native* native, vm::Value
     // calls allowed on a worker thread.
     TSK_CHECK(!Scheduler::current() || BlockingPool::on_pool_thread() || t.call_depth > 0,
               "a blocks native ran on a worker thread");
-    return e->fn(t, args, nargs);
+    return vm::invoke_native(t, *e, args, nargs);
   }
   auto op = std::make_shared<BlockingCall>();
   op->args.assign(args, args + nargs);
@@ -230,7 +230,7 @@ vm::Value Runtime::call_blocking(vm::TaskState& t, vm::Native* native, vm::Value
         t.heap.begin_run();
         try {
           TSK_CHECK(BlockingPool::on_pool_thread(), "a blocks native runs on the blocking pool");
-          op->result = e->fn(t, op->args.data(), int(op->args.size()));
+          op->result = vm::invoke_native(t, *e, op->args.data(), int(op->args.size()));
         } catch (vm::ScriptError& err) {
           op->error = err.error;
         } catch (std::bad_alloc&) {

@@ -25,6 +25,7 @@
 #include "vm/transfer.hpp"
 #include "runtime/blocking_pool.hpp"
 #include "runtime/channel.hpp"
+#include "runtime/host_functions.hpp"
 #include "runtime/io_handle.hpp"
 #include "runtime/outside.hpp"
 #include "runtime/reactor.hpp"

@@ -31,6 +31,7 @@ class BlockingPool;
 class Reactor;
 struct Liveness;
 struct HandleRegistry;
+struct HostModule;
 
 // Every runtime knob with its default and why.
 struct Config {
@@ -226,6 +227,10 @@ class Runtime final : public vm::Host {
   std::vector<vm::NativeEntry> builtin_entries;
   std::vector<vm::ModuleDef> module_defs;
   void add_module(const vm::ModuleDef& def) { module_defs.push_back(def); }
+  // The host's modules of functions (runtime/host_functions.hpp), defined before the
+  // first run (host_functions_sealed from then on); under module_mutex.
+  std::vector<std::unique_ptr<HostModule>> host_modules;
+  bool host_functions_sealed = false;
   // Index of a builtin by name, or -1. The compiler resolves free names with it.
   int builtin_index(std::string_view name) const;
 

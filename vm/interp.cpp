@@ -77,10 +77,10 @@ Value call_native(TaskState& t, Native* n, Value* args, int nargs) {
   Value buf[8];
   if (nargs <= 8) {
     for (int i = 0; i < nargs; i++) buf[i] = args[i];
-    return e->fn(t, buf, nargs);
+    return invoke_native(t, *e, buf, nargs);
   }
   std::vector<Value> big(args, args + nargs);
-  return e->fn(t, big.data(), nargs);
+  return invoke_native(t, *e, big.data(), nargs);
 }
 
 // GETG's slow path: another task's module, or a global not declared yet (raises).

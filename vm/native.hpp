@@ -31,6 +31,10 @@ inline const char* effect_name(Effect e) {
 // args point into the caller's registers (kept alive by the interpreter); nargs is
 // already checked against min_args/max_args (ArityError) before the call.
 using NativeFn = Value (*)(TaskState& task, Value* args, int nargs);
+struct NativeEntry;
+// A host's function (SPEC §16): one wrapper serves them all, and finds the C++
+// callable of the entry called (NativeEntry::host) in `self`.
+using HostFn = Value (*)(TaskState& task, const NativeEntry& self, Value* args, int nargs);
 
 struct NativeEntry {
   const char* module;     // "" for a builtin
@@ -48,7 +52,16 @@ struct NativeEntry {
   // the blocking pool itself (print: a buffered write; only a flush may block). Other
   // `blocks` natives are run on the pool whole (Host::call_blocking).
   bool offloads_itself = false;
+  // A host function (runtime/host_functions.cpp): `fn` is null, `host_fn` runs it, and
+  // `host` is the host's callable, which the runtime owns.
+  HostFn host_fn = nullptr;
+  const void* host = nullptr;
 };
+
+// Runs the code of the native `e`, whichever kind it is.
+inline Value invoke_native(TaskState& t, const NativeEntry& e, Value* args, int nargs) {
+  return e.host_fn ? e.host_fn(t, e, args, nargs) : e.fn(t, args, nargs);
+}
 
 // A module of natives (a standard one, or one a host adds): its functions and the constants it adds (math.pi, os.args, ...).
 struct ModuleDef {

@@ -306,6 +306,8 @@ size_t utf8_sequence(std::string_view s, size_t i) {
   return 0;
 }
 
+}  // namespace
+
 // A quoted string: valid UTF-8 as is, control bytes and invalid bytes as \xHH, so the
 // text is printable and shows exactly which bytes the string holds.
 void append_quoted(std::string& out, std::string_view s) {
@@ -343,6 +345,8 @@ void append_quoted(std::string& out, std::string_view s) {
   }
   out += '"';
 }
+
+namespace {
 
 void append_int(std::string& out, int64_t i) {
   char buf[24];

@@ -29,6 +29,9 @@ const char* type_name(Value v);
 // lists and maps strings are always quoted (SPEC §11). Floats as Python's repr.
 void append_str(std::string& out, Value v, bool quoted = false);
 std::string to_str(Value v);
+// `s` as a script shows a string in a list or the REPL: quoted, with escapes for
+// control bytes and invalid UTF-8.
+void append_quoted(std::string& out, std::string_view s);
 // Python's repr(float): shortest round-trip digits, "1.0", "1e+16", "1e-05", "inf", "nan".
 void append_float(std::string& out, double d);
 

@@ -12,6 +12,9 @@
 #include <string_view>
 #include <vector>
 
+#include "tsk/function.hpp"
+#include "tsk/value.hpp"
+
 namespace tsk {
 
 namespace rt { class Runtime; }
@@ -94,6 +97,24 @@ class Runtime {
   // [any thread, a signal-handling thread included (not a signal handler itself);
   //  does not block on the run; throws nothing]
   void interrupt(int status = kInterrupted);
+
+  // Adds the host function `fn` (function.hpp) to this runtime as `module.name`, where
+  // `signature` is the call as a script writes it ("area(width, height = nil)", the
+  // parameters left out of a call written with `= nil`) and `doc` one line for help()
+  // and the reference. Scripts reach it with `import module`. Throws
+  // std::invalid_argument, saying why, for a module or function name that is not a
+  // name or is taken (a standard module's, a function defined before), or a signature
+  // whose parameters do not match the callable's (a std::optional parameter is one
+  // written `= nil`), or an effect that does not match (a yields function takes a
+  // tsk::Completion first, and no other does); std::logic_error once the runtime has
+  // begun its first run: host functions are all defined before it.
+  // [any thread; throws as above and std::bad_alloc]
+  template <class F>
+  void define(std::string_view module, std::string_view signature, Effect effect, std::string_view doc, F&& fn) {
+    define_function(module, signature, effect, doc, detail::make_host_function(std::forward<F>(fn)));
+  }
+  void define_function(std::string_view module, std::string_view signature, Effect effect, std::string_view doc,
+                       detail::HostFunction fn);
 
   rt::Runtime& internal() { return *impl_; }
 
