@@ -8,13 +8,15 @@
 #include <sys/signalfd.h>
 #include <unistd.h>
 
-#include <cstdint>
+#include <algorithm>
 #include <cerrno>
+#include <cstdint>
 #include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <memory>
 #include <mutex>
+#include <optional>
 #include <string>
 #include <thread>
 #include <vector>
@@ -34,6 +36,10 @@ std::string usage() {
          "  --threads N    scheduler threads, 1 to " +
          std::to_string(tsk::kMaxThreads) +
          " (default: TSK_THREADS, else the number of CPUs)\n"
+         "  --sandbox      no file, process, socket or environment: the modules fs, net and proc\n"
+         "                 and os.env are left out (importing one raises ImportError)\n"
+         "  --allow LIST   a sandbox that allows some of them back: a comma-separated list of\n"
+         "                 fs, net, proc and os.env (--allow net,os.env)\n"
          "  -h, --help     this help\n"
          "  --version      print the version\n"
          "environment:\n"
@@ -69,6 +75,20 @@ std::string parse_threads(const std::string& what, const std::string& text, int&
     return what + " can be at most " + std::to_string(tsk::kMaxThreads) + " threads, not '" + text + "'";
   out = std::stoi(text.substr(first));
   return "";
+}
+
+// Whether args[i] is the option `name`, written "--name VALUE" (i then moves past the
+// value) or "--name=VALUE"; `value` is what follows, or nullopt when nothing does.
+bool option(const std::vector<std::string>& args, size_t& i, const std::string& name,
+            std::optional<std::string>& value) {
+  const std::string& a = args[i];
+  if (a.rfind(name + "=", 0) == 0) {
+    value = a.substr(name.size() + 1);
+    return true;
+  }
+  if (a != name) return false;
+  if (i + 1 < args.size()) value = args[++i];
+  return true;
 }
 
 // A decimal number from 0 to 2^64 - 1.
@@ -202,16 +222,23 @@ int main(int argc, char** argv) {
       return print_out(usage());
     } else if (a == "--version") {
       return print_out(std::string("tsk ") + tsk::version() + "\n");
-    } else if (a == "--threads" || a.rfind("--threads=", 0) == 0) {
-      std::string value;
-      if (a == "--threads") {
-        if (i + 1 >= args.size()) return usage_error("--threads needs a number of threads");
-        value = args[++i];
-      } else {
-        value = a.substr(10);
-      }
-      std::string problem = parse_threads("--threads", value, options.threads);
+    } else if (std::optional<std::string> value; option(args, i, "--threads", value)) {
+      if (!value) return usage_error("--threads needs a number of threads");
+      std::string problem = parse_threads("--threads", *value, options.threads);
       if (!problem.empty()) return usage_error(problem);
+    } else if (a == "--sandbox") {
+      if (!options.modules) options.modules = tsk::sandbox_modules();
+    } else if (std::optional<std::string> list; option(args, i, "--allow", list)) {
+      if (!list) return usage_error("--allow needs a list such as fs,net,proc,os.env");
+      if (!options.modules) options.modules = tsk::sandbox_modules();
+      for (size_t at = 0; at <= list->size();) {
+        size_t comma = std::min(list->find(',', at), list->size());
+        std::string name = list->substr(at, comma - at);
+        if (name != "fs" && name != "net" && name != "proc" && name != "os.env")
+          return usage_error("--allow takes fs, net, proc and os.env, not '" + name + "'");
+        options.modules->push_back(name);
+        at = comma + 1;
+      }
     } else if (a == "-e") {
       if (i + 1 >= args.size()) return usage_error("-e needs code");
       code = args[++i];

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <stdexcept>
 #include <cerrno>
 #include <filesystem>
 #include <system_error>
@@ -13,11 +14,26 @@
 #include "runtime/host_functions.hpp"
 #include "runtime/runtime.hpp"
 #include "stdlib/reference.hpp"
+#include "stdlib/registry.hpp"
 #include "tsk/tsk.hpp"
 
 namespace tsk {
 
 const char* version() { return "0.1.0"; }
+
+std::vector<std::string> standard_modules() {
+  std::vector<std::string> names;
+  for (const vm::ModuleDef& def : vm::standard_modules()) names.push_back(def.name);
+  names.push_back("os.env");
+  return names;
+}
+
+std::vector<std::string> sandbox_modules() {
+  std::vector<std::string> names;
+  for (const std::string& name : standard_modules())
+    if (name != "fs" && name != "net" && name != "proc" && name != "os.env") names.push_back(name);
+  return names;
+}
 
 Runtime::Runtime(Options options) {
   rt::Config config;
@@ -26,6 +42,14 @@ Runtime::Runtime(Options options) {
   config.write_out = std::move(options.out);
   config.write_err = std::move(options.err);
   config.instruction_budget = options.instruction_budget;
+  config.deadline = options.deadline;
+  if (options.modules) {
+    std::vector<std::string> known = standard_modules();
+    for (const std::string& name : *options.modules)
+      if (std::find(known.begin(), known.end(), name) == known.end())
+        throw std::invalid_argument("tsk: Options::modules: '" + name + "' is not a standard module (nor os.env)");
+    config.allowed_modules = std::move(options.modules);
+  }
   config.seed = options.seed;
   impl_ = std::make_unique<rt::Runtime>(std::move(config));
 }

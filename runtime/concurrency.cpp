@@ -284,7 +284,7 @@ vm::Value spawn(vm::TaskState& t, vm::Value* callee_and_args, int nargs, lang::L
   // arguments): it pays for them, or a loop of spawns would outrun any budget.
   constexpr int64_t kSpawnCost = 1000;
   if (rt.config.instruction_budget && rt.budget_left.fetch_sub(kSpawnCost, std::memory_order_relaxed) <= kSpawnCost)
-    t.raise("Error", "instruction budget exhausted");
+    t.raise_limit("the run's instruction budget is spent");
   Task& parent = host(t);
   vm::Value callee = callee_and_args[0];
   const char* name;

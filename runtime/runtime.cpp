@@ -13,10 +13,12 @@
 
 #include <cctype>
 #include <cerrno>
+#include <condition_variable>
 #include <cstring>
 #include <filesystem>
 #include <random>
 #include <system_error>
+#include <thread>
 
 #include "lang/compiler.hpp"
 #include "stdlib/registry.hpp"
@@ -391,6 +393,47 @@ void Runtime::task_done(Task& task) {
   scheduler->task_finished(&task);
 }
 
+namespace {
+
+// A duration as the deadline's report writes it: "0.25 s".
+std::string format_seconds(std::chrono::nanoseconds d) {
+  std::string out;
+  vm::append_float(out, std::chrono::duration<double>(d).count());
+  return out + " s";
+}
+
+// Calls `on_time` on a thread of its own once `after` has passed, unless destroyed
+// first; with no `after` (zero), it is nothing and starts no thread.
+class Watchdog {
+ public:
+  Watchdog(std::chrono::nanoseconds after, std::function<void()> on_time) {
+    if (after.count() <= 0) return;
+    thread_ = std::thread([this, until = std::chrono::steady_clock::now() + after, on_time = std::move(on_time)] {
+      std::unique_lock g(lock_);
+      if (cv_.wait_until(g, until, [this] { return stopped_; })) return;
+      g.unlock();
+      on_time();
+    });
+  }
+  ~Watchdog() {
+    if (!thread_.joinable()) return;
+    {
+      std::lock_guard g(lock_);
+      stopped_ = true;
+    }
+    cv_.notify_one();
+    thread_.join();
+  }
+
+ private:
+  std::mutex lock_;
+  std::condition_variable cv_;
+  bool stopped_ = false;
+  std::thread thread_;
+};
+
+}  // namespace
+
 int Runtime::run_main(vm::Value main_closure) {
   if (!scheduler) scheduler = std::make_unique<Scheduler>(*this, config.threads);
   main_task();
@@ -426,20 +469,30 @@ int Runtime::run_main(vm::Value main_closure) {
   }
   stderr_failed = false;
   output_status = 0;
+  budget_left.store(int64_t(config.instruction_budget), std::memory_order_relaxed);  // each run its own
   {
     std::lock_guard g(run_lock);
     if (int status = std::exchange(pending_interrupt, 0)) return status;  // interrupted before it began
     interrupted = 0;
+    limit_report.clear();
     run_active = true;
   }
   prepare_entry(m, main_closure, nullptr, 0);
-  bool clean = scheduler->run_main(&m);
+  bool clean;
+  {
+    Watchdog deadline(config.deadline, [this] {
+      limit_run("the run's deadline of " + format_seconds(config.deadline) + " passed");
+    });
+    clean = scheduler->run_main(&m);
+  }
   int interrupt_status;
+  std::string limit;
   {
     std::lock_guard g(run_lock);
     run_active = false;
     run_over = true;
     interrupt_status = std::exchange(interrupted, 0);
+    limit = std::exchange(limit_report, {});
   }
   write_through = false;
   {
@@ -453,7 +506,11 @@ int Runtime::run_main(vm::Value main_closure) {
   scheduler->drop_stale_timers();
   int exit_code = std::exchange(scheduler->exit_code, -1);
   int status = 0;
-  if (exit_code >= 0) {
+  if (!limit.empty()) {
+    // Ended at once by limit_run: no task is left to carry the error or its trace.
+    write_err("error: LimitError: " + limit + "\n");
+    status = 1;
+  } else if (exit_code >= 0) {
     status = exit_code;
   } else {
     if (!clean) {
@@ -537,6 +594,23 @@ void Runtime::interrupt_run(int status) {
   if (g.owns_lock() && !out_flushing) write_taken(g);
 }
 
+void Runtime::limit_run(std::string message) {
+  std::lock_guard g(run_lock);
+  if (!run_active || run_over || !limit_report.empty()) return;
+  limit_report = std::move(message);
+  scheduler->request_exit(1);
+}
+
+bool Runtime::allows(std::string_view name) const {
+  if (!config.allowed_modules) return true;
+  for (const std::string& allowed : *config.allowed_modules)
+    if (allowed == name) return true;
+  // The host's own modules are its to give (fixed since the first run: no lock).
+  for (const auto& m : host_modules)
+    if (m->name == name) return true;
+  return false;
+}
+
 vm::Module* Runtime::standard_module(const std::string& name) {
   std::string key = "std:" + name;
   if (vm::Module* m = modules.loaded(key)) return m;
@@ -609,6 +683,8 @@ vm::Module* Runtime::import(vm::TaskState& task, vm::Module* importer, std::stri
   if (!is_path) {
     vm::Module* m = standard_module(std::string(name));
     if (!m) task.raise("ImportError", "no standard module named '" + std::string(name) + "'");
+    if (!allows(name))
+      task.raise("ImportError", "module '" + std::string(name) + "' is not allowed in this runtime (a sandbox)");
     return m;
   }
   fs::path dir = importer && !importer->path.empty() ? fs::path(importer->path).parent_path() : fs::path();

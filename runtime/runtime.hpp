@@ -4,6 +4,7 @@
 #pragma once
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <cstdio>
 #include <functional>
@@ -41,8 +42,14 @@ struct Config {
   // 200,000 frames: about 10 MB of frames, well inside the register limit for small functions.
   uint32_t max_frames = 200'000;
   int threads = 0;  // 0: the number of CPUs
-  // Raise an Error after this many instructions; 0 = no limit (the fuzzer sets one).
+  // A run (each run) raises LimitError after this many instructions; 0 = no limit (the
+  // fuzzer sets one). Counted at calls and loop back-edges; a spawn counts 1000.
   uint64_t instruction_budget = 0;
+  // A run (each run) ends with LimitError this long after it begins; 0 = no limit.
+  std::chrono::nanoseconds deadline{0};
+  // The standard modules scripts may import, and "os.env" for os.env(); unset: all
+  // (include/tsk/tsk.hpp, Options::modules).
+  std::optional<std::vector<std::string>> allowed_modules;
   // Seeds select's random choices (every task's generator derives from it and the task's
   // id): with a seed and one thread a program makes the same choices every run, so a
   // failing order can be replayed. Unset: a seed from the system (std::random_device).
@@ -124,7 +131,13 @@ class Runtime final : public vm::Host {
   void interrupt_run(int status);
   // `run` is returning: an interrupt from now on is kept for the next run.
   void run_returned();
-  std::mutex run_lock;                     // guards the four fields below
+  // Ends the run in progress at once with `message` as a LimitError (the deadline's
+  // watchdog); nothing when no run is in progress. Any thread.
+  void limit_run(std::string message);
+  // Whether scripts may use the standard module (or "os.env") `name`.
+  bool allows(std::string_view name) const;
+  std::mutex run_lock;                     // guards the fields below
+  std::string limit_report;                // why a limit ended this run (limit_run)
   bool run_active = false;                 // between run_main's start and the run's end
   bool run_over = false;                   // from the run's end until `run` returns
   int interrupted = 0;                     // the status of the first interrupt of this run

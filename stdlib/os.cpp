@@ -18,6 +18,9 @@ using vm::NativeEntry;
 
 Value o_env(TaskState& t, Value* a, int) {
   std::string_view name = arg_string(t, a, 0, "os.env", "name")->view();
+  // The environment is a capability a sandbox leaves out (SPEC §16).
+  if (!rt::runtime_of(t).allows("os.env"))
+    t.raise("Error", "os.env() is not allowed in this runtime (a sandbox)");
   // getenv takes a C string: a name with NUL or '=' cannot name a variable.
   if (name.empty() || name.find('\0') != std::string_view::npos || name.find('=') != std::string_view::npos)
     return Value::nil();

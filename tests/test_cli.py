@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Tests of the `tsk` command as a process (SPEC §12): what it says and which status it
 exits with for files it cannot read, bad --threads values, a stdout that fails (a full
-disk: /dev/full) and a stdout pipe whose reader goes away (`| head -1`). Script behaviour
+disk: /dev/full), a stdout pipe whose reader goes away (`| head -1`) and the sandbox
+flags (--sandbox, --allow). Script behaviour
 is tested by tests/run_scripts.py; this covers what a script file cannot express.
 
 Usage: test_cli.py --tsk build/tsk   (CTest runs it as the `cli` test)
@@ -229,6 +230,43 @@ class ClosedPipe(unittest.TestCase):
         self.assertEqual(first, b"0\n")
         self.assertEqual(status, 141)
         self.assertEqual(err, b"")
+
+
+class Sandbox(unittest.TestCase):
+    """--sandbox leaves out fs, net, proc and os.env; --allow gives some back; a name
+    --allow does not know is a usage error."""
+
+    def imports(self, flags):
+        # One process per module: an import is a statement, not an expression.
+        got = {}
+        for name in ["fs", "net", "proc", "json"]:
+            r = run(flags + ["-e", f"import {name}\nprint(\"ok\")"])
+            got[name] = r.stdout.decode().strip() or r.stderr.decode().splitlines()[0]
+        return got
+
+    def test_sandbox(self):
+        got = self.imports(["--sandbox"])
+        for name in ["fs", "net", "proc"]:
+            self.assertEqual(got[name], f"error: ImportError: module '{name}' is not allowed in this runtime (a sandbox)")
+        self.assertEqual(got["json"], "ok")
+        r = run(["--sandbox", "-e", 'import os\nprint(os.env("HOME"))'])
+        self.assertEqual(r.returncode, 1)
+        self.assertIn(b"Error: os.env() is not allowed in this runtime (a sandbox)", r.stderr)
+
+    def test_allow(self):
+        got = self.imports(["--allow", "net,proc"])
+        self.assertEqual(got["net"], "ok")
+        self.assertEqual(got["proc"], "ok")
+        self.assertIn("not allowed", got["fs"])
+        r = run(["--allow=os.env", "-e", 'import os\nprint(os.env("TSK_CLI_TEST"))'],
+                env=dict(os.environ, TSK_CLI_TEST="seen"))
+        self.assertEqual((r.returncode, r.stdout), (0, b"seen\n"), r.stderr)
+
+    def test_allow_unknown(self):
+        r = run(["--allow", "fs,sockets", "-e", "print(1)"])
+        self.assertEqual(r.returncode, 2)
+        self.assertIn(b"tsk: --allow takes fs, net, proc and os.env, not 'sockets'", r.stderr)
+        self.assertEqual(r.stdout, b"")
 
 
 def main():

@@ -187,7 +187,7 @@ Value TaskState::execute(size_t entry) {
           runtime.budget_left.fetch_sub(kTickQuantum,                   \
                                         std::memory_order_relaxed) <=   \
               kTickQuantum)                                             \
-        raise("Error", "instruction budget exhausted");                 \
+        raise_limit("the run's instruction budget is spent");           \
       if (host) {                                                       \
         runtime.check_cancel(*this);                                        \
         if (runtime.should_yield(*this)) {                                  \
@@ -895,7 +895,7 @@ Value TaskState::execute(size_t entry) {
         // A handler in this run of the loop is reached without a C++ throw, which costs
         // microseconds: an error unwinding through a `finally` at every level of a deep
         // recursion is thrown again once per level.
-        if (!handlers.empty() && handlers.back().frame >= entry) {
+        if (!handlers.empty() && handlers.back().frame >= entry && !e->limit) {
           record_trace(e);
           unwind_to_handler(e);
           LOAD_FRAME();
@@ -1030,8 +1030,9 @@ void TaskState::raise_here(Error* e, size_t entry) {
   } catch (std::bad_alloc&) {
     // Out of memory while recording the trace: the error goes on with what it has.
   }
-  // Unwind to the innermost handler whose frame belongs to this run of the loop.
-  if (handlers.empty() || handlers.back().frame < entry) {
+  // Unwind to the innermost handler whose frame belongs to this run of the loop; a
+  // LimitError passes every handler.
+  if (handlers.empty() || handlers.back().frame < entry || e->limit) {
     leave_loop(entry, e);
     pending_error = nullptr;
     throw ScriptError{e};

@@ -36,6 +36,12 @@ void TaskState::raise(std::string_view kind, std::string message) {
   throw ScriptError{make_error(kind, std::move(message))};
 }
 
+void TaskState::raise_limit(std::string message) {
+  Error* e = make_error("LimitError", std::move(message));
+  e->limit = true;
+  throw ScriptError{e};
+}
+
 void TaskState::release_memory() {
   stack.release();
   frames.release();

@@ -176,6 +176,8 @@ class TaskState {
 
   // Throws ScriptError with a new error of `kind` ("TypeError", ...) and `message`.
   [[noreturn]] void raise(std::string_view kind, std::string message);
+  // Raises a LimitError, which no handler stops (vm::Error::limit).
+  [[noreturn]] void raise_limit(std::string message);
   Error* make_error(std::string_view kind, std::string message);
   // A new error with an identity of its own (Error::id, unique in the runtime).
   Error* make_error(String* kind, String* message);

@@ -199,6 +199,7 @@ Error* clone_error(Heap& into, const Error* e) {
   copy->id = e->id;
   copy->trace = e->trace;
   copy->traced = e->traced;
+  copy->limit = e->limit;
   copy->skip_innermost = e->skip_innermost;
   return copy;
 }

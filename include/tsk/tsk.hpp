@@ -4,6 +4,7 @@
 // ordinary host written against this header alone.
 #pragma once
 
+#include <chrono>
 #include <cstdint>
 #include <functional>
 #include <memory>
@@ -31,6 +32,11 @@ bool read_source_file(const std::string& path, std::string& out, std::string& er
 // the cores only add stealing, stacks and idle wake-ups.
 constexpr int kMaxThreads = 1024;
 
+// Every standard module but fs, net and proc; os.env left out too (Options::modules).
+std::vector<std::string> sandbox_modules();
+// Every name Options::modules accepts: the standard modules and "os.env".
+std::vector<std::string> standard_modules();
+
 struct Options {
   int threads = 0;                 // scheduler threads; 0 = the number of CPUs (at most kMaxThreads)
   std::vector<std::string> args;   // os.args: the script path and its arguments
@@ -41,6 +47,17 @@ struct Options {
   // calls and loop back-edges, across every task of the run; a spawn counts 1000. For
   // fuzzing and for hosts that run untrusted code.
   uint64_t instruction_budget = 0;
+  // Ends each run this long after it begins, at once, with a LimitError (status
+  // kRuntimeError); 0 = no limit. A LimitError, from the budget too, is one no script
+  // can catch, and no `finally` runs on its way out.
+  std::chrono::nanoseconds deadline{0};
+  // The standard modules scripts may import, with "os.env" for os.env(); unset: all of
+  // them. Importing another raises ImportError, and os.env() without "os.env" raises an
+  // Error. The host's own modules are always there. sandbox_modules() is every standard
+  // module but fs, net and proc, without os.env: a sandbox that reaches no file,
+  // process, socket or environment variable. The constructor throws
+  // std::invalid_argument for a name that is no standard module.
+  std::optional<std::vector<std::string>> modules;
   // Seeds the random choices of select and the `rand` module's generators: with a seed
   // and threads = 1, a program makes the same choices and draws every run (to replay a
   // failing order). Unset: seeded from the system.

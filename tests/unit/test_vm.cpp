@@ -1,9 +1,13 @@
 // Unit tests of the VM and the public API: whole programs through tsk::Runtime with the
 // output captured, the collector keeping memory flat, deep recursion, independence of
-// runtimes, and the instruction budget.
+// runtimes, and the limits and sandbox of SPEC §16 (budget, deadline, modules).
 #include <doctest/doctest.h>
 
+#include <algorithm>
+#include <chrono>
+#include <stdexcept>
 #include <string>
+#include <vector>
 
 #include "runtime/runtime.hpp"
 #include "tsk/tsk.hpp"
@@ -31,7 +35,7 @@ void check_stopped_by_budget(std::string_view source, uint64_t budget) {
   Outcome o = run(source, budget);
   CHECK(o.status == 1);
   CHECK(o.out == "");
-  CHECK(o.err.find("instruction budget exhausted") != std::string::npos);
+  CHECK(o.err.find("error: LimitError: the run's instruction budget is spent") != std::string::npos);
 }
 
 }  // namespace
@@ -117,6 +121,81 @@ TEST_CASE("the instruction budget counts spawns") {
       "for i in 0..100000 { push(hs, spawn { let c = chan()\n <-c }) }\n"
       "print(\"all spawned\")\n",
       200000);
+}
+
+TEST_CASE("a LimitError is caught by no catch, runs no finally, and no await stops it") {
+  // A script that catches everything would otherwise outlive any budget.
+  check_stopped_by_budget(
+      "while true { try { while true { } } catch e { print(\"caught\", e.kind) } finally { print(\"finally\") } }\n",
+      100000);
+  check_stopped_by_budget(
+      "let t = spawn { while true { } }\n"
+      "while true { try { await t } catch e { print(\"caught\", e.kind) } }\n",
+      100000);
+}
+
+TEST_CASE("each run has its own instruction budget") {
+  std::string out, err;
+  tsk::Options options;
+  options.out = [&](std::string_view s) { out += s; };
+  options.err = [&](std::string_view s) { err += s; };
+  options.instruction_budget = 100000;
+  tsk::Runtime runtime(options);
+  CHECK(runtime.run("while true { }\n", "a.tsk") == 1);
+  CHECK(runtime.run("var n = 0\nfor i in 0..1000 { n += i }\nprint(n)\n", "b.tsk") == 0);
+  CHECK(out == "499500\n");
+}
+
+// "runtime": the ThreadSanitizer stage runs it too (the watchdog is a thread of its own).
+TEST_SUITE("runtime limits") {
+TEST_CASE("a deadline ends a run at once, waiting or busy, with a LimitError") {
+  std::string out, err;
+  tsk::Options options;
+  options.out = [&](std::string_view s) { out += s; };
+  options.err = [&](std::string_view s) { err += s; };
+  options.deadline = std::chrono::milliseconds(50);
+  tsk::Runtime runtime(options);
+  // A task that never ends, one that never waits, and main asleep for 100 s.
+  CHECK(runtime.run("spawn { while true { } }\nspawn { let c = chan()\n <-c }\n"
+                    "try { sleep(100) } finally { print(\"finally\") }\n",
+                    "d.tsk") == 1);
+  CHECK(out == "");
+  CHECK(err == "error: LimitError: the run's deadline of 0.05 s passed\n");
+  // The next run has its own deadline, and one that ends in time is not touched.
+  CHECK(runtime.run("print(\"in time\")\n", "e.tsk") == 0);
+  CHECK(out == "in time\n");
+}
+}  // TEST_SUITE("runtime limits")
+
+TEST_CASE("a sandbox leaves out the modules it does not list, and os.env") {
+  std::string out, err;
+  tsk::Options options;
+  options.out = [&](std::string_view s) { out += s; };
+  options.err = [&](std::string_view s) { err += s; };
+  options.modules = tsk::sandbox_modules();
+  tsk::Runtime runtime(options);
+  runtime.define("host", "answer()", tsk::Effect::instant, "42", [] { return 42; });
+  CHECK(runtime.run("import math\nimport host\nprint(math.floor(2.5), host.answer())\n"
+                    "try { import fs } catch e { print(e.kind, e.message) }\n"
+                    "try { import proc } catch e { print(e.kind, e.message) }\n"
+                    "import os\n"
+                    "try { os.env(\"HOME\") } catch e { print(e.kind, e.message) }\n",
+                    "s.tsk") == 0);
+  CHECK(err == "");
+  CHECK(out ==
+        "2 42\n"
+        "ImportError module 'fs' is not allowed in this runtime (a sandbox)\n"
+        "ImportError module 'proc' is not allowed in this runtime (a sandbox)\n"
+        "Error os.env() is not allowed in this runtime (a sandbox)\n");
+  std::vector<std::string> all = tsk::standard_modules(), sandbox = tsk::sandbox_modules();
+  CHECK(std::find(all.begin(), all.end(), "os.env") != all.end());
+  CHECK(std::find(all.begin(), all.end(), "net") != all.end());
+  CHECK(sandbox.size() == all.size() - 4);
+
+  tsk::Options bad;
+  bad.modules = std::vector<std::string>{"math", "sockets"};
+  CHECK_THROWS_WITH_AS(tsk::Runtime{bad}, "tsk: Options::modules: 'sockets' is not a standard module (nor os.env)",
+                       std::invalid_argument);
 }
 
 TEST_CASE("syntax errors give status 2 and file:line:col") {
