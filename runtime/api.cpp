@@ -43,6 +43,7 @@ Runtime::Runtime(Options options) {
   config.write_err = std::move(options.err);
   config.instruction_budget = options.instruction_budget;
   config.deadline = options.deadline;
+  config.task_memory_limit = options.task_memory_limit;
   if (options.modules) {
     std::vector<std::string> known = standard_modules();
     for (const std::string& name : *options.modules)

@@ -151,6 +151,7 @@ Runtime::Runtime(Config cfg) : config(std::move(cfg)), seed(config.seed ? *confi
   limits.max_stack_slots = config.max_stack_slots;
   limits.max_frames = config.max_frames;
   instruction_budget = config.instruction_budget;
+  task_memory_limit = config.task_memory_limit;
   budget_left = int64_t(config.instruction_budget);
   auto standard = vm::builtin_functions();
   builtin_entries.assign(standard.begin(), standard.end());

@@ -47,6 +47,8 @@ struct Config {
   uint64_t instruction_budget = 0;
   // A run (each run) ends with LimitError this long after it begins; 0 = no limit.
   std::chrono::nanoseconds deadline{0};
+  // The bytes a task may hold (what lives after a collection); 0 = no limit.
+  size_t task_memory_limit = 0;
   // The standard modules scripts may import, and "os.env" for os.env(); unset: all
   // (include/tsk/tsk.hpp, Options::modules).
   std::optional<std::vector<std::string>> allowed_modules;

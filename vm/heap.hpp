@@ -75,6 +75,8 @@ class Heap {
   // Frees every object now (a finished task's heap).
   void free_all();
   bool immortal() const { return threshold_ == kNever; }
+  // The next collection comes by `most` bytes at the latest (a task's memory limit).
+  void cap_threshold(size_t most) { threshold_ = std::min(threshold_, most); }
 
   // Mark-sweep: the caller marks the roots with mark(); sweep() frees the rest and
   // sets the next threshold.

@@ -49,6 +49,8 @@ class Host {
   // What is left of it, shared by every task: a program cannot escape the budget by
   // spreading its work over many tasks.
   std::atomic<int64_t> budget_left{0};
+  // The bytes a task's heap may hold after a collection; 0: none (a LimitError past it).
+  size_t task_memory_limit = 0;
 
   // --- tasks and scopes (SPEC §6-§7) ---
   // `unused`: nobody reads the result (a spawn statement): no handle is made, nil returned.

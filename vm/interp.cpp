@@ -169,9 +169,9 @@ Value TaskState::execute(size_t entry) {
 #define RELOAD_R() (R = stack.data() + f->base)
 
 #ifdef TSK_TORTURE
-#define SAFEPOINT() do { SAVE_PC(); collect(); } while (0)
+#define SAFEPOINT() do { SAVE_PC(); collect_at_safepoint(); } while (0)
 #else
-#define SAFEPOINT() do { if (heap.should_collect()) { SAVE_PC(); collect(); } } while (0)
+#define SAFEPOINT() do { if (heap.should_collect()) { SAVE_PC(); collect_at_safepoint(); } } while (0)
 #endif
 
   // Budget checks happen at calls and backward jumps, so every loop and every

@@ -16,6 +16,7 @@ static_assert(sizeof(TaskState::Extras) <= 160, "TaskState::Extras grew past its
 TaskState::TaskState(Host& host_runtime) : runtime(host_runtime) {
   // Nothing up front: a parked task should cost little, so the register stack starts
   // with exactly what the entry frame needs and grows by doubling (interp.cpp).
+  if (runtime.task_memory_limit) heap.cap_threshold(runtime.task_memory_limit);
 }
 
 TaskState::~TaskState() = default;
@@ -86,6 +87,15 @@ void TaskState::collect() {
     throw;
   }
   heap.sweep();
+  if (runtime.task_memory_limit) heap.cap_threshold(runtime.task_memory_limit);
+}
+
+void TaskState::collect_at_safepoint() {
+  collect();
+  size_t limit = runtime.task_memory_limit;
+  if (limit && heap.bytes() > limit)
+    raise_limit("this task holds " + std::to_string(heap.bytes()) + " bytes, over its memory limit of " +
+                std::to_string(limit));
 }
 
 }  // namespace tsk::vm

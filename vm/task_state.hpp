@@ -178,6 +178,9 @@ class TaskState {
   [[noreturn]] void raise(std::string_view kind, std::string message);
   // Raises a LimitError, which no handler stops (vm::Error::limit).
   [[noreturn]] void raise_limit(std::string message);
+  // The loop's collection: collect(), then a LimitError if what lives is over the
+  // task's memory limit (Host::task_memory_limit).
+  void collect_at_safepoint();
   Error* make_error(std::string_view kind, std::string message);
   // A new error with an identity of its own (Error::id, unique in the runtime).
   Error* make_error(String* kind, String* message);

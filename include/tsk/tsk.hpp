@@ -51,6 +51,11 @@ struct Options {
   // kRuntimeError); 0 = no limit. A LimitError, from the budget too, is one no script
   // can catch, and no `finally` runs on its way out.
   std::chrono::nanoseconds deadline{0};
+  // The bytes one task may hold, 0 = no limit: when what lives in a task's heap after a
+  // collection is more, the task gets a LimitError. The limit makes the collector run
+  // by then at the latest; it runs between instructions, so one native call (a string
+  // built whole) may pass the limit before the check. Each task's heap counts alone.
+  size_t task_memory_limit = 0;
   // The standard modules scripts may import, with "os.env" for os.env(); unset: all of
   // them. Importing another raises ImportError, and os.env() without "os.env" raises an
   // Error. The host's own modules are always there. sandbox_modules() is every standard

@@ -167,6 +167,28 @@ TEST_CASE("a deadline ends a run at once, waiting or busy, with a LimitError") {
 }
 }  // TEST_SUITE("runtime limits")
 
+TEST_CASE("a task that holds more than its memory limit gets a LimitError; its garbage does not count") {
+  auto run_limited = [](std::string_view source, std::string& out, std::string& err) {
+    tsk::Options options;
+    options.out = [&](std::string_view s) { out += s; };
+    options.err = [&](std::string_view s) { err += s; };
+    options.task_memory_limit = 8 << 20;
+    tsk::Runtime runtime(options);
+    return runtime.run(source, "m.tsk");
+  };
+  std::string out, err;
+  // 2 million short lists of garbage, then a list that keeps them all.
+  CHECK(run_limited("var n = 0\nfor i in 0..2000000 { let pair = [i, i]\n n += len(pair) }\nprint(n)\n", out, err) == 0);
+  CHECK(out == "4000000\n");
+  out.clear();
+  CHECK(run_limited("let t = spawn { var xs = []\n while true { push(xs, [1, 2, 3]) } }\n"
+                    "try { await t } catch e { print(\"caught\") }\n",
+                    out, err) == 1);
+  CHECK(out == "");
+  CHECK(err.find("error: LimitError: this task holds ") == 0);
+  CHECK(err.find(" bytes, over its memory limit of 8388608\n") != std::string::npos);
+}
+
 TEST_CASE("a sandbox leaves out the modules it does not list, and os.env") {
   std::string out, err;
   tsk::Options options;
