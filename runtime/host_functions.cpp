@@ -26,16 +26,16 @@ struct CompletionState {
   std::mutex lock;
   rt::Completion wait;
   std::shared_ptr<HostCall> op;
-  std::string function;  // "geo.fetch", for messages
+  std::string function;  // "geo.fetch()", for messages
   bool done = false;
 
   // The last Completion went without completing: the call fails (SPEC §16).
   ~CompletionState() {
-    if (!done) wait.fail("Error", function + "() ended without completing: the host dropped its tsk::Completion");
+    if (!done) wait.fail("Error", function + " ended without completing: the host dropped its tsk::Completion");
   }
   void finish(Value result, std::string kind, std::string message) {
     std::lock_guard g(lock);
-    if (done) throw std::logic_error("tsk::Completion: " + function + "()'s call was completed already");
+    if (done) throw std::logic_error("tsk::Completion: the call of " + function + " was completed already");
     done = true;
     if (!kind.empty()) {
       wait.fail(std::move(kind), std::move(message));
@@ -151,14 +151,13 @@ vm::Value call_host(vm::TaskState& t, const vm::NativeEntry& self, vm::Value* ar
       return HostValues::to_script(t, op->result);
     }
     if (!can_park(t))
-      t.raise("Error", fn.qualified + "() cannot wait here: it was called by a native function (such as sort's less)");
+      t.raise("Error", fn.call_name + " cannot wait here: it was called by a native function (such as sort's less)");
   }
   std::vector<tsk::Value> host_args;
   host_args.reserve(size_t(nargs));
   for (int i = 0; i < nargs; i++)
-    host_args.push_back(HostValues::to_host(t, args[i], fn.qualified + "(): " + fn.params[size_t(i)]));
-  std::string call_name = fn.qualified + "()";
-  tsk::detail::CallSite site{call_name, fn.params};
+    host_args.push_back(HostValues::to_host(t, args[i], fn.call_name, fn.params[size_t(i)]));
+  tsk::detail::CallSite site{fn.call_name, fn.params};
 
   // The host's exception, as a script error's kind and message.
   std::string kind, message;
@@ -168,7 +167,7 @@ vm::Value call_host(vm::TaskState& t, const vm::NativeEntry& self, vm::Value* ar
     if (fn.fn.takes_completion) {
       state = std::make_shared<tsk::detail::CompletionState>();
       state->op = std::make_shared<tsk::detail::HostCall>();
-      state->function = fn.qualified;
+      state->function = fn.call_name;
       // A bad argument (converted in `call`) fails the wait, and the task raises its
       // TypeError when it runs this native again, as if at once.
       state->wait = park_outside(t, state->op, WaitInfo::Io);
@@ -185,10 +184,10 @@ vm::Value call_host(vm::TaskState& t, const vm::NativeEntry& self, vm::Value* ar
     message = "out of memory";
   } catch (const std::exception& e) {
     kind = "Error";
-    message = call_name + ": " + e.what();
+    message = fn.call_name + ": " + e.what();
   } catch (...) {
     kind = "Error";
-    message = call_name + ": the host function threw something that is not a std::exception";
+    message = fn.call_name + ": the host function threw something that is not a std::exception";
   }
   if (state) {
     // It threw while its task waited: the call fails with that error, unless its
@@ -245,7 +244,7 @@ void define_host_function(Runtime& rt, std::string_view module, std::string_view
   record->name = sig.name;
   record->signature = trim(signature);
   record->doc = doc;
-  record->qualified = home->name + "." + sig.name;
+  record->call_name = home->name + "." + sig.name + "()";
   record->effect = effect;
   record->params = std::move(sig.params);
   record->fn = std::move(fn);

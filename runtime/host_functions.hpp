@@ -21,7 +21,7 @@ class Runtime;
 // One host function: the strings its NativeEntry points at, and the callable.
 struct HostFunctionRecord {
   std::string name, signature, doc;
-  std::string qualified;            // "geo.area", for messages
+  std::string call_name;            // "geo.area()", for messages
   std::vector<std::string> params;  // the signature's parameter names
   tsk::Effect effect;
   tsk::detail::HostFunction fn;

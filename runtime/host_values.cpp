@@ -3,7 +3,6 @@
 #include "runtime/host_values.hpp"
 
 #include <algorithm>
-#include <cstring>
 #include <unordered_map>
 
 #include "runtime/outside.hpp"
@@ -47,7 +46,8 @@ std::string key_identity(const Value& k) {
     case Value::Kind::Int: return "i" + std::to_string(k.as_int());
     case Value::Kind::Float: {
       double f = k.as_float();
-      if (f == double(int64_t(f)) && f >= -9.2e18 && f <= 9.2e18) return "i" + std::to_string(int64_t(f));
+      // In range first: converting nan or a huge float to int64_t is undefined.
+      if (f >= -9.2e18 && f <= 9.2e18 && f == double(int64_t(f))) return "i" + std::to_string(int64_t(f));
       id = "f";
       id.append(reinterpret_cast<const char*>(&f), sizeof f);
       return id;
@@ -247,7 +247,8 @@ namespace {
 
 struct ToHost {
   vm::TaskState& t;
-  std::string_view what;
+  std::string_view function, param;  // what the value is, for an error: "geo.area(): sides"
+  std::string what() const { return std::string(function) + ": " + std::string(param); }
   std::vector<const vm::Obj*> path;  // the containers being copied, to find a cycle
 
   Value copy(vm::Value v) {
@@ -284,9 +285,9 @@ struct ToHost {
 
   void enter(const vm::Obj* o) {
     if (std::find(path.begin(), path.end(), o) != path.end())
-      t.raise("ValueError", std::string(what) + " contains itself, so it cannot be passed to the host");
+      t.raise("ValueError", what() + " contains itself, so it cannot be passed to the host");
     if (path.size() >= size_t(HostValues::kMaxDepth))
-      t.raise("ValueError", std::string(what) + " nests more than " + std::to_string(HostValues::kMaxDepth) +
+      t.raise("ValueError", what() + " nests more than " + std::to_string(HostValues::kMaxDepth) +
                                 " lists and maps deep, too deep to pass to the host");
     path.push_back(o);
   }
@@ -364,8 +365,8 @@ const detail::Opaque& HostValues::opaque_of(const Value& v) {
   return *static_cast<const detail::Opaque*>(v.box_.get());
 }
 
-Value HostValues::to_host(vm::TaskState& t, vm::Value v, std::string_view what) {
-  return ToHost{t, what, {}}.copy(v);
+Value HostValues::to_host(vm::TaskState& t, vm::Value v, std::string_view function, std::string_view param) {
+  return ToHost{t, function, param, {}}.copy(v);
 }
 
 vm::Value HostValues::to_script(vm::TaskState& t, const Value& v) { return ToScript{t}.build(v); }

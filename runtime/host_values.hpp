@@ -35,9 +35,10 @@ struct Opaque {
 struct HostValues {
   // Nesting deeper than this does not cross (ValueError): the conversion recurses.
   static constexpr int kMaxDepth = 10'000;
-  // A copy of `v` for the host; `what` names it in errors ("geo.area(): sides"). Raises
-  // ValueError in `t` for a list or map that contains itself or nests too deep.
-  static Value to_host(vm::TaskState& t, vm::Value v, std::string_view what);
+  // A copy of `v` for the host; `function` and `param` name it in errors ("geo.area():
+  // sides"). Raises ValueError in `t` for a list or map that contains itself or nests
+  // too deep.
+  static Value to_host(vm::TaskState& t, vm::Value v, std::string_view function, std::string_view param);
   // `v` built in `t`'s heap. Raises TypeError for an opaque value of another runtime,
   // ValueError past kMaxDepth, OverflowError for a string past the size limit.
   static vm::Value to_script(vm::TaskState& t, const Value& v);

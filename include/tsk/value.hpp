@@ -61,7 +61,7 @@ class Value {
     requires(!std::same_as<I, bool> && !std::same_as<I, char>)
   Value(I i) : kind_(Kind::Int), i_(checked_int(i)) {}
   Value(double f) : kind_(Kind::Float), f_(f) {}
-  Value(const char* s) : Value(std::string(s)) {}
+  Value(const char* s) : Value(s ? Value(std::string(s)) : Value()) {}  // null: nil
   Value(std::string_view s) : Value(std::string(s)) {}
   Value(std::string s);
   Value(List items);
@@ -73,8 +73,9 @@ class Value {
   Value(const std::map<std::string, T>& m) : Value(map_of(m)) {}
   template <class T>
   Value(const std::unordered_map<std::string, T>& m) : Value(map_of(m)) {}
-  // A map with these entries, in this order; keys are nil-free scalars (bool, int,
-  // float, string), or it raises TypeError; a repeated key keeps its last value.
+  // A map with these entries, in this order. Keys are bool, int, float or string (else
+  // it throws tsk::Error, TypeError); a repeated key keeps its first place and its last
+  // value, and 1 and 1.0 are one key, as in scripts.
   static Value map(Map entries);
 
   Kind kind() const { return kind_; }

@@ -4,6 +4,7 @@
 
 #include <atomic>
 #include <chrono>
+#include <cmath>
 #include <condition_variable>
 #include <map>
 #include <mutex>
@@ -56,6 +57,7 @@ TEST_CASE("host values: typed conversions both ways") {
   CHECK(tsk::Value(1) == tsk::Value(1.0));  // as in scripts
   CHECK(tsk::Value("x\n").repr() == "\"x\\n\"");
   CHECK(tsk::Value().is_nil());
+  CHECK(tsk::Value(static_cast<const char*>(nullptr)).is_nil());
   CHECK(tsk::Value(std::optional<int>()).is_nil());
   CHECK(tsk::Value(true).as<bool>());
   CHECK(tsk::Value(7).as<double>() == 7.0);
@@ -64,6 +66,7 @@ TEST_CASE("host values: typed conversions both ways") {
   tsk::Value dup = tsk::Value::map({{1, "a"}, {"k", 2}, {1.0, "b"}});
   CHECK(dup.repr() == "{1: \"b\", \"k\": 2}");
   CHECK_THROWS_AS(tsk::Value::map({{tsk::Value(), 1}}), tsk::Error);
+  CHECK(tsk::Value::map({{std::nan(""), 1}, {1e300, 2}}).entries().size() == 2);
   CHECK_THROWS_AS(tsk::Value::map({{std::vector<int>{1}, 1}}), tsk::Error);
 }
 
@@ -250,6 +253,8 @@ TEST_CASE("host functions: a yields one completes from any thread, once") {
               "for call in [later.refuse, later.drop, later.throws] {\n"
               "    try { call() } catch e { print(e.kind, e.message) }\n"
               "}\n"
+              "import list\n"
+              "try { list.map([\"a\"], later.now) } catch e { print(e.kind, e.message) }\n"
               "let t = spawn { later.forever() }\n"
               "sleep(10ms)\n"
               "cancel(t)\n"
@@ -262,6 +267,7 @@ TEST_CASE("host functions: a yields one completes from any thread, once") {
         "IOError the device is gone\n"
         "Error later.drop() ended without completing: the host dropped its tsk::Completion\n"
         "ValueError refused at once\n"
+        "Error later.now() cannot wait here: it was called by a native function (such as sort's less)\n"
         "Cancelled\n");
   CHECK(second_completion_threw == 11);
   // The cancelled call's completion does nothing now; it still reports it was not used.
