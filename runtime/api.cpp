@@ -44,6 +44,7 @@ Runtime::Runtime(Options options) {
   config.instruction_budget = options.instruction_budget;
   config.deadline = options.deadline;
   config.task_memory_limit = options.task_memory_limit;
+  config.load_module = std::move(options.load_module);
   if (options.modules) {
     std::vector<std::string> known = standard_modules();
     for (const std::string& name : *options.modules)

@@ -690,7 +690,8 @@ vm::Module* Runtime::import(vm::TaskState& task, vm::Module* importer, std::stri
   }
   fs::path dir = importer && !importer->path.empty() ? fs::path(importer->path).parent_path() : fs::path();
   fs::path shown = (dir / fs::path(name)).lexically_normal();
-  std::string key = module_key(shown);
+  // A host's loader names modules by their paths alone; files by where they really are.
+  std::string key = config.load_module ? "host:" + shown.string() : module_key(shown);
 
   // Parking needs a task that can return to the scheduler (as rt::await's checks).
   bool can_park = task.host && (task.call_depth == 0 || task.in_fiber);
@@ -717,9 +718,21 @@ vm::Module* Runtime::import(vm::TaskState& task, vm::Module* importer, std::stri
     abort_import(task, m, e);
     throw vm::ScriptError{e};
   };
-  std::string source, why;
-  if (!read_source(shown, source, why))
+  std::string source;
+  if (config.load_module) {
+    std::optional<std::string> loaded;
+    try {
+      loaded = config.load_module(shown.string());
+    } catch (const tsk::Error& e) {
+      fail(task.make_error(e.kind().empty() ? "ImportError" : e.kind(), e.message()));
+    } catch (const std::exception& e) {
+      fail(task.make_error("ImportError", "cannot load module '" + shown.string() + "': " + e.what()));
+    }
+    if (!loaded) fail(task.make_error("ImportError", "no module '" + shown.string() + "' (the host's loader has none)"));
+    source = std::move(*loaded);
+  } else if (std::string why; !read_source(shown, source, why)) {
     fail(task.make_error("ImportError", "cannot read module '" + shown.string() + "': " + why));
+  }
   Compiled c = compile(source, shown.string());
   if (!c.errors.empty()) fail(syntax_error(task, c.errors.front(), source));
   define_globals(task, m, c.globals);

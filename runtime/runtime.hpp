@@ -49,6 +49,9 @@ struct Config {
   std::chrono::nanoseconds deadline{0};
   // The bytes a task may hold (what lives after a collection); 0 = no limit.
   size_t task_memory_limit = 0;
+  // The host's loader of file modules (include/tsk/tsk.hpp, Options::load_module);
+  // unset: the file system.
+  std::function<std::optional<std::string>(const std::string& path)> load_module;
   // The standard modules scripts may import, and "os.env" for os.env(); unset: all
   // (include/tsk/tsk.hpp, Options::modules).
   std::optional<std::vector<std::string>> allowed_modules;

@@ -56,6 +56,14 @@ struct Options {
   // by then at the latest; it runs between instructions, so one native call (a string
   // built whole) may pass the limit before the check. Each task's heap counts alone.
   size_t task_memory_limit = 0;
+  // Gives the source of a file module (`import "lib/x.tsk" as x`) instead of the file
+  // system: called with the path as the import resolves it (relative to the importing
+  // script's name, normalised: "lib/x.tsk"), it returns the source, or nullopt when
+  // there is no such module (the script gets ImportError). A tsk::Error it throws
+  // reaches the script with its kind and message; another exception is an ImportError
+  // with its what(). Called on a worker thread, several at once, while the importing
+  // task waits: it should answer from memory or quickly. Unset: the file system.
+  std::function<std::optional<std::string>(const std::string& path)> load_module;
   // The standard modules scripts may import, with "os.env" for os.env(); unset: all of
   // them. Importing another raises ImportError, and os.env() without "os.env" raises an
   // Error. The host's own modules are always there. sandbox_modules() is every standard

@@ -1,10 +1,12 @@
 // Unit tests of the VM and the public API: whole programs through tsk::Runtime with the
 // output captured, the collector keeping memory flat, deep recursion, independence of
-// runtimes, and the limits and sandbox of SPEC §16 (budget, deadline, modules).
+// runtimes, and the limits, sandbox and module loader of SPEC §16.
 #include <doctest/doctest.h>
 
 #include <algorithm>
 #include <chrono>
+#include <mutex>
+#include <optional>
 #include <stdexcept>
 #include <string>
 #include <vector>
@@ -187,6 +189,43 @@ TEST_CASE("a task that holds more than its memory limit gets a LimitError; its g
   CHECK(out == "");
   CHECK(err.find("error: LimitError: this task holds ") == 0);
   CHECK(err.find(" bytes, over its memory limit of 8388608\n") != std::string::npos);
+}
+
+TEST_CASE("a host's module loader gives the source of file modules") {
+  std::string out, err;
+  std::vector<std::string> asked;
+  std::mutex asked_lock;
+  tsk::Options options;
+  options.out = [&](std::string_view s) { out += s; };
+  options.err = [&](std::string_view s) { err += s; };
+  options.load_module = [&](const std::string& path) -> std::optional<std::string> {
+    {
+      std::lock_guard g(asked_lock);
+      asked.push_back(path);
+    }
+    if (path == "lib/util.tsk") return "import \"helper.tsk\" as h\nlet x = 40 + h.two\nfn twice(n) { return 2 * n }\n";
+    if (path == "lib/helper.tsk") return "let two = 2\n";
+    if (path == "lib/broken.tsk") throw tsk::Error("IOError", "the store is down");
+    if (path == "lib/bad.tsk") throw std::runtime_error("no access");
+    return std::nullopt;
+  };
+  tsk::Runtime runtime(options);
+  CHECK(runtime.run("import \"lib/util.tsk\" as u\n"
+                    "let again = spawn { import \"lib/util.tsk\" as u2\n return u2.x }\n"
+                    "print(u.x, u.twice(4), await again)\n"
+                    "try { import \"lib/missing.tsk\" as m } catch e { print(e.kind, e.message) }\n"
+                    "try { import \"lib/broken.tsk\" as b } catch e { print(e.kind, e.message) }\n"
+                    "try { import \"lib/bad.tsk\" as b } catch e { print(e.kind, e.message) }\n",
+                    "main.tsk") == 0);
+  CHECK(err == "");
+  CHECK(out ==
+        "42 8 42\n"
+        "ImportError no module 'lib/missing.tsk' (the host's loader has none)\n"
+        "IOError the store is down\n"
+        "ImportError cannot load module 'lib/bad.tsk': no access\n");
+  // Each module is loaded once, whichever task imports it.
+  CHECK(std::count(asked.begin(), asked.end(), "lib/util.tsk") == 1);
+  CHECK(std::count(asked.begin(), asked.end(), "lib/helper.tsk") == 1);
 }
 
 TEST_CASE("a sandbox leaves out the modules it does not list, and os.env") {
