@@ -895,7 +895,8 @@ Value TaskState::execute(size_t entry) {
         // A handler in this run of the loop is reached without a C++ throw, which costs
         // microseconds: an error unwinding through a `finally` at every level of a deep
         // recursion is thrown again once per level.
-        if (!handlers.empty() && handlers.back().frame >= entry && !e->limit) {
+        if (e->limit) pass_handlers_for_limit(entry);
+        if (!handlers.empty() && handlers.back().frame >= entry) {
           record_trace(e);
           unwind_to_handler(e);
           LOAD_FRAME();
@@ -1030,9 +1031,9 @@ void TaskState::raise_here(Error* e, size_t entry) {
   } catch (std::bad_alloc&) {
     // Out of memory while recording the trace: the error goes on with what it has.
   }
-  // Unwind to the innermost handler whose frame belongs to this run of the loop; a
-  // LimitError passes every handler.
-  if (handlers.empty() || handlers.back().frame < entry || e->limit) {
+  // Unwind to the innermost handler whose frame belongs to this run of the loop.
+  if (e->limit) pass_handlers_for_limit(entry);
+  if (handlers.empty() || handlers.back().frame < entry) {
     leave_loop(entry, e);
     pending_error = nullptr;
     throw ScriptError{e};
@@ -1047,6 +1048,11 @@ void TaskState::leave_loop(size_t entry, Error* e) {
     if (frames.back().kind == kFrameImport) runtime.abort_import(*this, frames.back().closure->module, e);
     frames.pop_back();
   }
+}
+
+void TaskState::pass_handlers_for_limit(size_t entry) {
+  while (!handlers.empty() && handlers.back().frame >= entry && handlers.back().target->op != Op::SCOPEEND)
+    handlers.pop_back();
 }
 
 void TaskState::unwind_to_handler(Error* e) {

@@ -200,6 +200,10 @@ class TaskState {
   // trace and unwinds to a handler of that loop, or pops the loop's frames and throws
   // ScriptError{e} to the native below.
   void raise_here(Error* e, size_t entry);
+  // A LimitError passes every catch and finally but not a scope's end, SCOPEEND, which
+  // still waits for the scope's tasks (so none outlives its scope): drops the handlers
+  // of this run of the loop (frames from `entry` up) down to the innermost scope's.
+  void pass_handlers_for_limit(size_t entry);
   // Pops the frames (and their handlers) of the interpreter loop that started at
   // frames[entry], which an exception (`e`, or none when memory ran out) is leaving.
   void leave_loop(size_t entry, Error* e);

@@ -245,8 +245,9 @@ struct Error : Obj {
   String* message;
   std::vector<TraceLine> trace;
   bool traced = false;  // set when the trace was recorded; a rethrow keeps it
-  // A LimitError (SPEC §5, §16): a budget or deadline of the run ran out. No catch and
-  // no finally stops it (a finally could loop), so it ends the run; copies keep it.
+  // A LimitError (SPEC §5, §16): a limit of the run ran out. No catch and no finally
+  // stops it (a finally could loop), so it ends the run; a scope's end still waits for
+  // the scope's tasks on its way. Copies keep it.
   bool limit = false;
   // An error arriving from another task already ends with "at f (spawn site)": when the
   // receiving task's innermost frame is that same function f, recording leaves it out.

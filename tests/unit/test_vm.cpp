@@ -136,6 +136,26 @@ TEST_CASE("a LimitError is caught by no catch, runs no finally, and no await sto
       100000);
 }
 
+// Regression (the fuzzer, on a seed script): a LimitError passed the handler of a
+// `scope { }` too, so the scope's block ended without waiting for its tasks, and main's
+// run ended while they still ran in a scope it had freed. It stops at SCOPEEND, which
+// waits for them (cancelled), then goes on.
+TEST_CASE("a LimitError still waits at the end of a scope for the scope's tasks") {
+  check_stopped_by_budget(
+      "scope {\n"
+      "    for i in 0..50 { spawn { var n = 0\n while true { n += 1 } } }\n"
+      "    var m = 0\n"
+      "    while true { m += 1 }\n"
+      "}\n"
+      "print(\"after the scope\")\n",
+      200000);
+  check_stopped_by_budget(
+      "fn churn(n) { var keep = nil\n for i in 0..n { keep = [i, [i, i], {k: i}] }\n return keep }\n"
+      "scope { for i in 0..200 { spawn { churn(1000) }\n churn(200) } }\n"
+      "print(\"after the scope\")\n",
+      200000);
+}
+
 TEST_CASE("each run has its own instruction budget") {
   std::string out, err;
   tsk::Options options;
